@@ -1,0 +1,47 @@
+"""The `tuner` command.
+
+Each command group lives in its own module of this package and exposes `register(app)`; this module
+only assembles them, so adding a command touches one line here. Exit codes across the CLI:
+0 success, 1 the work ran and failed, 2 invalid input or usage (see `tuner.cli._common.ExitCode`).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+from tuner._version import __version__
+from tuner.cli._common import new_typer, run_app
+
+# Command modules, in the order their commands appear in `tuner --help`.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+app = new_typer(
+    name="tuner",
+    help="Katib-compatible hyperparameter tuning: run experiments, pipelines and models on one machine or on Kubernetes.",
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"tuner {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Katib-compatible hyperparameter tuning."""
+
+
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"tuner.cli.{_module}").register(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    run_app(app)

@@ -1,0 +1,116 @@
+"""What every command shares: exit codes, consoles, error reporting, the `--store` option, `-o` output.
+
+Human progress goes to stderr; documents asked for with `-o json|yaml` go to stdout alone, so that
+`tuner ... -o yaml > file` captures exactly the document. Rich styling is used only on terminals.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import Enum, IntEnum
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+import yaml
+from rich.console import Console
+
+from tuner.config import Settings
+from tuner.errors import ConfigError, SpecError, TunerError
+
+
+class ExitCode(IntEnum):
+    """The CLI's exit codes, the same for every command."""
+
+    OK = 0
+    FAILED = 1  # the work ran and failed (e.g. the experiment ended Failed)
+    INVALID = 2  # invalid input or usage
+
+
+class OutputFormat(str, Enum):
+    """Machine-readable documents for `-o`."""
+
+    json = "json"
+    yaml = "yaml"
+
+
+def stdout_console() -> Console:
+    """Console for results; plain text when stdout is not a terminal."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def stderr_console() -> Console:
+    """Console for progress and errors; plain text when stderr is not a terminal."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def rich_markup_mode() -> str | None:
+    """Rich help and error boxes on a terminal, plain click text otherwise."""
+    return "rich" if sys.stdout.isatty() and sys.stderr.isatty() else None
+
+
+def new_typer(**kwargs: Any) -> typer.Typer:
+    """A command group configured like every other one (plain output off-terminal, -h, no completion)."""
+    kwargs.setdefault("no_args_is_help", True)
+    return typer.Typer(
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=rich_markup_mode(),  # type: ignore[arg-type]
+        context_settings={"help_option_names": ["-h", "--help"]},
+        **kwargs,
+    )
+
+
+STORE_OPTION_HELP = "Metadata store URL (sqlite:///path or postgresql+psycopg://...). Env: TUNER_STORE."
+
+
+def store_option() -> Any:
+    """The `--store URL` option every store-backed command takes."""
+    return typer.Option(None, "--store", help=STORE_OPTION_HELP, show_default=False)
+
+
+def output_option() -> Any:
+    """The `-o json|yaml` option of list/show commands."""
+    return typer.Option(None, "-o", "--output", help="Print the document as json or yaml on stdout.")
+
+
+def settings_from(store: str | None = None, artifacts: str | Path | None = None) -> Settings:
+    """Settings with flag values layered over the environment."""
+    try:
+        return Settings.from_env(store_url=store, artifacts_url=artifacts)
+    except ConfigError as exc:
+        fail(str(exc), ExitCode.INVALID)
+
+
+def print_document(document: Any, fmt: OutputFormat) -> None:
+    """Write a document to stdout in the requested format, nothing else."""
+    if fmt == OutputFormat.json:
+        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
+    sys.stdout.flush()
+
+
+def fail(message: str, code: ExitCode = ExitCode.INVALID) -> NoReturn:
+    """Print `error: message` on stderr and exit with `code`."""
+    stderr_console().print(f"error: {message}", markup=False)
+    raise typer.Exit(int(code))
+
+
+def run_app(app: typer.Typer) -> None:
+    """Run the typer app, turning tuner's errors into one readable message and the right exit code.
+
+    Typer itself handles usage errors (exit 2) and `typer.Exit`; this adds tuner's own errors.
+    """
+    try:
+        app()
+    except (SpecError, ConfigError) as exc:
+        stderr_console().print(f"error: {exc}", markup=False)
+        sys.exit(int(ExitCode.INVALID))
+    except TunerError as exc:
+        stderr_console().print(f"error: {exc}", markup=False)
+        sys.exit(int(ExitCode.FAILED))
+    except KeyboardInterrupt:
+        stderr_console().print("interrupted", markup=False)
+        sys.exit(130)

@@ -1,0 +1,96 @@
+"""Errors raised by tuner, one root and a few subclasses named for what the caller does next.
+
+    TunerError                      root: catch this to catch everything tuner raises on purpose
+    ├── SpecError                   an experiment (or pipeline) spec is invalid; carries every Problem found
+    ├── ConfigError                 a setting (flag, TUNER_* variable) has a bad value
+    ├── StoreError                  the metadata store refused an operation
+    │   ├── NotFoundError           the named record does not exist
+    │   ├── AlreadyExistsError      a record with that identity exists already (unique constraint)
+    │   ├── InvalidTransitionError  a state change the state machine forbids (e.g. Succeeded -> Running)
+    │   └── LeaseHeldError          another process holds the lease (e.g. is running the experiment)
+    ├── SuggestionError             the suggestion algorithm refused settings or failed
+    │   └── SearchExhaustedError    the algorithm can offer nothing new (e.g. a used-up grid)
+    └── LaunchError                 a trial or task could not be started here (says what to do instead)
+
+Messages state the field or record, the value received and what is expected, so that a CLI can print
+`str(error)` as one readable line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+class TunerError(Exception):
+    """Root of every error tuner raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input: where (a dotted field path), and what.
+
+    `path` uses Katib's field names with list indices, e.g. ``spec.parameters[1].feasibleSpace``.
+    """
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(TunerError):
+    """An input document is invalid. `problems` lists every problem found, not only the first."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+        self.problems: list[Problem] = list(problems)
+        self.source = source
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        if len(self.problems) == 1:
+            return f"{head}{self.problems[0]}"
+        lines = [f"{head}{len(self.problems)} problems:"]
+        lines += [f"  {p}" for p in self.problems]
+        return "\n".join(lines)
+
+
+class ConfigError(TunerError):
+    """A setting has a value tuner cannot use; the message names the setting and the fix."""
+
+
+class StoreError(TunerError):
+    """The metadata store refused an operation."""
+
+
+class NotFoundError(StoreError, KeyError):
+    """The named record does not exist."""
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class AlreadyExistsError(StoreError):
+    """A record with that identity already exists."""
+
+
+class InvalidTransitionError(StoreError):
+    """A state change that the state machine forbids."""
+
+
+class LeaseHeldError(StoreError):
+    """Another process holds the lease on this record."""
+
+
+class SuggestionError(TunerError):
+    """The suggestion algorithm refused its settings or failed to propose."""
+
+
+class SearchExhaustedError(SuggestionError):
+    """The algorithm has nothing new to offer (for example, every grid point was proposed)."""
+
+
+class LaunchError(TunerError):
+    """A trial or task cannot be launched here; the message says what to do instead."""
