@@ -1,0 +1,19 @@
+""" "Did you mean ...?" for names a user mistyped: fields, enum values, parameter and setting names."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+def closest(word: str, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to `word` (case-insensitive), or None if none is close enough."""
+    options = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
+    return options[match[0]] if match else None
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`"; did you mean X?"`, or "" when nothing is close."""
+    match = closest(word, candidates)
+    return f"; did you mean {match}?" if match else ""
