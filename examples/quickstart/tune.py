@@ -17,22 +17,22 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # so that `import train` finds the sibling file
 
-import train  # noqa: E402  (the training code shared with experiment.yaml)
+import train  # the training code shared with experiment.yaml
 
 
 def objective(params: dict[str, Any]) -> dict[str, float]:
     """Train with one parameter assignment; return the final epoch's metrics."""
-    metrics: dict[str, float] = {}
-    for metrics in train.train(params):
-        pass
-    return {"accuracy": metrics["accuracy"], "train_accuracy": metrics["train_accuracy"]}
+    *_, last = train.train(params)
+    return {"accuracy": last["accuracy"], "train_accuracy": last["train_accuracy"]}
 
 
 def main() -> int:
     import tuner
 
     if not hasattr(tuner, "tune"):
-        print("tuner.tune is not available yet in this version; run experiment.yaml instead.", file=sys.stderr)
+        print(
+            "tuner.tune is not available yet in this version; run experiment.yaml instead.", file=sys.stderr
+        )
         return 2
     result = tuner.tune(
         objective,
