@@ -69,7 +69,8 @@ def summary(experiment: Experiment) -> str:
     objective = spec.objective
     goal = f" (goal {objective.goal:g})" if objective.goal is not None else ""
     direction = objective.type.value if objective.type else "?"
-    limit = f"up to {spec.max_trial_count} trials" if spec.max_trial_count else "no trial limit"
+    most = spec.max_trial_count
+    limit = f"up to {most} trial{'s' if most != 1 else ''}" if most else "no trial limit"
     return (
         f"experiment {experiment.name}: {space}, algorithm {spec.algorithm_name}, "
         f"{direction} {objective.objective_metric_name}{goal}, {limit}, {spec.parallel_trial_count} in parallel"

@@ -63,6 +63,6 @@ def document_order(document: Any, path: str) -> tuple[int, ...]:
             key.append(part)
             node = node[part]
         else:
-            key.append(1_000_000)
+            key.append(1_000_000 if key else -1)  # a missing top-level key (apiVersion, kind) goes first
             break
     return tuple(key)

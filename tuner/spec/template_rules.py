@@ -189,7 +189,7 @@ def _check_placeholders(template: TrialTemplate) -> list[Problem]:
         used.setdefault(name, []).append(path)
     problems: list[Problem] = []
     for i, tp in enumerate(template.trial_parameters or []):
-        if tp.name and tp.name not in used:
+        if tp.name and tp.name not in used and "{" not in tp.name and "}" not in tp.name:
             problems.append(
                 Problem(
                     f"{TP}[{i}].name",
@@ -199,7 +199,8 @@ def _check_placeholders(template: TrialTemplate) -> list[Problem]:
     for name, paths in used.items():
         if name in declared:
             continue
-        more = f" (and {len(paths) - 1} more places)" if len(paths) > 1 else ""
+        others = len(paths) - 1
+        more = f" (and {others} more place{'s' if others > 1 else ''})" if others else ""
         hint = did_you_mean(name, declared)
         problems.append(
             Problem(
