@@ -102,7 +102,7 @@ def _read_file(path: Path, name: str) -> str:
     except PermissionError:
         reason = "permission denied"
     except UnicodeDecodeError as exc:
-        reason = f"not UTF-8 text (byte {exc.start})"
+        reason = f"not UTF-8 text (invalid byte at offset {exc.start})"
     except OSError as exc:
         reason = exc.strerror or str(exc)
     raise SpecError([Problem("", f"cannot read: {reason}")], name)

@@ -7,10 +7,13 @@ from collections.abc import Iterable
 
 
 def closest(word: str, candidates: Iterable[str]) -> str | None:
-    """The candidate closest to `word` (case-insensitive), or None if none is close enough."""
+    """The candidate closest to `word` (case-insensitive), or the one it abbreviates, or None."""
     options = {c.lower(): c for c in candidates}
     match = difflib.get_close_matches(word.lower(), list(options), n=1, cutoff=0.6)
-    return options[match[0]] if match else None
+    if match:
+        return options[match[0]]
+    prefixed = [c for lower, c in options.items() if word and lower.startswith(word.lower())]
+    return prefixed[0] if len(prefixed) == 1 else None  # "max" -> "maximize", but not when ambiguous
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
