@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field
 
-from tuner.spec.types import KatibModel, empty_as_none
+from tuner.spec.field_types import KatibModel, empty_as_none
 
 
 class CollectorKind(str, Enum):

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 
-from tuner.spec.types import Count, KatibModel, NumberText, empty_as_none
+from tuner.spec.field_types import Count, KatibModel, NumberText, empty_as_none
 
 
 class ObjectiveType(str, Enum):

@@ -15,12 +15,12 @@ from pydantic import BeforeValidator, Field
 
 from tuner.spec.collector import CollectorKind, MetricsCollectorSpec
 from tuner.spec.common import AlgorithmSpec, EarlyStoppingSpec, ObjectiveSpec
+from tuner.spec.field_types import Count, KatibModel, empty_as_none
 from tuner.spec.meta import ObjectMeta
 from tuner.spec.nas import NasConfig
 from tuner.spec.parameters import ParameterSpec
 from tuner.spec.status import ExperimentStatus
 from tuner.spec.trial_template import TrialTemplate
-from tuner.spec.types import Count, KatibModel, empty_as_none
 
 KATIB_API_VERSION = "kubeflow.org/v1beta1"
 TUNER_API_VERSION = "tuner.dev/v1beta1"

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
-from tuner.spec.types import Count, KatibModel
+from tuner.spec.field_types import Count, KatibModel
 
 
 def _time_text(value: Any) -> Any:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from tuner.spec.field_types import Count, KatibModel
 from tuner.spec.parameters import ParameterSpec
-from tuner.spec.types import Count, KatibModel
 
 
 class GraphConfig(KatibModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from tuner.spec.common import Observation, ParameterAssignment
-from tuner.spec.types import ConditionStatus, Count, ServerModel, Timestamp
+from tuner.spec.field_types import ConditionStatus, Count, ServerModel, Timestamp
 
 
 class Condition(ServerModel):

@@ -76,26 +76,31 @@ def _check_workload(template: TrialTemplate) -> list[Problem]:
         ):
             if metadata.get(field):
                 problems.append(Problem(f"{at}.metadata.{field}", f"must be omitted: {why}"))
-    kind = template.workload_kind
-    if kind == workload.JOB_KIND and not workload.containers(body):
+    if template.workload_kind == workload.JOB_KIND and not workload.containers(body):
         problems.append(
             Problem(f"{at}.spec.template.spec.containers", "required: a Job needs at least one container")
         )
-    name = template.primary_container_name
+    return problems + _check_primary_container(template)
+
+
+def _check_primary_container(template: TrialTemplate) -> list[Problem]:
+    """Only for kinds whose layout is known: other kinds (Tekton, Argo, TrainJob) name containers their way."""
+    name, kind, body = template.primary_container_name, template.workload_kind, template.trial_spec or {}
+    known = workload.containers(body)
     if (
-        name
-        and workload.has_known_layout(kind)
-        and workload.containers(body)
-        and template.primary_container() is None
+        not name
+        or not workload.has_known_layout(kind)
+        or not known
+        or template.primary_container() is not None
     ):
-        names = ", ".join(sorted({str(c.get("name")) for _, c in workload.containers(body)}))
-        problems.append(
-            Problem(
-                f"{AT}.primaryContainerName",
-                f"no container named '{name}' in the {kind}; its containers: {names}",
-            )
+        return []
+    names = ", ".join(sorted({str(c.get("name")) for _, c in known}))
+    return [
+        Problem(
+            f"{AT}.primaryContainerName",
+            f"no container named '{name}' in the {kind}; its containers: {names}",
         )
-    return problems
+    ]
 
 
 def _check_conditions(template: TrialTemplate) -> list[Problem]:
@@ -134,40 +139,45 @@ def _check_trial_parameters(template: TrialTemplate, parameter_names: list[str])
     names: dict[str, int] = {}
     references: dict[str, int] = {}
     for i, tp in enumerate(template.trial_parameters):
-        at = f"{TP}[{i}]"
-        if not tp.name:
-            problems.append(
-                Problem(f"{at}.name", "required: the placeholder's name, used as ${trialParameters.<name>}")
-            )
-        elif "{" in tp.name or "}" in tp.name:
-            problems.append(Problem(f"{at}.name", f"'{tp.name}' must not contain '{{' or '}}'"))
-        elif tp.name in names:
-            problems.append(
-                Problem(
-                    f"{at}.name",
-                    f"duplicate trial parameter name '{tp.name}' (also trialParameters[{names[tp.name]}])",
-                )
-            )
-        else:
-            names[tp.name] = i
-        if not tp.reference:
-            problems.append(
-                Problem(
-                    f"{at}.reference",
-                    "required: a parameter name from spec.parameters, or trial metadata such as ${trialSpec.Name}",
-                )
-            )
-        elif tp.reference in references:
-            problems.append(
-                Problem(
-                    f"{at}.reference",
-                    f"'{tp.reference}' is already used by trialParameters[{references[tp.reference]}]; each reference may appear once",
-                )
-            )
-        else:
-            references[tp.reference] = i
-            problems += _check_reference(tp.reference, f"{at}.reference", parameter_names)
+        problems += _check_trial_parameter_name(tp.name, f"{TP}[{i}].name", names)
+        problems += _check_trial_parameter_reference(
+            tp.reference, f"{TP}[{i}].reference", references, parameter_names
+        )
+        names.setdefault(tp.name or "", i)
+        references.setdefault(tp.reference or "", i)
     return problems
+
+
+def _check_trial_parameter_name(name: str | None, at: str, earlier: dict[str, int]) -> list[Problem]:
+    if not name:
+        return [Problem(at, "required: the placeholder's name, used as ${trialParameters.<name>}")]
+    if "{" in name or "}" in name:
+        return [Problem(at, f"'{name}' must not contain '{{' or '}}'")]
+    if name in earlier:
+        return [
+            Problem(at, f"duplicate trial parameter name '{name}' (also trialParameters[{earlier[name]}])")
+        ]
+    return []
+
+
+def _check_trial_parameter_reference(
+    reference: str | None, at: str, earlier: dict[str, int], parameter_names: list[str]
+) -> list[Problem]:
+    if not reference:
+        return [
+            Problem(
+                at,
+                "required: a parameter name from spec.parameters, or trial metadata such as ${trialSpec.Name}",
+            )
+        ]
+    if reference in earlier:
+        return [
+            Problem(
+                at,
+                f"'{reference}' is already used by trialParameters[{earlier[reference]}]; each reference may appear once",
+            )
+        ]
+    return _check_reference(reference, at, parameter_names)
 
 
 def _check_reference(reference: str, at: str, parameter_names: list[str]) -> list[Problem]:

@@ -14,9 +14,9 @@ from pydantic import Field
 from tuner.spec.collector import MetricsCollectorSpec
 from tuner.spec.common import EarlyStoppingRule, ObjectiveSpec, Observation, ParameterAssignment
 from tuner.spec.experiment import TUNER_API_VERSION
+from tuner.spec.field_types import KatibModel, ServerModel, Timestamp
 from tuner.spec.meta import ObjectMeta
 from tuner.spec.status import Condition
-from tuner.spec.types import KatibModel, ServerModel, Timestamp
 
 
 class TrialSpec(KatibModel):

@@ -14,8 +14,8 @@ from typing import Any
 from pydantic import Field
 
 from tuner.spec import workload
+from tuner.spec.field_types import KatibModel
 from tuner.spec.paths import child
-from tuner.spec.types import KatibModel
 
 PLACEHOLDER = re.compile(r"\$\{trialParameters\.(.+?)\}")
 """A trial parameter placeholder, as Katib finds them (`${trialParameters.learningRate}`)."""
