@@ -11,15 +11,24 @@ import yaml
 from pydantic import ValidationError
 
 from tuner.spec import (
+    AlgorithmSpec,
     CollectorKind,
     Experiment,
+    ExperimentSpec,
     ExperimentStatus,
+    FeasibleSpace,
     MetricStrategyType,
     ObjectiveSpec,
+    ObjectMeta,
+    ParameterSpec,
+    ParameterType,
     Trial,
+    TrialParameterSpec,
     TrialTemplate,
+    apply_defaults,
     dump_experiment,
     load_experiment,
+    validate_experiment,
 )
 
 
@@ -277,3 +286,45 @@ def _leaves(node: Any) -> list[Any]:
     if isinstance(node, list):
         return [leaf for value in node for leaf in _leaves(value)]
     return [node]
+
+
+def test_experiments_built_in_python_with_snake_case_names_validate() -> None:
+    """The Python API builds specs from attributes, not from YAML; the same rules apply before and after defaults."""
+
+    experiment = Experiment(
+        metadata=ObjectMeta(name="from-python"),
+        spec=ExperimentSpec(
+            objective=ObjectiveSpec(type="maximize", objective_metric_name="accuracy"),
+            algorithm=AlgorithmSpec(algorithm_name="random"),
+            max_trial_count=4,
+            parameters=[
+                ParameterSpec(
+                    name="lr",
+                    parameter_type=ParameterType.DOUBLE,
+                    feasible_space=FeasibleSpace(min=0.001, max=0.1),
+                )
+            ],
+            trial_template=TrialTemplate(
+                primary_container_name="main",
+                trial_parameters=[TrialParameterSpec(name="lr", reference="lr")],
+                trial_spec={
+                    "apiVersion": "batch/v1",
+                    "kind": "Job",
+                    "spec": {
+                        "template": {
+                            "spec": {"containers": [{"name": "main", "args": ["${trialParameters.lr}"]}]}
+                        }
+                    },
+                },
+            ),
+        ),
+    )
+    assert validate_experiment(experiment) == []
+    defaulted = apply_defaults(experiment)
+    assert validate_experiment(defaulted) == []
+    assert defaulted.to_dict()["spec"]["parameters"][0]["feasibleSpace"] == {
+        "min": "0.001",
+        "max": "0.1",
+        "distribution": "uniform",
+    }
+    assert load_experiment(defaulted.to_dict()) == defaulted

@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import Enum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, ConfigDict, Field
 
 from tuner.spec.collector import CollectorKind, MetricsCollectorSpec
 from tuner.spec.common import AlgorithmSpec, EarlyStoppingSpec, ObjectiveSpec
@@ -77,6 +77,9 @@ class ExperimentSpec(KatibModel):
 
 class Experiment(KatibModel):
     """An Experiment document: apiVersion, kind, metadata, spec and (when a server wrote one) status."""
+
+    # Keep non-finite numbers of free-form parts (the workload, metadata) instead of turning them into null.
+    model_config = ConfigDict(ser_json_inf_nan="constants")
 
     api_version: str = Field(default=TUNER_API_VERSION, alias="apiVersion")
     kind: str = "Experiment"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from tuner.spec.collector import MetricsCollectorSpec
 from tuner.spec.common import EarlyStoppingRule, ObjectiveSpec, Observation, ParameterAssignment
@@ -57,6 +57,9 @@ class TrialStatus(ServerModel):
 
 class Trial(KatibModel):
     """A Trial document."""
+
+    # Keep non-finite numbers of free-form parts (the workload, metadata) instead of turning them into null.
+    model_config = ConfigDict(ser_json_inf_nan="constants")
 
     api_version: str = Field(default=TUNER_API_VERSION, alias="apiVersion")
     kind: str = "Trial"

@@ -78,7 +78,7 @@ def has_known_layout(kind: str | None) -> bool:
 
 def containers(workload: Mapping[str, Any]) -> list[ContainerRef]:
     """Every container of the workload with its path, in document order."""
-    kind = workload.get("kind")
+    kind = workload.get("kind") if isinstance(workload.get("kind"), str) else None
     if kind == JOB_KIND:
         return list(_job_containers(workload))
     if kind in KUBEFLOW_JOB_KINDS:
