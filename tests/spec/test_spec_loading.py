@@ -211,3 +211,43 @@ def test_any_broken_document_gives_problems_not_crashes(doc: dict[str, Any], dat
     else:  # compared as text: a NaN inside the workload is not equal to itself
         document = json.dumps(experiment.to_dict())
         assert json.dumps(load_experiment(json.loads(document)).to_dict()) == document
+
+
+def test_yaml_keys_are_text_as_kubernetes_sees_them(doc: dict[str, Any]) -> None:
+    text = yaml.safe_dump(doc).replace(
+        "  name: base\n", "  name: base\n  labels:\n    1: one\n    true: yes-label\n"
+    )
+    assert load_experiment(text).metadata.labels == {"1": "one", "true": "yes-label"}
+    assert load_experiment({**doc, "metadata": {"name": "base", "labels": {2: "two"}}}).metadata.labels == {
+        "2": "two"
+    }
+
+
+@pytest.mark.parametrize(
+    ("where", "value", "expected"),
+    [
+        (
+            "trialSpec",
+            ["not", "a", "mapping"],
+            "spec.trialTemplate.trialSpec: expected a mapping (key: value pairs), got a list",
+        ),
+        (
+            "trialParameters",
+            "learningRate",
+            "spec.trialTemplate.trialParameters: expected a list, got 'learningRate'",
+        ),
+        (
+            "primaryContainerName",
+            ["main"],
+            "spec.trialTemplate.primaryContainerName: expected text, got a list",
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_one_problem_not_many(
+    doc: dict[str, Any], where: str, value: Any, expected: str
+) -> None:
+    """The shape problem is reported; rules that would fire only because the value is unusable stay quiet."""
+    doc["spec"]["trialTemplate"][where] = value
+    with pytest.raises(SpecError) as caught:
+        load_experiment(doc)
+    assert [str(p) for p in caught.value.problems] == [expected]

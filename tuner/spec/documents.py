@@ -1,8 +1,9 @@
 """Reading YAML or JSON text into plain documents, with line and column for anything malformed.
 
-YAML is read as Kubernetes tools read it, with two differences from PyYAML's defaults that matter for
-specs: timestamps stay text (kubectl's `creationTimestamp` round-trips unchanged) and a key given twice in
-one mapping is an error (PyYAML would silently keep the last value; kubectl refuses the file too).
+YAML is read as Kubernetes tools read it, with three differences from PyYAML's defaults that matter for
+specs: timestamps stay text (kubectl's `creationTimestamp` round-trips unchanged), keys are always text
+(`1:` is the key "1", as in the JSON kubectl sends), and a key given twice in one mapping is an error
+(PyYAML would silently keep the last value; kubectl refuses the file too).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ _BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoade
 
 
 class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
-    """SafeLoader without timestamp resolution, recording duplicate keys."""
+    """SafeLoader without timestamp resolution, with text keys only, recording duplicate keys."""
 
     yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _TIMESTAMP_TAG]
@@ -31,12 +32,12 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
         self.duplicates: list[Problem] = []
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
+        seen: set[str] = set()
         for key_node, _ in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
-            key = self.construct_object(key_node, deep=True)
-            if isinstance(key, (str, int, float, bool)) and key in seen:
+            key = key_text(self.construct_object(key_node, deep=True))
+            if key in seen:
                 mark = key_node.start_mark
                 self.duplicates.append(
                     Problem(
@@ -45,7 +46,20 @@ class _Loader(_BaseLoader):  # type: ignore[valid-type,misc]
                     )
                 )
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        self.flatten_mapping(node)  # merged keys (<<) come first, so the mapping's own keys win
+        return {
+            key_text(self.construct_object(key_node, deep=True)): self.construct_object(value_node, deep=deep)
+            for key_node, value_node in node.value
+        }
+
+
+def key_text(key: Any) -> str:
+    """A mapping key as Kubernetes sees it: YAML's `1:`, `true:` and `null:` keys become "1", "true", "null"."""
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    return key if isinstance(key, str) else str(key)
 
 
 def parse_documents(text: str) -> tuple[list[Any], list[Problem]]:

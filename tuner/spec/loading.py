@@ -16,7 +16,7 @@ import yaml
 
 from tuner.errors import Problem, SpecError
 from tuner.spec.defaults import apply_defaults
-from tuner.spec.documents import parse_documents
+from tuner.spec.documents import key_text, parse_documents
 from tuner.spec.experiment import API_VERSIONS, Experiment
 from tuner.spec.paths import covers, document_order
 from tuner.spec.structure import parse_model
@@ -110,7 +110,7 @@ def _read_file(path: Path, name: str) -> str:
 
 def _plain(value: Any) -> Any:
     if isinstance(value, Mapping):
-        return {k: _plain(v) for k, v in value.items()}
+        return {key_text(k): _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value

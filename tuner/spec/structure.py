@@ -188,13 +188,27 @@ def _message(error: ErrorDetails, annotation: Any, owner: type[BaseModel] | None
 
 
 def _placeholder(annotation: Any) -> Any:
-    """A neutral value for a missing required field (the problem is already reported)."""
+    """A neutral value for a missing required field or a bad list item (the problem is already reported)."""
     if isinstance(annotation, type) and issubclass(annotation, Enum):
         values = [m.value for m in annotation]
         return "unknown" if "unknown" in values else values[0]
-    if _is_model(annotation):
+    return (
+        _empty(annotation)
+        if _empty(annotation) is not None
+        else {int: 0, float: 0.0, bool: False}.get(annotation)
+    )
+
+
+def _empty(annotation: Any) -> Any:
+    """An empty value of a container or text type, or None for other types.
+
+    A value of the wrong type is replaced by this rather than removed, so that rules about its absence
+    (`give trialSpec or configMap`) do not fire on top of the type problem; the empty value's own
+    problems lie under the reported path and are dropped.
+    """
+    if _is_model(annotation) or get_origin(annotation) is dict:
         return {}
-    return {str: "", int: 0, float: 0.0, bool: False}.get(annotation)
+    return "" if annotation is str else None  # lists are removed: every rule treats a missing list as absent
 
 
 def _repair(doc: Any, parts: list[Part], kind: str, annotation: Any) -> bool:
@@ -214,7 +228,11 @@ def _repair(doc: Any, parts: list[Part], kind: str, annotation: Any) -> bool:
             return True
         return False
     if isinstance(parent, dict) and last in parent:
-        del parent[last]
+        empty = None if kind == "extra_forbidden" else _empty(annotation)
+        if empty is None or parent[last] == empty:
+            del parent[last]
+        else:
+            parent[last] = empty
         return True
     if isinstance(parent, list) and isinstance(last, int) and last < len(parent):
         replacement = _placeholder(annotation)

@@ -35,7 +35,7 @@ def check_trial_template(spec: ExperimentSpec) -> list[Problem]:
     problems += _check_source(template)
     problems += _check_conditions(template)
     problems += _check_trial_parameters(template, spec.parameter_names)
-    if template.trial_spec is not None and template.trial_parameters is not None:
+    if template.trial_spec and template.trial_parameters is not None:  # an empty workload has other problems
         problems += _check_placeholders(template)
     return problems
 
