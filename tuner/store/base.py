@@ -239,7 +239,7 @@ class StoreReader(abc.ABC):
 
         Raises:
             NotFoundError: no such version (or pipeline).
-            ValueError: neither or both of `name` and `spec_digest` given.
+            StoreValueError: neither or both of `name` and `spec_digest` given.
         """
 
     @abc.abstractmethod
@@ -559,7 +559,7 @@ class Store(StoreReader):
         Raises:
             NotFoundError: no such experiment.
             AlreadyExistsError: the name or the number is taken.
-            ValueError: two assignments share a name.
+            StoreValueError: two assignments share a name.
         """
 
     @abc.abstractmethod
@@ -611,7 +611,7 @@ class Store(StoreReader):
 
         Raises:
             NotFoundError: no such trial.
-            ValueError: `name` is empty.
+            StoreValueError: `name` is empty.
         """
 
     @abc.abstractmethod
@@ -620,7 +620,7 @@ class Store(StoreReader):
 
         Raises:
             NotFoundError: one of the trials does not exist (nothing is stored).
-            ValueError: an observation has an empty name (nothing is stored).
+            StoreValueError: an observation has an empty name (nothing is stored).
         """
 
     @abc.abstractmethod
@@ -760,7 +760,7 @@ class Store(StoreReader):
 
         Raises:
             NotFoundError: the artifact, task or trial does not exist.
-            ValueError: not exactly one of `task_id` and `trial_id`.
+            StoreValueError: not exactly one of `task_id` and `trial_id`.
         """
 
     @abc.abstractmethod
@@ -812,7 +812,7 @@ class Store(StoreReader):
 
         Raises:
             NotFoundError: no such model or version.
-            ValueError: the alias is malformed or reserved.
+            StoreValueError: the alias is malformed or reserved.
         """
 
     @abc.abstractmethod
@@ -868,7 +868,7 @@ class Store(StoreReader):
 
         Raises:
             NotFoundError: no such deployment, or a revision that is not the deployment's.
-            ValueError: percents out of range or not adding up to 100.
+            StoreValueError: percents out of range or not adding up to 100.
         """
 
     @abc.abstractmethod
