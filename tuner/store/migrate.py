@@ -18,9 +18,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from tuner.errors import StoreError
-from tuner.store._engine import write_transaction
+from tuner.store._engine import make_engine, sqlite_path, write_transaction
 
 HEAD_REVISION = "0002"  # the newest revision in versions/; a test keeps it equal to Alembic's head
 _VERSION_TABLE = "alembic_version"
@@ -100,3 +102,36 @@ def _refuse_unknown(revision: str | None, engine: Engine) -> None:
             f"the store {url} is at schema revision {revision!r}, which this tuner does not know "
             f"(it knows up to {HEAD_REVISION!r}); upgrade tuner to use this database"
         )
+
+
+def database_revision(url: str) -> str | None:
+    """The revision of the database at `url`, without creating or changing anything (None if empty).
+
+    Raises:
+        ConfigError: the URL is malformed or names an unsupported backend.
+    """
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        return None
+    engine = make_engine(url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def upgrade_database(url: str, revision: str = "head") -> tuple[str | None, str | None]:
+    """Create (SQLite: the file and its folder) and migrate the database at `url`; see `upgrade`."""
+    engine = make_engine(url)
+    try:
+        return upgrade(engine, revision)
+    finally:
+        engine.dispose()
+
+
+def display_url(url: str) -> str:
+    """The URL with its password masked, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url

@@ -650,25 +650,15 @@ def schema_differences(url: str) -> list[Any]:
 
 def migrate_to(url: str, revision: str) -> tuple[str | None, str | None]:
     """Migrate the database at `url` to `revision` (e.g. the previous one, to test upgrades from it)."""
-    from tuner.store._engine import make_engine
-    from tuner.store.migrate import upgrade
+    from tuner.store.migrate import upgrade_database
 
-    engine = make_engine(url)
-    try:
-        return upgrade(engine, revision)
-    finally:
-        engine.dispose()
+    return upgrade_database(url, revision)
 
 
 def database_revision(url: str) -> str | None:
-    from tuner.store._engine import make_engine
-    from tuner.store.migrate import current_revision
+    from tuner.store import migrate
 
-    engine = make_engine(url)
-    try:
-        return current_revision(engine)
-    finally:
-        engine.dispose()
+    return migrate.database_revision(url)
 
 
 def set_database_revision(url: str, revision: str) -> None:
