@@ -17,7 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_tuner(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "tuner.cli", *args], capture_output=True, text=True, timeout=120, env=environment
+        [sys.executable, "-m", "tuner.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
     )
 
 

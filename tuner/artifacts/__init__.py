@@ -1,10 +1,10 @@
 """Artifact storage: a local folder by default, any fsspec URL (s3://, memory://, ...) when configured.
 
-    >>> from tuner.artifacts import open_artifact_store
-    >>> store = open_artifact_store("memory://doctest-artifacts")
-    >>> stored = store.put_bytes(b"weights", name="model.bin")
-    >>> stored.uri.endswith("/model.bin"), stored.size, store.open(stored.uri).read()
-    (True, 7, b'weights')
+>>> from tuner.artifacts import open_artifact_store
+>>> store = open_artifact_store("memory://doctest-artifacts")
+>>> stored = store.put_bytes(b"weights", name="model.bin")
+>>> stored.uri.endswith("/model.bin"), stored.size, store.open(stored.uri).read()
+(True, 7, b'weights')
 """
 
 from __future__ import annotations

@@ -121,13 +121,14 @@ class FsspecArtifactStore(ArtifactStore):
         if not source.is_dir():
             raise NotFoundError(f"there is no folder at {source}")
         files = sorted(p for p in source.rglob("*") if p.is_file())
-        entries = []
+        entries: list[dict[str, Any]] = []
+        total = 0
         for file in files:
             digest, size = file_digest(file)
             entries.append({"path": file.relative_to(source).as_posix(), "digest": digest, "size": size})
+            total += size
         manifest = json.dumps({"files": entries}, sort_keys=True, separators=(",", ":")).encode()
         digest = f"sha256:{hashlib.sha256(manifest).hexdigest()}"
-        total = sum(int(e["size"]) for e in entries)
         target = self._tree_path(digest)
         if not self._fs.exists(f"{target}/{MANIFEST}"):
             if self._local:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from sqlalchemy import Connection, select, text
 
 from tuner.errors import NotFoundError, StoreValueError
-from tuner.store._sql_pipelines import AR, R, TK
+from tuner.store._sql_pipelines import AR, TK, R
 from tuner.store._sql_registry import DP, MV, RM, RV
 from tuner.store._sql_tuning import E, T
 from tuner.store._sqlbase import SqlBase
@@ -27,13 +27,69 @@ _ARMS: tuple[tuple[str, str, str, str, str, str, str], ...] = (
     ("experiment", "experiment_id", "trial", "id", "contains", "trials", ""),
     ("trial", "trial_id", "pipeline_run", "id", "launched", "pipeline_runs", "trial_id IS NOT NULL"),
     ("pipeline_run", "run_id", "task", "id", "contains", "tasks", ""),
-    ("artifact", "artifact_id", "task", "task_id", "input", "events", "direction = 'INPUT' AND task_id IS NOT NULL"),
-    ("artifact", "artifact_id", "trial", "trial_id", "input", "events", "direction = 'INPUT' AND trial_id IS NOT NULL"),
-    ("task", "task_id", "artifact", "artifact_id", "output", "events", "direction = 'OUTPUT' AND task_id IS NOT NULL"),
-    ("trial", "trial_id", "artifact", "artifact_id", "output", "events", "direction = 'OUTPUT' AND trial_id IS NOT NULL"),
-    ("artifact", "artifact_id", "model_version", "id", "registered_as", "model_versions", "artifact_id IS NOT NULL"),
-    ("trial", "source_trial_id", "model_version", "id", "source_of", "model_versions", "source_trial_id IS NOT NULL"),
-    ("task", "source_task_id", "model_version", "id", "source_of", "model_versions", "source_task_id IS NOT NULL"),
+    (
+        "artifact",
+        "artifact_id",
+        "task",
+        "task_id",
+        "input",
+        "events",
+        "direction = 'INPUT' AND task_id IS NOT NULL",
+    ),
+    (
+        "artifact",
+        "artifact_id",
+        "trial",
+        "trial_id",
+        "input",
+        "events",
+        "direction = 'INPUT' AND trial_id IS NOT NULL",
+    ),
+    (
+        "task",
+        "task_id",
+        "artifact",
+        "artifact_id",
+        "output",
+        "events",
+        "direction = 'OUTPUT' AND task_id IS NOT NULL",
+    ),
+    (
+        "trial",
+        "trial_id",
+        "artifact",
+        "artifact_id",
+        "output",
+        "events",
+        "direction = 'OUTPUT' AND trial_id IS NOT NULL",
+    ),
+    (
+        "artifact",
+        "artifact_id",
+        "model_version",
+        "id",
+        "registered_as",
+        "model_versions",
+        "artifact_id IS NOT NULL",
+    ),
+    (
+        "trial",
+        "source_trial_id",
+        "model_version",
+        "id",
+        "source_of",
+        "model_versions",
+        "source_trial_id IS NOT NULL",
+    ),
+    (
+        "task",
+        "source_task_id",
+        "model_version",
+        "id",
+        "source_of",
+        "model_versions",
+        "source_task_id IS NOT NULL",
+    ),
     ("model_version", "model_version_id", "revision", "id", "deployed_as", "revisions", ""),
     ("revision", "id", "deployment", "deployment_id", "revision_of", "revisions", ""),
 )
@@ -89,16 +145,22 @@ def _labels(connection: Connection, kind: NodeKind, ids: Iterable[int]) -> dict[
         return {row.id: row.name or row.uri for row in rows}
     elif kind == NodeKind.MODEL_VERSION:
         rows = connection.execute(
-            select(MV.c.id, RM.c.name, MV.c.version).join(RM, RM.c.id == MV.c.model_id).where(MV.c.id.in_(wanted))
+            select(MV.c.id, RM.c.name, MV.c.version)
+            .join(RM, RM.c.id == MV.c.model_id)
+            .where(MV.c.id.in_(wanted))
         )
         return {row.id: f"{row.name} v{row.version}" for row in rows}
     elif kind == NodeKind.REVISION:
         rows = connection.execute(
-            select(RV.c.id, DP.c.name, RV.c.number).join(DP, DP.c.id == RV.c.deployment_id).where(RV.c.id.in_(wanted))
+            select(RV.c.id, DP.c.name, RV.c.number)
+            .join(DP, DP.c.id == RV.c.deployment_id)
+            .where(RV.c.id.in_(wanted))
         )
         return {row.id: f"{row.name} r{row.number}" for row in rows}
     else:
-        rows = connection.execute(select(DP.c.id, DP.c.namespace + "/" + DP.c.name).where(DP.c.id.in_(wanted)))
+        rows = connection.execute(
+            select(DP.c.id, DP.c.namespace + "/" + DP.c.name).where(DP.c.id.in_(wanted))
+        )
     return {row[0]: str(row[1]) for row in rows}
 
 

@@ -21,7 +21,7 @@ from tuner.errors import NotFoundError, StoreValueError
 from tuner.states import TrialState
 from tuner.store._engine import is_foreign_key_violation
 from tuner.store._sql_tuning import E, T, load_trial, load_trials
-from tuner.store._sqlbase import SqlBase, loaded_float, require, stored_float
+from tuner.store._sqlbase import SqlBase, loaded_float, new_id, require, stored_float
 from tuner.store.models import EarlyStoppingDecisionRow, MetricPointRow, MetricSummaryRow, table
 from tuner.store.records import (
     BestTrial,
@@ -92,8 +92,8 @@ class MetricsSql(SqlBase):
         """INSERT ... ON CONFLICT DO UPDATE merging a folded summary into the stored one (built once)."""
         if self._summary_upsert is not None:
             return self._summary_upsert
-        columns = ("trial_id", "name", "experiment_id", "count", "min_value", "max_value")
-        columns += ("latest_value", "latest_step", "latest_timestamp")
+        columns = ["trial_id", "name", "experiment_id", "count", "min_value", "max_value", "latest_value"]
+        columns += ["latest_step", "latest_timestamp"]
         statement = self._upsert(S).values({c: bindparam(c) for c in columns})
         new = statement.excluded
         newer = or_(
@@ -140,7 +140,9 @@ class MetricsSql(SqlBase):
                 self._trial_experiments.put(row.id, row.experiment_id)
             unknown = sorted(set(missing) - {row.id for row in rows})
             if unknown:
-                raise NotFoundError(f"trial {', '.join(map(str, unknown))} does not exist; nothing was stored")
+                raise NotFoundError(
+                    f"trial {', '.join(map(str, unknown))} does not exist; nothing was stored"
+                )
         return found
 
     # --- writes -----------------------------------------------------------------------------------------
@@ -158,7 +160,9 @@ class MetricsSql(SqlBase):
         folds: dict[tuple[int, str], _Fold] = {}
         for o in observations:
             if not o.name:
-                raise StoreValueError(f"metric name must be non-empty (trial {o.trial_id}); nothing was stored")
+                raise StoreValueError(
+                    f"metric name must be non-empty (trial {o.trial_id}); nothing was stored"
+                )
             value = stored_float(o.value)
             timestamp = now if o.timestamp is None else float(o.timestamp)
             step = None if o.step is None else int(o.step)
@@ -195,7 +199,9 @@ class MetricsSql(SqlBase):
             if not is_foreign_key_violation(exc):
                 raise
             self._trial_experiments.forget([trial for trial, _ in folds])
-            raise NotFoundError("a trial of these observations no longer exists; nothing was stored") from None
+            raise NotFoundError(
+                "a trial of these observations no longer exists; nothing was stored"
+            ) from None
 
     def record_early_stopping_decision(
         self,
@@ -222,7 +228,7 @@ class MetricsSql(SqlBase):
         }
         with self._write() as connection:
             require(connection, T, trial_id, "trial")
-            decision_id = connection.execute(insert(D).values(values)).inserted_primary_key[0]
+            decision_id = new_id(connection.execute(insert(D).values(values)))
             return _decision_from_row(require(connection, D, decision_id, "decision"))
 
     # --- reads ------------------------------------------------------------------------------------------

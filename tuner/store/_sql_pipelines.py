@@ -13,7 +13,7 @@ from sqlalchemy import Row, insert, select, update
 
 from tuner.errors import AlreadyExistsError, InvalidTransitionError, NotFoundError, StoreValueError
 from tuner.store._sql_tuning import T
-from tuner.store._sqlbase import SqlBase, require
+from tuner.store._sqlbase import SqlBase, new_id, require
 from tuner.store._validate import check_name
 from tuner.store.models import (
     ArtifactRow,
@@ -108,7 +108,9 @@ def _artifact(row: Row[Any]) -> Artifact:
 
 
 def _event(row: Row[Any]) -> Event:
-    return Event(row.id, row.artifact_id, Direction(row.direction), row.task_id, row.trial_id, row.port, row.created_at)
+    return Event(
+        row.id, row.artifact_id, Direction(row.direction), row.task_id, row.trial_id, row.port, row.created_at
+    )
 
 
 def _cache_entry(row: Row[Any]) -> CacheEntry:
@@ -120,12 +122,14 @@ class PipelinesSql(SqlBase):
 
     # --- pipelines and versions -----------------------------------------------------------------------
 
-    def create_pipeline(self, name: str, namespace: str = DEFAULT_NAMESPACE, description: str = "") -> Pipeline:
+    def create_pipeline(
+        self, name: str, namespace: str = DEFAULT_NAMESPACE, description: str = ""
+    ) -> Pipeline:
         check_name("pipeline name", name)
         check_name("namespace", namespace)
         values = {"namespace": namespace, "name": name, "description": description, "created_at": self._now()}
         with self._creating(f"pipeline {namespace}/{name}"), self._write() as connection:
-            pipeline_id = connection.execute(insert(PL).values(values)).inserted_primary_key[0]
+            pipeline_id = new_id(connection.execute(insert(PL).values(values)))
             return _pipeline(require(connection, PL, pipeline_id, "pipeline"))
 
     def get_pipeline(self, name: str, namespace: str = DEFAULT_NAMESPACE) -> Pipeline:
@@ -157,7 +161,7 @@ class PipelinesSql(SqlBase):
         what = f"a version of pipeline {pipeline_id} named {name!r} or with digest {spec_digest}"
         with self._creating(what), self._write() as connection:
             require(connection, PL, pipeline_id, "pipeline")
-            version_id = connection.execute(insert(PV).values(values)).inserted_primary_key[0]
+            version_id = new_id(connection.execute(insert(PV).values(values)))
             return _version(require(connection, PV, version_id, "pipeline version"))
 
     def get_pipeline_version(
@@ -209,7 +213,7 @@ class PipelinesSql(SqlBase):
                 require(connection, PV, pipeline_version_id, "pipeline version")
             if trial_id is not None:
                 require(connection, T, trial_id, "trial")
-            run_id = connection.execute(insert(R).values(values)).inserted_primary_key[0]
+            run_id = new_id(connection.execute(insert(R).values(values)))
             return _run(require(connection, R, run_id, "pipeline run"))
 
     def update_run(self, run_id: int, state: RunState, message: str = "") -> PipelineRun:
@@ -281,7 +285,7 @@ class PipelinesSql(SqlBase):
         }
         with self._creating(f"task {name!r} of pipeline run {run_id}"), self._write() as connection:
             require(connection, R, run_id, "pipeline run")
-            task_id = connection.execute(insert(TK).values(values)).inserted_primary_key[0]
+            task_id = new_id(connection.execute(insert(TK).values(values)))
             return _task(require(connection, TK, task_id, "task"))
 
     def update_task(
@@ -332,7 +336,10 @@ class PipelinesSql(SqlBase):
     def list_tasks(self, run_id: int) -> list[Task]:
         with self._read() as connection:
             require(connection, R, run_id, "pipeline run")
-            return [_task(row) for row in connection.execute(select(TK).where(TK.c.run_id == run_id).order_by(TK.c.id))]
+            return [
+                _task(row)
+                for row in connection.execute(select(TK).where(TK.c.run_id == run_id).order_by(TK.c.id))
+            ]
 
     # --- artifacts, events, cache -----------------------------------------------------------------------
 
@@ -407,7 +414,7 @@ class PipelinesSql(SqlBase):
                 require(connection, TK, task_id, "task")
             if trial_id is not None:
                 require(connection, T, trial_id, "trial")
-            event_id = connection.execute(insert(EV).values(values)).inserted_primary_key[0]
+            event_id = new_id(connection.execute(insert(EV).values(values)))
             return _event(require(connection, EV, event_id, "event"))
 
     def list_events(
@@ -429,8 +436,11 @@ class PipelinesSql(SqlBase):
         statement = self._upsert(C).values(values)
         statement = statement.on_conflict_do_update(
             index_elements=[C.c.key],
-            set_={"outputs": statement.excluded.outputs, "task_id": statement.excluded.task_id,
-                  "created_at": statement.excluded.created_at},
+            set_={
+                "outputs": statement.excluded.outputs,
+                "task_id": statement.excluded.task_id,
+                "created_at": statement.excluded.created_at,
+            },
         )
         with self._write() as connection:
             if task_id is not None:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection, Row, insert, select, update
 from tuner.errors import NotFoundError, StoreValueError
 from tuner.store._sql_pipelines import AR, TK
 from tuner.store._sql_tuning import T
-from tuner.store._sqlbase import SqlBase, require
+from tuner.store._sqlbase import SqlBase, new_id, require
 from tuner.store._validate import check_alias, check_name
 from tuner.store.models import (
     DeploymentRow,
@@ -72,7 +72,15 @@ def _version(row: Row[Any]) -> ModelVersion:
 
 def _event(row: Row[Any]) -> RegistryEvent:
     return RegistryEvent(
-        row.id, row.model_id, row.kind, row.alias, row.version, row.previous_version, row.actor, row.reason, row.at
+        row.id,
+        row.model_id,
+        row.kind,
+        row.alias,
+        row.version,
+        row.previous_version,
+        row.actor,
+        row.reason,
+        row.at,
     )
 
 
@@ -91,19 +99,34 @@ def _deployment(row: Row[Any]) -> Deployment:
 
 def _revision(row: Row[Any]) -> Revision:
     return Revision(
-        row.id, row.deployment_id, row.number, row.model_version_id, dict(row.config), row.config_digest, row.created_at
+        row.id,
+        row.deployment_id,
+        row.number,
+        row.model_version_id,
+        dict(row.config),
+        row.config_digest,
+        row.created_at,
     )
 
 
 def _traffic(row: Row[Any]) -> TrafficAssignment:
     return TrafficAssignment(
-        row.id, row.deployment_id, row.revision_id, row.percent, row.tag, row.reason, row.valid_from, row.valid_to
+        row.id,
+        row.deployment_id,
+        row.revision_id,
+        row.percent,
+        row.tag,
+        row.reason,
+        row.valid_from,
+        row.valid_to,
     )
 
 
 def config_digest(model_version_id: int, config: Mapping[str, Any]) -> str:
     """sha256 of the canonical JSON of what a revision runs, to tell identical revisions apart quickly."""
-    canonical = json.dumps({"model_version_id": model_version_id, "config": config}, sort_keys=True, default=str)
+    canonical = json.dumps(
+        {"model_version_id": model_version_id, "config": config}, sort_keys=True, default=str
+    )
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -127,7 +150,7 @@ class RegistrySql(SqlBase):
             "updated_at": now,
         }
         with self._creating(f"registered model {namespace}/{name}"), self._write() as connection:
-            model_id = connection.execute(insert(RM).values(values)).inserted_primary_key[0]
+            model_id = new_id(connection.execute(insert(RM).values(values)))
             return _model(require(connection, RM, model_id, "registered model"))
 
     def get_registered_model(self, name: str, namespace: str = DEFAULT_NAMESPACE) -> RegisteredModel:
@@ -170,19 +193,21 @@ class RegistrySql(SqlBase):
             connection.execute(
                 update(RM).where(RM.c.id == model_id).values(next_version=number + 1, updated_at=now)
             )
-            version_id = connection.execute(
-                insert(MV).values(
-                    model_id=model_id,
-                    version=number,
-                    artifact_id=artifact_id,
-                    source_trial_id=source_trial_id,
-                    source_task_id=source_task_id,
-                    metrics={k: float(v) for k, v in (metrics or {}).items()},
-                    signature=dict(signature or {}),
-                    description=description,
-                    created_at=now,
+            version_id = new_id(
+                connection.execute(
+                    insert(MV).values(
+                        model_id=model_id,
+                        version=number,
+                        artifact_id=artifact_id,
+                        source_trial_id=source_trial_id,
+                        source_task_id=source_task_id,
+                        metrics={k: float(v) for k, v in (metrics or {}).items()},
+                        signature=dict(signature or {}),
+                        description=description,
+                        created_at=now,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             self._log(connection, model_id, "version_created", version=number, actor=actor)
             return _version(require(connection, MV, version_id, "model version"))
 
@@ -219,14 +244,25 @@ class RegistrySql(SqlBase):
             require(connection, RM, model_id, "registered model", lock=True)
             target = self._version_row(connection, model_id, version)
             previous = self._alias_version(connection, model_id, alias)
-            statement = self._upsert(AL).values(model_id=model_id, alias=alias, version_id=target.id, updated_at=now)
+            statement = self._upsert(AL).values(
+                model_id=model_id, alias=alias, version_id=target.id, updated_at=now
+            )
             statement = statement.on_conflict_do_update(
                 index_elements=[AL.c.model_id, AL.c.alias],
-                set_={"version_id": statement.excluded.version_id, "updated_at": statement.excluded.updated_at},
+                set_={
+                    "version_id": statement.excluded.version_id,
+                    "updated_at": statement.excluded.updated_at,
+                },
             )
             connection.execute(statement)
             return self._log(
-                connection, model_id, "alias_set", alias=alias, version=version, previous=previous, actor=actor,
+                connection,
+                model_id,
+                "alias_set",
+                alias=alias,
+                version=version,
+                previous=previous,
+                actor=actor,
                 reason=reason,
             )
 
@@ -238,14 +274,22 @@ class RegistrySql(SqlBase):
                 raise NotFoundError(f"registered model {model_id} has no alias {alias!r}")
             connection.execute(AL.delete().where(AL.c.model_id == model_id, AL.c.alias == alias))
             return self._log(
-                connection, model_id, "alias_deleted", alias=alias, previous=previous, actor=actor, reason=reason
+                connection,
+                model_id,
+                "alias_deleted",
+                alias=alias,
+                previous=previous,
+                actor=actor,
+                reason=reason,
             )
 
     def get_alias(self, model_id: int, alias: str) -> ModelVersion:
         with self._read() as connection:
             require(connection, RM, model_id, "registered model")
             row = connection.execute(
-                select(MV).join(AL, AL.c.version_id == MV.c.id).where(AL.c.model_id == model_id, AL.c.alias == alias)
+                select(MV)
+                .join(AL, AL.c.version_id == MV.c.id)
+                .where(AL.c.model_id == model_id, AL.c.alias == alias)
             ).first()
         if row is None:
             raise NotFoundError(f"registered model {model_id} has no alias {alias!r}")
@@ -287,18 +331,20 @@ class RegistrySql(SqlBase):
         actor: str = "",
         reason: str = "",
     ) -> RegistryEvent:
-        event_id = connection.execute(
-            insert(RE).values(
-                model_id=model_id,
-                kind=kind,
-                alias=alias,
-                version=version,
-                previous_version=previous,
-                actor=actor,
-                reason=reason,
-                at=self._now(),
+        event_id = new_id(
+            connection.execute(
+                insert(RE).values(
+                    model_id=model_id,
+                    kind=kind,
+                    alias=alias,
+                    version=version,
+                    previous_version=previous,
+                    actor=actor,
+                    reason=reason,
+                    at=self._now(),
+                )
             )
-        ).inserted_primary_key[0]
+        )
         return _event(require(connection, RE, event_id, "registry event"))
 
     # --- deployments and revisions ----------------------------------------------------------------------
@@ -326,7 +372,7 @@ class RegistrySql(SqlBase):
         with self._creating(f"deployment {namespace}/{name}"), self._write() as connection:
             if model_id is not None:
                 require(connection, RM, model_id, "registered model")
-            deployment_id = connection.execute(insert(DP).values(values)).inserted_primary_key[0]
+            deployment_id = new_id(connection.execute(insert(DP).values(values)))
             return _deployment(require(connection, DP, deployment_id, "deployment"))
 
     def get_deployment(self, name: str, namespace: str = DEFAULT_NAMESPACE) -> Deployment:
@@ -359,16 +405,18 @@ class RegistrySql(SqlBase):
             connection.execute(
                 update(DP).where(DP.c.id == deployment_id).values(next_revision=number + 1, updated_at=now)
             )
-            revision_id = connection.execute(
-                insert(RV).values(
-                    deployment_id=deployment_id,
-                    number=number,
-                    model_version_id=model_version_id,
-                    config=config,
-                    config_digest=config_digest(model_version_id, config),
-                    created_at=now,
+            revision_id = new_id(
+                connection.execute(
+                    insert(RV).values(
+                        deployment_id=deployment_id,
+                        number=number,
+                        model_version_id=model_version_id,
+                        config=config,
+                        config_digest=config_digest(model_version_id, config),
+                        created_at=now,
+                    )
                 )
-            ).inserted_primary_key[0]
+            )
             return _revision(require(connection, RV, revision_id, "revision"))
 
     def get_revision(self, revision_id: int) -> Revision:
@@ -378,7 +426,9 @@ class RegistrySql(SqlBase):
     def list_revisions(self, deployment_id: int) -> list[Revision]:
         with self._read() as connection:
             require(connection, DP, deployment_id, "deployment")
-            rows = connection.execute(select(RV).where(RV.c.deployment_id == deployment_id).order_by(RV.c.number))
+            rows = connection.execute(
+                select(RV).where(RV.c.deployment_id == deployment_id).order_by(RV.c.number)
+            )
             return [_revision(row) for row in rows]
 
     def _own_revisions(self, connection: Connection, deployment_id: int, revision_ids: set[int]) -> None:
@@ -411,7 +461,9 @@ class RegistrySql(SqlBase):
             require(connection, DP, deployment_id, "deployment", lock=True)
             self._own_revisions(connection, deployment_id, set(percents))
             connection.execute(
-                update(TA).where(TA.c.deployment_id == deployment_id, TA.c.valid_to.is_(None)).values(valid_to=now)
+                update(TA)
+                .where(TA.c.deployment_id == deployment_id, TA.c.valid_to.is_(None))
+                .values(valid_to=now)
             )
             connection.execute(
                 insert(TA),
@@ -441,7 +493,9 @@ class RegistrySql(SqlBase):
             require(connection, DP, deployment_id, "deployment")
             return self._traffic_rows(connection, deployment_id, current=False)
 
-    def _traffic_rows(self, connection: Connection, deployment_id: int, *, current: bool) -> list[TrafficAssignment]:
+    def _traffic_rows(
+        self, connection: Connection, deployment_id: int, *, current: bool
+    ) -> list[TrafficAssignment]:
         query = select(TA).where(TA.c.deployment_id == deployment_id)
         if current:
             query = query.where(TA.c.valid_to.is_(None)).order_by(TA.c.revision_id)
@@ -466,7 +520,9 @@ def _check_percents(percents: Mapping[int, int]) -> None:
         raise StoreValueError("traffic needs at least one revision with a percent")
     for revision_id, percent in percents.items():
         if not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100:
-            raise StoreValueError(f"traffic percent for revision {revision_id} must be an integer 0..100, got {percent!r}")
+            raise StoreValueError(
+                f"traffic percent for revision {revision_id} must be an integer 0..100, got {percent!r}"
+            )
     total = sum(percents.values())
     if total != 100:
         raise StoreValueError(f"traffic percents must add up to 100, got {total} ({dict(percents)})")

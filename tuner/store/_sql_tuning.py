@@ -20,7 +20,7 @@ from tuner.errors import (
     StoreValueError,
 )
 from tuner.states import ExperimentState, TrialState
-from tuner.store._sqlbase import SqlBase, require
+from tuner.store._sqlbase import SqlBase, new_id, require
 from tuner.store._validate import check_name
 from tuner.store.models import AssignmentRow, ExperimentRow, TrialRow, table
 from tuner.store.records import (
@@ -157,8 +157,7 @@ class TuningSql(SqlBase):
             "updated_at": now,
         }
         with self._creating(f"experiment {namespace}/{name}"), self._write() as connection:
-            result = connection.execute(insert(E).values(values))
-            experiment_id = result.inserted_primary_key[0]
+            experiment_id = new_id(connection.execute(insert(E).values(values)))
             return experiment_from_row(require(connection, E, experiment_id, "experiment"))
 
     def update_experiment_status(
@@ -284,39 +283,46 @@ class TuningSql(SqlBase):
         check_name("trial name", name)
         _check_assignments(assignments)
         now = self._now()
-        with self._creating(f"trial {name!r} (number {number}) of experiment {experiment_id}"):
-            with self._write() as connection:
-                experiment = require(connection, E, experiment_id, "experiment", lock=True)
-                number = self._trial_number(connection, experiment, name, number)
-                values = {
-                    "experiment_id": experiment_id,
-                    "number": number,
-                    "name": name,
-                    "state": TrialState.CREATED.value,
-                    "reason": "",
-                    "message": "",
-                    "labels": dict(labels or {}),
-                    "run_spec": dict(run_spec or {}),
-                    "attempt": 0,
-                    "runtime": None,
-                    "created_at": now,
-                    "updated_at": now,
-                }
-                trial_id = connection.execute(insert(T).values(values)).inserted_primary_key[0]
-                if assignments:
-                    connection.execute(
-                        insert(A),
-                        [
-                            {"trial_id": trial_id, "name": a.name, "position": i, "value": a.value,
-                             "numeric": a.numeric}
-                            for i, a in enumerate(assignments)
-                        ],
-                    )
-                trial = load_trial(connection, trial_id)
+        what = f"trial {name!r} (number {number}) of experiment {experiment_id}"
+        with self._creating(what), self._write() as connection:
+            experiment = require(connection, E, experiment_id, "experiment", lock=True)
+            number = self._trial_number(connection, experiment, name, number)
+            values = {
+                "experiment_id": experiment_id,
+                "number": number,
+                "name": name,
+                "state": TrialState.CREATED.value,
+                "reason": "",
+                "message": "",
+                "labels": dict(labels or {}),
+                "run_spec": dict(run_spec or {}),
+                "attempt": 0,
+                "runtime": None,
+                "created_at": now,
+                "updated_at": now,
+            }
+            trial_id = new_id(connection.execute(insert(T).values(values)))
+            if assignments:
+                connection.execute(
+                    insert(A),
+                    [
+                        {
+                            "trial_id": trial_id,
+                            "name": a.name,
+                            "position": i,
+                            "value": a.value,
+                            "numeric": a.numeric,
+                        }
+                        for i, a in enumerate(assignments)
+                    ],
+                )
+            trial = load_trial(connection, trial_id)
         self._trial_experiments.put(trial.id, experiment_id)
         return trial
 
-    def _trial_number(self, connection: Connection, experiment: Row[Any], name: str, number: int | None) -> int:
+    def _trial_number(
+        self, connection: Connection, experiment: Row[Any], name: str, number: int | None
+    ) -> int:
         """Check name and number are free (for a precise error; the unique constraints stay the guard)."""
         if number is None:
             highest = connection.execute(

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, select
+from sqlalchemy import Connection, CursorResult, Engine, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -85,6 +85,13 @@ def require(connection: Connection, table: Table, record_id: int, what: str, *, 
     if row is None:
         raise NotFoundError(f"{what} {record_id} does not exist")
     return row
+
+
+def new_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT just created."""
+    key = result.inserted_primary_key
+    assert key is not None, "not an INSERT of one row"
+    return int(key[0])
 
 
 def stored_float(value: float | None) -> float | None:

@@ -16,7 +16,9 @@ def check_name(field: str, value: str) -> None:
     if not isinstance(value, str) or not value.strip():
         raise StoreValueError(f"{field} must be a non-empty string, got {value!r}")
     if len(value) > MAX_NAME:
-        raise StoreValueError(f"{field} {value[:40]!r}... is {len(value)} characters long; the limit is {MAX_NAME}")
+        raise StoreValueError(
+            f"{field} {value[:40]!r}... is {len(value)} characters long; the limit is {MAX_NAME}"
+        )
 
 
 def check_alias(alias: str) -> None:

@@ -42,7 +42,6 @@ from tuner.store.records import (
     Event,
     Experiment,
     Goal,
-    JSONDict,
     Lease,
     LineageDirection,
     LineageGraph,
@@ -427,9 +426,7 @@ class StoreReader(abc.ABC):
     # --- lineage ----------------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def lineage(
-        self, start: NodeRef, direction: LineageDirection, max_depth: int = 100
-    ) -> LineageGraph:
+    def lineage(self, start: NodeRef, direction: LineageDirection, max_depth: int = 100) -> LineageGraph:
         """Walk the lineage graph from `start`, upstream (what it was made from) or downstream.
 
         The graph links experiments to trials, trials to the pipeline runs they launched, runs to their

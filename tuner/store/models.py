@@ -18,7 +18,7 @@ Design notes:
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -75,7 +75,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), str: String(NAME)}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        str: String(NAME),
+    }
 
 
 def _fk(target: str, ondelete: str = "CASCADE") -> ForeignKey:
@@ -225,7 +229,9 @@ class PipelineRunRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     namespace: Mapped[str] = mapped_column(String(NAME), index=True)
     name: Mapped[str]
-    pipeline_version_id: Mapped[int | None] = mapped_column(_fk("pipeline_versions.id", "SET NULL"), index=True)
+    pipeline_version_id: Mapped[int | None] = mapped_column(
+        _fk("pipeline_versions.id", "SET NULL"), index=True
+    )
     trial_id: Mapped[int | None] = mapped_column(_fk("trials.id", "SET NULL"), index=True)
     state: Mapped[str] = mapped_column(String(SHORT))
     arguments: Mapped[dict[str, Any]]

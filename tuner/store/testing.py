@@ -172,7 +172,9 @@ class LeaseConformance(StoreTest):
             second.acquire_lease(experiment_id, "controller-b", ttl=30)
         clock.advance(20)
         renewed = first.renew_lease(experiment_id, "controller-a", ttl=30)
-        assert renewed.acquired_at == lease.acquired_at and renewed.expires_at == clock.now + timedelta(seconds=30)
+        assert renewed.acquired_at == lease.acquired_at and renewed.expires_at == clock.now + timedelta(
+            seconds=30
+        )
         clock.advance(31)
         assert second.get_lease(experiment_id) is None
         taken = second.acquire_lease(experiment_id, "controller-b", ttl=30)
@@ -262,7 +264,9 @@ class TrialConformance(StoreTest):
 
     def test_runtime_and_attempts(self, store: Store) -> None:
         trial_id = new_trial(store, new_experiment(store), 0)
-        first = store.set_trial_runtime(trial_id, RuntimeInfo(pid=1, host="h", work_dir="/w"), new_attempt=True)
+        first = store.set_trial_runtime(
+            trial_id, RuntimeInfo(pid=1, host="h", work_dir="/w"), new_attempt=True
+        )
         assert first.attempt == 1 and first.runtime == RuntimeInfo(pid=1, host="h", work_dir="/w")
         second = store.set_trial_runtime(trial_id, RuntimeInfo(pid=2, log_path="/l"), new_attempt=True)
         assert second.attempt == 2 and second.runtime is not None and second.runtime.pid == 2
@@ -312,7 +316,9 @@ class MetricConformance(StoreTest):
 
     def test_latest_breaks_timestamp_ties_by_step(self, store: Store) -> None:
         trial_id = new_trial(store, new_experiment(store), 0)
-        store.log_metrics([Observation(trial_id, "acc", 0.7, 5, 50.0), Observation(trial_id, "acc", 0.6, 4, 50.0)])
+        store.log_metrics(
+            [Observation(trial_id, "acc", 0.7, 5, 50.0), Observation(trial_id, "acc", 0.6, 4, 50.0)]
+        )
         store.log_metric(trial_id, "acc", 0.1, 3, 50.0)
         assert store.metric_summaries(trial_id)["acc"].latest == 0.7
 
@@ -342,7 +348,11 @@ class MetricConformance(StoreTest):
         ids = [new_trial(store, experiment_id, n) for n in range(3)]
         curves = {ids[0]: [0.5, 0.1, 0.4], ids[1]: [0.3, 0.3, 0.2], ids[2]: [0.9, 0.8, 0.95]}
         store.log_metrics(
-            [Observation(t, "loss", v, step, 1000.0 + step) for t, values in curves.items() for step, v in enumerate(values)]
+            [
+                Observation(t, "loss", v, step, 1000.0 + step)
+                for t, values in curves.items()
+                for step, v in enumerate(values)
+            ]
         )
         best = store.best_trial(experiment_id, "loss", Goal.MINIMIZE, MetricStrategy.LATEST)
         assert best is not None and (best.trial.id, best.value) == (ids[1], 0.2)
@@ -352,14 +362,18 @@ class MetricConformance(StoreTest):
         best_max = store.best_trial(experiment_id, "loss", Goal.MAXIMIZE, MetricStrategy.MAX)
         assert best_max is not None and (best_max.trial.id, best_max.value) == (ids[2], 0.95)
         store.transition_trial(ids[0], TrialState.SUCCEEDED)
-        only_done = store.best_trial(experiment_id, "loss", Goal.MAXIMIZE, MetricStrategy.MAX, [TrialState.SUCCEEDED])
+        only_done = store.best_trial(
+            experiment_id, "loss", Goal.MAXIMIZE, MetricStrategy.MAX, [TrialState.SUCCEEDED]
+        )
         assert only_done is not None and only_done.trial.id == ids[0]
         assert store.best_trial(experiment_id, "accuracy", Goal.MAXIMIZE) is None
 
     def test_compare_table(self, store: Store) -> None:
         experiment_id = new_experiment(store)
         a, b = new_trial(store, experiment_id, 0), new_trial(store, experiment_id, 1)
-        store.log_metrics([Observation(a, "loss", 0.3), Observation(a, "acc", 0.8), Observation(b, "loss", 0.2)])
+        store.log_metrics(
+            [Observation(a, "loss", 0.3), Observation(a, "acc", 0.8), Observation(b, "loss", 0.2)]
+        )
         rows = store.compare_trials(experiment_id)
         assert [r.trial.id for r in rows] == [a, b]
         assert sorted(rows[0].metrics) == ["acc", "loss"] and rows[1].metrics["loss"].latest == 0.2
@@ -371,9 +385,18 @@ class MetricConformance(StoreTest):
 
     def test_early_stopping_decisions(self, store: Store) -> None:
         trial_id = new_trial(store, new_experiment(store), 0)
-        store.record_early_stopping_decision(trial_id, "medianstop", "loss", stop=False, step=1, value=0.5, threshold=0.6)
+        store.record_early_stopping_decision(
+            trial_id, "medianstop", "loss", stop=False, step=1, value=0.5, threshold=0.6
+        )
         stop = store.record_early_stopping_decision(
-            trial_id, "medianstop", "loss", stop=True, step=2, value=0.7, threshold=0.4, reason="worse than median"
+            trial_id,
+            "medianstop",
+            "loss",
+            stop=True,
+            step=2,
+            value=0.7,
+            threshold=0.4,
+            reason="worse than median",
         )
         assert stop.stop and stop.reason == "worse than median"
         decisions = store.list_early_stopping_decisions(trial_id)
@@ -406,7 +429,9 @@ class PipelineConformance(StoreTest):
         pipeline = store.create_pipeline("p")
         version = store.create_pipeline_version(pipeline.id, "v1", {}, "sha256:1")
         trial_id = new_trial(store, new_experiment(store), 0)
-        run = store.create_run("run-1", pipeline_version_id=version.id, arguments={"lr": 0.1}, trial_id=trial_id)
+        run = store.create_run(
+            "run-1", pipeline_version_id=version.id, arguments={"lr": 0.1}, trial_id=trial_id
+        )
         assert run.state == RunState.PENDING and run.arguments == {"lr": 0.1}
         assert store.list_runs(trial_id=trial_id) == [run]
         assert store.update_run(run.id, RunState.RUNNING).started_at is not None
@@ -506,8 +531,13 @@ class RegistryConformance(StoreTest):
         assert store.list_revisions(deployment.id) == [r1, r2] and store.get_revision(r2.id) == r2
         store.set_traffic(deployment.id, {r1.id: 100}, tags={r1.id: "stable"})
         clock.advance(60)
-        canary = store.set_traffic(deployment.id, {r1.id: 90, r2.id: 10}, tags={r2.id: "canary"}, reason="canary")
-        assert [(t.revision_id, t.percent, t.tag) for t in canary] == [(r1.id, 90, None), (r2.id, 10, "canary")]
+        canary = store.set_traffic(
+            deployment.id, {r1.id: 90, r2.id: 10}, tags={r2.id: "canary"}, reason="canary"
+        )
+        assert [(t.revision_id, t.percent, t.tag) for t in canary] == [
+            (r1.id, 90, None),
+            (r2.id, 10, "canary"),
+        ]
         for bad in ({r1.id: 50}, {r1.id: 101, r2.id: -1}):
             with pytest.raises(StoreValueError):
                 store.set_traffic(deployment.id, bad)
@@ -533,10 +563,14 @@ class LineageConformance(StoreTest):
         trial_id = new_trial(store, experiment_id, 0)
         run = store.create_run("trial-0-run", trial_id=trial_id)
         task = store.create_task(run.id, "train")
-        raw = store.register_artifact("file:///raw.csv", type="dataset", digest="sha256:r", size=1, name="raw")
+        raw = store.register_artifact(
+            "file:///raw.csv", type="dataset", digest="sha256:r", size=1, name="raw"
+        )
         prep = store.create_task(run.id, "prepare")
         store.record_event(raw.id, Direction.INPUT, task_id=prep.id)
-        data = store.register_artifact("file:///data.parquet", type="dataset", digest="sha256:d", size=1, name="data")
+        data = store.register_artifact(
+            "file:///data.parquet", type="dataset", digest="sha256:d", size=1, name="data"
+        )
         store.record_event(data.id, Direction.OUTPUT, task_id=prep.id)
         store.record_event(data.id, Direction.INPUT, task_id=task.id)
         model_file = store.register_artifact("file:///model.pkl", type="model", digest="sha256:m", size=1)
@@ -726,7 +760,10 @@ def create_and_report_worker(
     for b in range(batches):
         first = base + singles + b * batch_size
         store.log_metrics(
-            [Observation(trial_ids[(first + j) % trials], "loss", float(j), first + j) for j in range(batch_size)]
+            [
+                Observation(trial_ids[(first + j) % trials], "loss", float(j), first + j)
+                for j in range(batch_size)
+            ]
         )
     store.close()
     results.put((worker, created, refused))
