@@ -101,3 +101,24 @@ def test_processes_opening_a_new_database_together_migrate_it_once(fresh_url: st
     ids = _run(open_worker, lambda i: (url,), count=3)
     assert sorted(ids) == [1, 2, 3]
     assert database_revision(url) == HEAD_REVISION
+
+
+def _write_from_child(store: Any, experiment_id: int, results: Any) -> None:
+    results.put(store.create_trial(experiment_id, "from-child", []).id)
+    store.close()
+
+
+def test_a_forked_child_opens_its_own_connections(fresh_url: str) -> None:
+    """A controller that forks keeps a working store in parent and child (no shared sockets)."""
+    store = open_store(fresh_url)
+    experiment_id = store.create_experiment("fork", {}, "d").id  # the pool now holds a connection
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_write_from_child, args=(store, experiment_id, results))
+    child.start()
+    trial_id = results.get(timeout=60)
+    child.join(timeout=60)
+    assert child.exitcode == 0
+    assert store.get_trial(trial_id).name == "from-child"
+    assert store.create_trial(experiment_id, "from-parent", []).number == 1
+    store.close()

@@ -17,7 +17,9 @@ Guarantees every implementation gives:
     * Identity is enforced by the database, not by checks in Python: creating a record whose identity
       exists (same name, same trial number) fails with `AlreadyExistsError` even when two processes race.
     * Unknown ids and names raise `NotFoundError` naming what was looked for; forbidden state changes raise
-      `InvalidTransitionError`; a lease held by someone else raises `LeaseHeldError` naming the holder.
+      `InvalidTransitionError`; a lease held by someone else raises `LeaseHeldError` naming the holder;
+      malformed values (blank or over-long names, percents not adding up to 100) raise `StoreValueError`
+      before anything is written. All of them are `StoreError`s.
     * Records returned are immutable snapshots (see `tuner.store.records`); finished trials, revisions,
       pipeline versions, artifacts and history rows never change after they are written.
 """
@@ -184,7 +186,7 @@ class StoreReader(abc.ABC):
 
         Returns:
             The best trial, or None if no trial (in `states`) reported a non-NaN value. Ties go to the
-            lower trial number.
+            trial created first.
 
         Raises:
             NotFoundError: no such experiment.

@@ -15,6 +15,8 @@ migrate: constructing `SqlStore` on an unmigrated database gives errors on first
 
 from __future__ import annotations
 
+import os
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 
@@ -29,8 +31,22 @@ from tuner.store._sql_tuning import TuningSql
 from tuner.store.base import Store
 
 
+def _forget_connections_after_fork(engine: Engine) -> None:
+    """A forked child must not reuse the parent's connections (SQLAlchemy's advice for pools and fork)."""
+    reference = weakref.ref(engine)
+
+    def in_child() -> None:
+        alive = reference()
+        if alive is not None:
+            alive.dispose(close=False)
+
+    if hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=in_child)
+
+
 class SqlStore(TuningSql, MetricsSql, PipelinesSql, RegistrySql, LineageSql, Store):
-    """The metadata store on a SQLAlchemy engine. Safe to share between threads; one per process.
+    """The metadata store on a SQLAlchemy engine. Safe to share between threads and to keep across a
+    fork (the child opens its own connections).
 
     Args:
         url: SQLAlchemy URL, `sqlite:///PATH` or `postgresql+psycopg://...`.
@@ -40,6 +56,7 @@ class SqlStore(TuningSql, MetricsSql, PipelinesSql, RegistrySql, LineageSql, Sto
     def __init__(self, url: str, *, clock: Callable[[], datetime] = utc_now) -> None:
         super().__init__(make_engine(url), clock)
         self.url = url
+        _forget_connections_after_fork(self._engine)
 
     @property
     def engine(self) -> Engine:
