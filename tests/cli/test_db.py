@@ -25,7 +25,7 @@ def run_tuner(*args: str, env: dict[str, str] | None = None) -> subprocess.Compl
     )
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'db' / 'tuner.db'}"
@@ -64,6 +64,7 @@ def test_unsupported_url_is_invalid_input() -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.postgres
 def test_password_is_not_printed(postgres_url: str) -> None:
     with_password = postgres_url.replace("postgres@", "postgres:s3cret@", 1)
     result = run_tuner("db", "upgrade", "--store", with_password)

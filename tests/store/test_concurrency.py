@@ -48,7 +48,7 @@ def _run(target: Any, args_for: Any, count: int = WORKERS) -> list[Any]:
     return collected
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tuner.db'}"

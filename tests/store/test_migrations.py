@@ -3,6 +3,7 @@ in it, agreement with the models, and refusal of a database written by a newer t
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tuner.store.testing import database_revision, migrate_to, schema_difference
 PREVIOUS = "0001"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'tuner.db'}"
@@ -82,3 +83,10 @@ def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     set_database_revision(url, "9999")
     with pytest.raises(StoreError, match="revision '9999', which this tuner does not know"):
         open_store(url)
+
+
+def test_sqlite_file_is_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "tuner.db"
+    open_store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
