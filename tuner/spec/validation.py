@@ -128,7 +128,9 @@ def check_objective(spec: ExperimentSpec) -> list[Problem]:
         problems.append(Problem(f"{at}.objectiveMetricName", "required: the name of the metric to optimize"))
     seen: set[str] = set()
     for i, name in enumerate(objective.additional_metric_names or []):
-        if name == objective.objective_metric_name:
+        if not name:
+            problems.append(Problem(f"{at}.additionalMetricNames[{i}]", "must not be empty: a metric name"))
+        elif name == objective.objective_metric_name:
             problems.append(
                 Problem(
                     f"{at}.additionalMetricNames[{i}]",
