@@ -21,12 +21,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from sklearn.datasets import load_digits
-from sklearn.linear_model import SGDClassifier
-from sklearn.model_selection import train_test_split
-from sklearn.preprocessing import StandardScaler
-
 LOSSES = ("hinge", "log_loss", "modified_huber")
 
 
@@ -35,6 +29,12 @@ def train(params: dict[str, Any], seed: int = 0) -> Iterator[dict[str, float]]:
 
     `params`: lr (float > 0), alpha (float > 0), loss (one of LOSSES), epochs (int >= 1).
     """
+    import numpy as np  # imported here so that `--help` and argument errors are instant
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import StandardScaler
+
     features, labels = load_digits(return_X_y=True)
     x_train, x_val, y_train, y_val = train_test_split(
         features, labels, test_size=0.25, random_state=seed, stratify=labels

@@ -251,3 +251,25 @@ def test_a_value_of_the_wrong_type_is_one_problem_not_many(
     with pytest.raises(SpecError) as caught:
         load_experiment(doc)
     assert [str(p) for p in caught.value.problems] == [expected]
+
+
+def test_many_shape_problems_still_leave_the_rules_running(doc: dict[str, Any]) -> None:
+    """Twelve wrong-typed values and one rule violation: all thirteen are reported in one pass."""
+    for parameter in range(3):
+        doc["spec"]["parameters"].append(
+            {
+                "name": f"p{parameter}",
+                "parameterType": "double",
+                "feasibleSpace": {"min": [1], "max": {"a": 1}},
+            }
+        )
+    for key in ("parallelTrialCount", "maxTrialCount", "maxFailedTrialCount"):
+        doc["spec"][key] = "many"
+    doc["spec"]["objective"]["goal"] = "high"
+    doc["spec"]["objective"]["additionalMetricNames"] = [1, ["x"]]
+    doc["spec"]["parameters"][0]["feasibleSpace"] = {"min": "5", "max": "1"}
+    with pytest.raises(SpecError) as caught:
+        load_experiment(doc)
+    lines = [str(p) for p in caught.value.problems]
+    assert len(lines) == 13
+    assert "spec.parameters[0].feasibleSpace: min (5) must be less than max (1)" in lines

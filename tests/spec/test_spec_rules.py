@@ -161,6 +161,11 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
         ["spec.objective.additionalMetricNames[1]: duplicate metric name 'loss'"],
     ),
     (
+        "additional-metric-not-empty",
+        setting("spec.objective.additionalMetricNames", ["loss", ""]),
+        ["spec.objective.additionalMetricNames[1]: must not be empty: a metric name"],
+    ),
+    (
         "goal-finite",
         setting("spec.objective.goal", float("inf")),
         ["spec.objective.goal: must be a finite number, got inf"],

@@ -58,7 +58,7 @@ class ObjectiveSpec(KatibModel):
     def metric_names(self) -> list[str]:
         """The objective metric first, then the additional metrics (the names a collector looks for)."""
         names = [self.objective_metric_name] if self.objective_metric_name else []
-        return names + [n for n in self.additional_metric_names or [] if n not in names]
+        return names + [n for n in dict.fromkeys(self.additional_metric_names or []) if n and n not in names]
 
     def strategy_for(self, metric: str) -> MetricStrategyType:
         """The strategy that reduces `metric`'s series to one value.

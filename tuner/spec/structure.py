@@ -2,9 +2,9 @@
 
 `parse_model` validates a document against a model. Each pydantic error becomes a `Problem` in the
 project's words (`spec.paralelTrialCount: unknown field; did you mean parallelTrialCount?`, never pydantic's
-jargon). The offending values are then removed (or, for a missing required field, replaced by a neutral
-placeholder) and the document validated again, so that the semantic rules can still run on everything
-else and a user sees every problem in one pass. Callers drop semantic problems under a path already
+jargon). The offending values are then removed or neutralised (an empty mapping or text for a value of
+the wrong type, a placeholder for a missing required field) and the document validated again, so that the
+semantic rules can still run on everything else and a user sees every problem in one pass. Callers drop semantic problems under a path already
 reported here (`tuner.spec.paths.covers`).
 """
 
@@ -48,7 +48,8 @@ def parse_model(model: type[M], document: dict[str, Any]) -> tuple[M | None, lis
                     problems.append(Problem(path, _message(error, annotation, owner)))
                     reported.append(path)
                 repairs.append((parts, error["type"], annotation))
-            if not any(_repair(doc, parts, kind, annotation) for parts, kind, annotation in repairs):
+            changed = [_repair(doc, parts, kind, annotation) for parts, kind, annotation in repairs]
+            if not any(changed):
                 break
     return None, problems, reported
 

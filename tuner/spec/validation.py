@@ -29,7 +29,10 @@ _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 def validate_experiment(experiment: Experiment, *, extra_checks: Sequence[ExtraCheck] = ()) -> list[Problem]:
-    """Every problem of `experiment`, in the order of the document; an empty list means valid."""
+    """Every problem of `experiment`, part by part in Katib's order; an empty list means valid.
+
+    `load_experiment` sorts them into document order; this function has only the model to go by.
+    """
     problems = check_document(experiment)
     spec = experiment.spec
     if "spec" not in experiment.model_fields_set:
@@ -128,7 +131,9 @@ def check_objective(spec: ExperimentSpec) -> list[Problem]:
         problems.append(Problem(f"{at}.objectiveMetricName", "required: the name of the metric to optimize"))
     seen: set[str] = set()
     for i, name in enumerate(objective.additional_metric_names or []):
-        if name == objective.objective_metric_name:
+        if not name:
+            problems.append(Problem(f"{at}.additionalMetricNames[{i}]", "must not be empty: a metric name"))
+        elif name == objective.objective_metric_name:
             problems.append(
                 Problem(
                     f"{at}.additionalMetricNames[{i}]",
