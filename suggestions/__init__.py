@@ -23,3 +23,26 @@ __all__ = [
     "default_registry",
     "get_suggester",
 ]
+
+
+def check_experiment(experiment: object) -> list[object]:  # temporary, replaced by the suggestions branch
+    from tuner.errors import Problem, SpecError
+    from tuner.space import SearchSpace
+
+    spec = experiment.spec  # type: ignore[attr-defined]
+    name = spec.algorithm.algorithm_name or ""
+    try:
+        suggester = get_suggester(name)
+    except Exception as exc:
+        return [Problem("spec.algorithm.algorithmName", str(exc))]
+    try:
+        space = SearchSpace.from_parameters(spec.parameters or [])
+    except SpecError as exc:
+        return list(exc.problems)
+    problems = suggester.validate(
+        spec.algorithm.settings(),
+        space,
+        max_trial_count=spec.max_trial_count,
+        parallel_trial_count=spec.parallel_trial_count,
+    )
+    return [Problem(f"spec.{p.path}", p.message) for p in problems]

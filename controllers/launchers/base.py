@@ -118,6 +118,11 @@ class Launcher(ABC):
         """Find an attempt launched earlier (possibly by another controller process), or None if that is
         impossible for this launcher; the controller then treats the attempt as lost."""
 
+    def recover(self, request: LaunchRequest) -> Handle | None:
+        """An attempt of `request` that was launched but never recorded (a crash right after launching),
+        or None. Launchers that cannot tell return None, and the attempt is launched again."""
+        return None
+
     def log_path(self, handle: Handle) -> Path | None:
         """The attempt's combined output, when it lives in a local file."""
         return None

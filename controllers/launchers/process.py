@@ -22,7 +22,7 @@ from pathlib import Path
 from controllers.launchers.base import Handle, Launcher, LaunchRequest, Phase, RunInfo, Status
 from tuner.errors import LaunchError
 
-_WRAPPER = '"$@"; echo $? > "$0"'
+_WRAPPER = 'echo $$ > "$0.pid"; "$@"; echo $? > "$0"'
 
 
 @dataclass
@@ -67,10 +67,11 @@ class ProcessLauncher(Launcher):
         workdir = Path(request.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         _check_program(request.argv[0], workdir, request.env, request.trial)
-        exit_file = workdir / f".exit-{request.attempt}"
-        exit_file.unlink(missing_ok=True)
         log_path = Path(request.log_path)
         log_path.parent.mkdir(parents=True, exist_ok=True)
+        exit_file = _exit_file(request)
+        exit_file.unlink(missing_ok=True)
+        Path(f"{exit_file}.pid").unlink(missing_ok=True)
         with open(log_path, "ab") as log:
             popen = subprocess.Popen(
                 ["/bin/sh", "-c", _WRAPPER, str(exit_file), *request.argv],
@@ -134,6 +135,32 @@ class ProcessLauncher(Launcher):
     def log_path(self, handle: Handle) -> Path:
         return _own(handle).log_file
 
+    def recover(self, request: LaunchRequest) -> ProcessHandle | None:
+        """An attempt of `request` that was started but never recorded (the controller died in between).
+
+        The wrapper writes its pid next to the exit file before it runs the program, so the attempt is
+        found by that file; the pid is trusted only if that process still runs this attempt's wrapper.
+        """
+        exit_file = _exit_file(request)
+        pid_file = Path(f"{exit_file}.pid")
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        started = pid_file.stat().st_mtime
+        alive = _start_ticks(pid) is not None and str(exit_file) in _cmdline(pid)
+        if not alive and not exit_file.exists():
+            return None
+        return ProcessHandle(
+            pid=pid,
+            start_ticks=_start_ticks(pid) if alive else None,
+            exit_file=exit_file,
+            log_file=Path(request.log_path),
+            started_at=started,
+            deadline_seconds=request.deadline_seconds,
+            host=self._host,
+        )
+
     def _alive(self, h: ProcessHandle) -> bool:
         if h.popen is not None:
             return h.popen.poll() is None
@@ -154,6 +181,18 @@ class ProcessLauncher(Launcher):
         _signal_group(h.pid, signal.SIGKILL)
         if h.popen is not None:
             h.popen.wait()
+
+
+def _exit_file(request: LaunchRequest) -> Path:
+    """Where the wrapper writes the attempt's exit status: the trial's own folder, beside its log."""
+    return Path(request.log_path).parent / f".exit-{request.attempt}"
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
 
 
 def _own(handle: Handle) -> ProcessHandle:

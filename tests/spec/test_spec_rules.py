@@ -207,13 +207,13 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
     (
         "early-stopping-name",
         setting("spec.earlyStopping", {"algorithmSettings": []}),
-        ["spec.earlyStopping.algorithmName: required: the early stopping algorithm (medianstop)"],
+        ["spec.earlyStopping.algorithmName: required: the early stopping algorithm (medianstop, asha)"],
     ),
     (
         "early-stopping-known",
         setting("spec.earlyStopping", {"algorithmName": "medianstopping"}),
         [
-            "spec.earlyStopping.algorithmName: 'medianstopping' is not a known early stopping algorithm; use medianstop"
+            "spec.earlyStopping.algorithmName: 'medianstopping' is not a known early stopping algorithm; use medianstop, asha"
         ],
     ),
     (

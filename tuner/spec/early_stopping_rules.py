@@ -2,6 +2,7 @@
 
 Katib ships one early-stopping algorithm, `medianstop` (pkg/earlystopping/v1beta1/medianstop); its service
 rejects unknown settings and out-of-range values when the experiment starts. We reject them at load time.
+tuner adds `asha` (asynchronous successive halving).
 """
 
 from __future__ import annotations
@@ -30,6 +31,12 @@ SETTINGS: dict[str, dict[str, Callable[[str], str | None]]] = {
     MEDIANSTOP: {
         "min_trials_required": _whole_at_least(1),
         "start_step": _whole_at_least(1),
+    },
+    # asynchronous successive halving (tuner's own; controllers.earlystopping.asha documents it)
+    "asha": {
+        "min_resource": _whole_at_least(1),
+        "reduction_factor": _whole_at_least(2),
+        "min_early_stopping_rate": _whole_at_least(0),
     },
 }
 """Known early-stopping algorithms and, for each setting, a check returning what is wrong (or None)."""

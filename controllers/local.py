@@ -1,0 +1,389 @@
+"""Katib trial templates as local processes: what can run here, and the launch request of each trial.
+
+`LocalTrialPlan.check` refuses, before anything runs or is stored, what needs a cluster (nasConfig, the
+TensorFlowEvent/Custom/PrometheusMetric collectors), a configMap template that cannot be found next to the
+experiment file, a primary container without a command (its image's entrypoint is not available here) and
+resource requests this machine can never satisfy. `LocalTrialPlan.request` renders one trial: the template
+with its `${trialParameters.x}` substituted as Katib does, then the primary container's `command` + `args`
+with Kubernetes' `$(VAR)` expansion, its `env`, the trial's identity, a private working directory and log
+file, the File collector's path rewritten into the trial's folder, `activeDeadlineSeconds` as a deadline.
+
+Layout of a trial's folder (under `<data dir>/runs/<namespace>/<experiment>/<trial>/`):
+The program runs with tuner's own interpreter folder first on PATH, so `python3` in a command is the Python
+(and virtual environment) tuner runs in, and with PYTHONUNBUFFERED=1 so metrics stream while it runs.
+
+    work/            the process's working directory (private: trials never share files by accident)
+    trial.log        stdout and stderr, every attempt, in the order written
+    push.jsonl       values reported with `tuner.report` (TUNER_METRICS_FILE)
+    collector/...    the File collector's file, at its original absolute path below this folder
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controllers.collectors.base import declared_metrics
+from controllers.collectors.follow import FileFollower
+from controllers.collectors.jsonlines import JsonLinesCollector
+from controllers.collectors.text import TextCollector
+from controllers.launchers.base import LaunchRequest
+from controllers.rendering import (
+    TrialIdentity,
+    container_env,
+    expand_env_references,
+    primary_container,
+    render_trial_spec,
+)
+from controllers.resources import Grant, Request, ResourcePool, request_of
+from tuner.errors import Problem
+from tuner.spec import Experiment
+from tuner.spec.collector import CollectorKind, FileFormat
+
+UNSUPPORTED_COLLECTORS = {
+    CollectorKind.TENSORFLOW_EVENT: "read the events in your code and print `name=value` lines (StdOut) or use Push",
+    CollectorKind.CUSTOM: "a custom collector is a sidecar container; print `name=value` lines or use Push",
+    CollectorKind.PROMETHEUS_METRIC: "scraping needs a cluster; print `name=value` lines or use Push",
+}
+
+Collector = TextCollector | JsonLinesCollector
+
+
+@dataclass(frozen=True)
+class LocalContext:
+    """Where an experiment's files live on this machine."""
+
+    experiment_dir: Path  # the folder of the experiment file: $(TUNER_EXPERIMENT_DIR), configMap lookup
+    runs_dir: Path  # <data dir>/runs/<namespace>/<experiment>
+    store_url: str
+    base_env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+@dataclass
+class TrialFiles:
+    """The files of one trial (see the module docstring)."""
+
+    root: Path
+
+    @property
+    def work(self) -> Path:
+        return self.root / "work"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "trial.log"
+
+    @property
+    def push(self) -> Path:
+        return self.root / "push.jsonl"
+
+    def collector_file(self, path: str) -> Path:
+        return self.root / "collector" / path.lstrip("/")
+
+
+@dataclass
+class MetricSource:
+    """A file followed while the trial runs and the collector that reads it."""
+
+    follower: FileFollower
+    collector: Collector
+
+
+class LocalTrialPlan:
+    """How every trial of one experiment runs as a local process (see the module docstring)."""
+
+    def __init__(self, experiment: Experiment, context: LocalContext) -> None:
+        self.experiment = experiment
+        self.context = context
+        self.trial_spec = self._template(experiment, context)
+        template = experiment.spec.trial_template
+        self.container_name = template.primary_container_name or ""
+        self.container = primary_container(self.trial_spec or {}, self.container_name)
+        self.resources: Request = request_of(self.container)
+        job_spec = (self.trial_spec or {}).get("spec") or {}
+        deadline = job_spec.get("activeDeadlineSeconds")
+        self.deadline_seconds: float | None = float(deadline) if deadline is not None else None
+        backoff = job_spec.get("backoffLimit")
+        # Kubernetes defaults an unset backoffLimit to 6 pod retries; locally a failure is almost always
+        # deterministic (a bug, bad arguments), so an unset backoffLimit means no retry here.
+        self.retries: int = int(backoff) if backoff is not None else 0
+        self.metrics = declared_metrics(
+            experiment.spec.objective.objective_metric_name or "",
+            experiment.spec.objective.additional_metric_names,
+        )
+
+    # -- what cannot run here -------------------------------------------------------------------
+    @classmethod
+    def check(cls, experiment: Experiment, context: LocalContext, pool: ResourcePool) -> list[Problem]:
+        """Everything that stops this experiment from running locally, each with what to do instead."""
+        problems: list[Problem] = []
+        spec = experiment.spec
+        if spec.nas_config is not None:
+            problems.append(
+                Problem(
+                    "spec.nasConfig",
+                    "neural architecture search (ENAS/DARTS) needs a Kubernetes cluster; "
+                    "describe the architecture choices as `parameters` to tune them here",
+                )
+            )
+        kind = spec.metrics_collector_kind
+        if kind in UNSUPPORTED_COLLECTORS:
+            problems.append(
+                Problem(
+                    "spec.metricsCollectorSpec.collector.kind",
+                    f"{kind.value} is not available locally: {UNSUPPORTED_COLLECTORS[kind]}",
+                )
+            )
+        collector_spec = spec.metrics_collector_spec
+        source = collector_spec.source if collector_spec else None
+        fs_path = source.file_system_path if source else None
+        if (
+            kind == CollectorKind.FILE
+            and fs_path is not None
+            and str(getattr(fs_path.kind, "value", "File")) == "Directory"
+        ):
+            problems.append(
+                Problem(
+                    "spec.metricsCollectorSpec.source.fileSystemPath.kind",
+                    "a Directory of metrics files is not supported locally; name one file (kind: File)",
+                )
+            )
+        try:
+            trial_spec = cls._template(experiment, context)
+        except _TemplateNotFound as missing:
+            problems.append(missing.problem)
+            return problems
+        name = spec.trial_template.primary_container_name or ""
+        container = primary_container(trial_spec or {}, name)
+        if container is None:
+            problems.append(
+                Problem(
+                    "spec.trialTemplate.primaryContainerName",
+                    f"no container named {name!r} in the trial template",
+                )
+            )
+            return problems
+        if not container.get("command"):
+            problems.append(
+                Problem(
+                    "spec.trialTemplate.trialSpec",
+                    f"container {name!r} has no `command`: locally the image's entrypoint is not available, "
+                    "so write the program to run as `command` (and its arguments in `command` or `args`)",
+                )
+            )
+        why = pool.never_fits(request_of(container))
+        if why:
+            problems.append(
+                Problem(
+                    f"spec.trialTemplate.trialSpec (container {name!r} resources)",
+                    f"each trial {why}; lower the request to run here",
+                )
+            )
+        return problems
+
+    def notes(self) -> list[str]:
+        """Things the user should know once (images are not used; env sources that cannot be read)."""
+        notes: list[str] = []
+        image = (self.container or {}).get("image")
+        if image:
+            notes.append(
+                f"container image {image!r} is not used locally: trials run `command` on this machine"
+            )
+        identity = self._identity("trial")
+        _, unsupported = container_env(self.container or {}, identity)
+        if unsupported:
+            notes.append(
+                "environment entries read from the cluster are left out locally: " + ", ".join(unsupported)
+            )
+        return notes
+
+    # -- one trial ------------------------------------------------------------------------------
+    def files(self, trial: str) -> TrialFiles:
+        return TrialFiles(self.context.runs_dir / trial)
+
+    def request(
+        self, trial: str, assignment: Mapping[str, str], attempt: int, grant: Grant | None
+    ) -> LaunchRequest:
+        """The launch request of one attempt; creates the trial's folders."""
+        template = self.experiment.spec.trial_template
+        identity = self._identity(trial)
+        parameters = [(p.name or "", p.reference or "") for p in template.trial_parameters or []]
+        rendered = render_trial_spec(self.trial_spec or {}, parameters, assignment, identity)
+        container = primary_container(rendered, self.container_name) or {}
+        files = self.files(trial)
+        files.work.mkdir(parents=True, exist_ok=True)
+        env = self._environment(trial, files, container, identity, grant)
+        argv = [
+            expand_env_references(str(a), env)
+            for a in [*(container.get("command") or []), *(container.get("args") or [])]
+        ]
+        collector_path = self._collector_path()
+        if collector_path:
+            private = str(files.collector_file(collector_path))
+            Path(private).parent.mkdir(parents=True, exist_ok=True)
+            argv = [a.replace(collector_path, private) for a in argv]
+            env = {k: v.replace(collector_path, private) for k, v in env.items()}
+        workdir = files.work
+        if container.get("workingDir"):
+            workdir = (self.context.experiment_dir / str(container["workingDir"])).resolve()
+        return LaunchRequest(
+            trial=trial,
+            argv=argv,
+            env=env,
+            workdir=workdir,
+            log_path=files.log,
+            attempt=attempt,
+            deadline_seconds=self.deadline_seconds,
+        )
+
+    def metric_sources(self, trial: str) -> list[MetricSource]:
+        """What to follow for this trial's metrics: the declared collector, plus `tuner.report` values."""
+        files = self.files(trial)
+        kind = self.experiment.spec.metrics_collector_kind
+        sources: list[MetricSource] = []
+        if kind == CollectorKind.STDOUT:
+            sources.append(
+                MetricSource(FileFollower(files.log), TextCollector(self.metrics, self._filters()))
+            )
+        elif kind == CollectorKind.FILE:
+            path = files.collector_file(self._collector_path() or "")
+            fmt = self._file_format()
+            collector: Collector = (
+                JsonLinesCollector(self.metrics)
+                if fmt == FileFormat.JSON
+                else TextCollector(self.metrics, self._filters())
+            )
+            sources.append(MetricSource(FileFollower(path), collector))
+        if kind != CollectorKind.NONE:
+            sources.append(MetricSource(FileFollower(files.push), JsonLinesCollector(self.metrics)))
+        return sources
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _environment(
+        self,
+        trial: str,
+        files: TrialFiles,
+        container: Mapping[str, Any],
+        identity: TrialIdentity,
+        grant: Grant | None,
+    ) -> dict[str, str]:
+        own, _ = container_env(container, identity)
+        identity_env = {
+            "TUNER_TRIAL_NAME": trial,
+            "KATIB_TRIAL_NAME": trial,
+            "TUNER_EXPERIMENT": self.experiment.name,
+            "TUNER_NAMESPACE": self.experiment.namespace,
+            "TUNER_STORE": self.context.store_url,
+            "TUNER_EXPERIMENT_DIR": str(self.context.experiment_dir),
+            "TUNER_TRIAL_DIR": str(files.root),
+            "TUNER_METRICS_FILE": str(files.push),
+        }
+        env = {**self.context.base_env, "PYTHONUNBUFFERED": "1", **identity_env, **own}
+        if "PATH" not in own:
+            # `python3` in a command means the Python tuner runs in (its virtual environment), as the
+            # image's Python would on a cluster, not whatever python3 comes first on the user's PATH
+            interpreter_dir = os.path.dirname(sys.executable)
+            env["PATH"] = os.pathsep.join([interpreter_dir, env.get("PATH", os.defpath)])
+        if grant is not None:
+            env.update(grant.env())
+        return env
+
+    def _identity(self, trial: str) -> TrialIdentity:
+        metadata = (self.trial_spec or {}).get("metadata") or {}
+        return TrialIdentity(
+            name=trial,
+            namespace=self.experiment.namespace,
+            kind=str((self.trial_spec or {}).get("kind", "")),
+            api_version=str((self.trial_spec or {}).get("apiVersion", "")),
+            labels=dict(metadata.get("labels") or {}),
+            annotations=dict(metadata.get("annotations") or {}),
+        )
+
+    def _collector_path(self) -> str | None:
+        spec = self.experiment.spec
+        if spec.metrics_collector_kind != CollectorKind.FILE:
+            return None
+        source = spec.metrics_collector_spec.source if spec.metrics_collector_spec else None
+        fs = source.file_system_path if source else None
+        return fs.path if fs and fs.path else None
+
+    def _file_format(self) -> FileFormat:
+        spec = self.experiment.spec
+        source = spec.metrics_collector_spec.source if spec.metrics_collector_spec else None
+        fs = source.file_system_path if source else None
+        return fs.format if fs and fs.format else FileFormat.TEXT
+
+    def _filters(self) -> list[str] | None:
+        spec = self.experiment.spec
+        source = spec.metrics_collector_spec.source if spec.metrics_collector_spec else None
+        return (
+            list(source.filter.metrics_format)
+            if source and source.filter and source.filter.metrics_format
+            else None
+        )
+
+    @staticmethod
+    def _template(experiment: Experiment, context: LocalContext) -> dict[str, Any] | None:
+        template = experiment.spec.trial_template
+        if template.trial_spec is not None:
+            return template.trial_spec
+        source = template.config_map
+        if source is None:
+            return None
+        return _find_config_map_template(
+            context.experiment_dir,
+            source.config_map_name or "",
+            source.config_map_namespace or experiment.namespace,
+            source.template_path or "",
+        )
+
+
+class _TemplateNotFound(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _find_config_map_template(folder: Path, name: str, namespace: str, key: str) -> dict[str, Any]:
+    """The trial template stored under `key` in a ConfigMap manifest found next to the experiment file."""
+    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
+        try:
+            documents = list(yaml.safe_load_all(path.read_text()))
+        except (OSError, yaml.YAMLError):
+            continue
+        for doc in documents:
+            if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
+                continue
+            meta = doc.get("metadata") or {}
+            if meta.get("name") != name or meta.get("namespace", namespace) != namespace:
+                continue
+            text = (doc.get("data") or {}).get(key)
+            if text is None:
+                raise _TemplateNotFound(
+                    Problem(
+                        "spec.trialTemplate.configMap.templatePath",
+                        f"ConfigMap {name!r} in {path.name} has no key {key!r}",
+                    )
+                )
+            template = yaml.safe_load(text)
+            if not isinstance(template, dict):
+                raise _TemplateNotFound(
+                    Problem(
+                        "spec.trialTemplate.configMap.templatePath",
+                        f"{key!r} in ConfigMap {name!r} is not a YAML object",
+                    )
+                )
+            return template
+    raise _TemplateNotFound(
+        Problem(
+            "spec.trialTemplate.configMap",
+            f"ConfigMap {name!r} was not found: locally the template is read from a ConfigMap manifest "
+            f"(kind: ConfigMap) in {folder}; add it there or write the template inline as `trialSpec`",
+        )
+    )

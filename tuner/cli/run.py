@@ -1,0 +1,264 @@
+"""`tuner run FILE`: run an experiment to its end on this machine, with live progress.
+
+The experiment file is a Katib v1beta1 Experiment; its trials run as local processes (see
+`controllers.local`). Progress goes to stderr: one line per finished trial, and a live summary on a
+terminal. At the end a table of trials and the best one are printed, or with `-o yaml|json` the Experiment
+with its Katib-shaped status alone goes to stdout, as `kubectl get experiment -o yaml` would show it.
+Exit codes: 0 the experiment succeeded, 1 it failed (or was interrupted), 2 invalid input.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from tuner.cli._common import (
+    ExitCode,
+    OutputFormat,
+    output_option,
+    print_document,
+    settings_from,
+    stderr_console,
+    store_option,
+)
+from tuner.config import Settings
+from tuner.errors import SpecError
+from tuner.spec import Experiment
+from tuner.states import ExperimentState, TrialState
+
+HELP = """Run a Katib v1beta1 Experiment to its end on this machine.
+
+Trials run the primary container's command as local processes (the image is not used). Running the same
+file again continues an unfinished experiment where it stopped (e.g. after Ctrl-C or a crash); a finished
+one is reported, not rerun. Exit code 0 when the experiment succeeded, 1 when it failed or was interrupted,
+2 for invalid input."""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("run", help=HELP, no_args_is_help=True)(run)
+
+
+def run(
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="The experiment (YAML or JSON).", show_default=False
+    ),
+    store: str | None = store_option(),
+    output: OutputFormat | None = output_option(),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final result."),
+) -> None:
+    from controllers.local import LocalContext, LocalTrialPlan
+    from controllers.resources import ResourcePool
+    from tuner.spec import load_experiment
+    from tuner.store import open_store
+
+    console = stderr_console()
+    checks = _algorithm_checks()
+    experiment = load_experiment(file, source_name=str(file), extra_checks=checks)
+    settings = settings_from(store=store)
+    context = LocalContext(
+        experiment_dir=file.resolve().parent,
+        runs_dir=runs_dir(settings, experiment),
+        store_url=settings.store_url,
+    )
+    pool = ResourcePool()
+    problems = LocalTrialPlan.check(experiment, context, pool)
+    if problems:
+        raise SpecError(problems, source=str(file))
+    plan = LocalTrialPlan(experiment, context)
+    if not quiet:
+        for note in plan.notes():
+            console.print(f"note: {note}", markup=False)
+    db = open_store(settings.store_url)
+    try:
+        outcome = _run(db, experiment, plan, pool, console, quiet)
+        record = outcome.record
+        if outcome.action == "finished":
+            console.print(
+                f"experiment {experiment.name} already finished ({record.state.value}); to run it again, delete it "
+                f"with `tuner experiments delete {experiment.name}` or change metadata.name"
+                + (
+                    ", or raise maxTrialCount with resumePolicy LongRunning to continue it"
+                    if record.state == ExperimentState.SUCCEEDED
+                    else ""
+                ),
+                markup=False,
+            )
+        if output is not None:
+            from tuner.views import experiment_document
+
+            print_document(experiment_document(record), output)
+        else:
+            print_summary(db, record, Console(highlight=False, soft_wrap=True))
+        if outcome.interrupted:
+            console.print(
+                f"interrupted: running trials were stopped; run `tuner run {file}` again to continue",
+                markup=False,
+            )
+            raise typer.Exit(int(ExitCode.FAILED))
+        raise typer.Exit(int(ExitCode.OK if record.state == ExperimentState.SUCCEEDED else ExitCode.FAILED))
+    finally:
+        db.close()
+
+
+def runs_dir(settings: Settings, experiment: Experiment) -> Path:
+    """Where the trials of an experiment keep their files."""
+    return settings.data_dir / "runs" / experiment.namespace / experiment.name
+
+
+def _algorithm_checks() -> list[Any]:
+    import suggestions
+
+    return [suggestions.check_experiment]
+
+
+def _run(db: Any, experiment: Experiment, plan: Any, pool: Any, console: Console, quiet: bool) -> Any:
+    from controllers.backends import ProcessBackend
+    from controllers.run import ExperimentRunner
+    from controllers.suggest import in_process
+    from suggestions import get_suggester
+    from tuner.space import SearchSpace
+    from tuner.spec.collector import CollectorKind
+
+    space = SearchSpace.from_parameters(experiment.spec.parameters or [])
+    suggester = get_suggester(experiment.spec.algorithm_name or "")
+    progress = Progress(experiment, console, quiet)
+    stop = _StopSignal()
+    runner = ExperimentRunner(
+        db,
+        experiment,
+        ProcessBackend(plan),
+        lambda experiment_id: in_process(db, experiment_id, experiment, suggester, space),
+        retries=plan.retries,
+        collect_metrics=experiment.spec.metrics_collector_kind != CollectorKind.NONE,
+        on_settled=progress.settled,
+        on_pass=progress.update,
+        should_stop=stop.requested,
+    )
+    with stop, progress:
+        outcome = runner.run()
+    if runner.lost and not quiet:
+        console.print(
+            f"note: trials lost with the previous run were marked Killed: {', '.join(runner.lost)}",
+            markup=False,
+        )
+    return outcome
+
+
+class _StopSignal:
+    """SIGTERM (`tuner experiments stop`) asks the loop to stop; Ctrl-C arrives as KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self._requested = False
+        self._previous: Any = None
+
+    def requested(self) -> bool:
+        return self._requested
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self._requested = True
+
+    def __enter__(self) -> _StopSignal:
+        self._previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+
+class Progress:
+    """One line per finished trial, and a live summary on a terminal."""
+
+    def __init__(self, experiment: Experiment, console: Console, quiet: bool) -> None:
+        self.experiment = experiment
+        self.console = console
+        self.quiet = quiet
+        self.metric = experiment.spec.objective.objective_metric_name or ""
+        self.live: Live | None = None
+        self._last = 0.0
+        self._text = Text("starting")
+
+    def __enter__(self) -> Progress:
+        if not self.quiet and self.console.is_terminal:
+            self.live = Live(self._text, console=self.console, refresh_per_second=4, transient=True)
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def settled(self, settled: Any) -> None:
+        if self.quiet:
+            return
+        trial = settled.trial
+        params = " ".join(f"{a.name}={a.value}" for a in trial.assignments)
+        style = {TrialState.SUCCEEDED: "green", TrialState.EARLY_STOPPED: "yellow"}.get(settled.state, "red")
+        line = Text(f"{trial.name} {settled.state.value:<18} ", style=style)
+        line.append(params)
+        if settled.state not in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED) and settled.message:
+            lines = settled.message.splitlines()
+            last = f" ... {lines[-1].strip()}" if len(lines) > 1 else ""
+            line.append(f"  ({lines[0].removesuffix('; last output:')}{last})")
+        self.console.print(line, soft_wrap=True)
+
+    def update(self, runner: Any) -> None:
+        if self.live is None or time.monotonic() - self._last < 0.25:
+            return
+        self._last = time.monotonic()
+        store = runner.store
+        record = store.get_experiment_by_id(runner.reconciler.experiment_id)
+        status = record.status or {}
+        best = (status.get("currentOptimalTrial") or {}).get("observation", {}).get("metrics", [])
+        best_value = next((m.get("latest") for m in best if m.get("name") == self.metric), None)
+        spec = self.experiment.spec
+        text = Text(
+            f"{self.experiment.name}: {status.get('trialsSucceeded', 0)} succeeded, "
+            f"{status.get('trialsRunning', 0)} running, "
+            f"{status.get('trialsFailed', 0) + status.get('trialMetricsUnavailable', 0)} failed"
+            f" of {spec.max_trial_count or '∞'}"
+        )
+        if best_value is not None:
+            text.append(f"  best {self.metric}={best_value}", style="bold")
+        self.live.update(text)
+
+
+def print_summary(db: Any, record: Any, console: Console) -> None:
+    """The final table of trials and the best one."""
+    spec = record.spec.get("spec") or {}
+    objective = spec.get("objective") or {}
+    metric = objective.get("objectiveMetricName", "")
+    rows = db.compare_trials(record.id)
+    table = Table(title=f"experiment {record.name}: {record.state.value}", show_lines=False)
+    table.add_column("trial")
+    table.add_column("state")
+    names = [a.name for a in rows[0].trial.assignments] if rows else []
+    for name in names:
+        table.add_column(name)
+    table.add_column(metric)
+    for row in rows:
+        summary = row.metrics.get(metric)
+        value = "" if summary is None else f"{summary.latest:.6g}"
+        table.add_row(row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], value)
+    console.print(table)
+    status = record.status or {}
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == record.state.value:
+            console.print(
+                f"{record.state.value}: {condition.get('message')} ({condition.get('reason')})", markup=False
+            )
+    optimal = status.get("currentOptimalTrial")
+    if optimal:
+        params = ", ".join(f"{p['name']}={p['value']}" for p in optimal.get("parameterAssignments") or [])
+        metrics = ", ".join(
+            f"{m['name']}={m.get('latest')}" for m in (optimal.get("observation") or {}).get("metrics") or []
+        )
+        console.print(f"best trial {optimal.get('bestTrialName')}: {metrics} with {params}", markup=False)
