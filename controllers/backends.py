@@ -42,6 +42,9 @@ class ProcessBackend(TrialBackend):
                 log.write(f"--- tuner: attempt {attempt} of trial {trial.name} ---\n")
         return request
 
+    def run_spec(self, trial: str, assignment: Mapping[str, str]) -> dict[str, Any] | None:
+        return self.plan.rendered(trial, assignment)
+
     def start_collecting(self, trial: Trial) -> list[MetricSource]:
         return self.plan.metric_sources(trial.name)
 
@@ -81,7 +84,9 @@ class FunctionBackend(TrialBackend):
         objective_metric: str,
         runs_dir: Path,
         env: Mapping[str, str] | None = None,
+        deadline_seconds: float | None = None,
     ) -> None:
+        self.deadline_seconds = deadline_seconds
         self.launcher = launcher
         self.space = space
         self.objective_metric = objective_metric

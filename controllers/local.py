@@ -207,14 +207,18 @@ class LocalTrialPlan:
     def files(self, trial: str) -> TrialFiles:
         return TrialFiles(self.context.runs_dir / trial)
 
+    def rendered(self, trial: str, assignment: Mapping[str, str]) -> dict[str, Any]:
+        """The trial's workload: the template with its placeholders substituted and its name set."""
+        template = self.experiment.spec.trial_template
+        parameters = [(p.name or "", p.reference or "") for p in template.trial_parameters or []]
+        return render_trial_spec(self.trial_spec or {}, parameters, assignment, self._identity(trial))
+
     def request(
         self, trial: str, assignment: Mapping[str, str], attempt: int, grant: Grant | None
     ) -> LaunchRequest:
         """The launch request of one attempt; creates the trial's folders."""
-        template = self.experiment.spec.trial_template
         identity = self._identity(trial)
-        parameters = [(p.name or "", p.reference or "") for p in template.trial_parameters or []]
-        rendered = render_trial_spec(self.trial_spec or {}, parameters, assignment, identity)
+        rendered = self.rendered(trial, assignment)
         container = primary_container(rendered, self.container_name) or {}
         files = self.files(trial)
         files.work.mkdir(parents=True, exist_ok=True)

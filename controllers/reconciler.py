@@ -184,8 +184,13 @@ class ExperimentReconciler:
         created: list[Trial] = []
         for offset, (rendered, numeric) in enumerate(proposals[:wanted]):
             assignments = [StoredAssignment(n, v, numeric.get(n)) for n, v in rendered.items()]
+            name = self._trial_name()
             trial = self.store.create_trial(
-                self.experiment_id, self._trial_name(), assignments, number=number + offset
+                self.experiment_id,
+                name,
+                assignments,
+                number=number + offset,
+                run_spec=self.supervisor.backend.run_spec(name, rendered),
             )
             created.append(trial)
         for trial in created:

@@ -33,6 +33,7 @@ from typing import Any
 
 from controllers.earlystopping import ALGORITHMS as EARLY_STOPPING
 from controllers.reconciler import ExperimentReconciler, Result, SuggestFn
+from controllers.resources import ResourcePool
 from controllers.status import conditions_for, now_rfc3339
 from controllers.supervisor import Settled, Supervisor, TrialBackend
 from tuner.errors import NotFoundError, Problem, SpecError
@@ -87,7 +88,9 @@ def differing_fields(stored: Any, new: Any, path: str = "spec") -> list[tuple[st
         return out
     if isinstance(stored, list) and isinstance(new, list) and len(stored) == len(new):
         return [
-            d for i, (a, b) in enumerate(zip(stored, new, strict=True)) for d in differing_fields(a, b, f"{path}[{i}]")
+            d
+            for i, (a, b) in enumerate(zip(stored, new, strict=True))
+            for d in differing_fields(a, b, f"{path}[{i}]")
         ]
     return [] if stored == new else [(path, stored, new)]
 
@@ -171,7 +174,9 @@ class ExperimentRunner:
         on_settled: Callable[[Settled], None] | None = None,
         on_pass: Callable[[ExperimentRunner], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        pool: ResourcePool | None = None,
     ) -> None:
+        self.pool = pool
         self.store = store
         self.experiment = experiment
         self.backend = backend
@@ -279,4 +284,5 @@ class ExperimentRunner:
             retries=self.retries,
             collect_metrics=self.collect_metrics,
             early_stopper=stopper,
+            pool=self.pool,
         )

@@ -63,6 +63,10 @@ class TrialBackend(ABC):
         """The last lines of the trial's output, for messages."""
         return []
 
+    def run_spec(self, trial: str, assignment: Mapping[str, str]) -> dict[str, Any] | None:
+        """The rendered workload recorded with the trial (Katib's Trial `spec.runSpec`), if there is one."""
+        return None
+
     def resources(self) -> Request:
         return Request()
 

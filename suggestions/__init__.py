@@ -5,6 +5,8 @@ Importing this package is cheap: algorithm modules (and optuna, scikit-optimize,
 when an algorithm is first used.
 """
 
+from typing import Any
+
 from suggestions.base import Suggester, SuggestRequest
 from suggestions.history import Direction, History, TrialRecord
 from suggestions.registry import Registry, UnknownAlgorithmError, default_registry, get_suggester
@@ -25,7 +27,7 @@ __all__ = [
 ]
 
 
-def check_experiment(experiment: object) -> list[object]:  # temporary, replaced by the suggestions branch
+def check_experiment(experiment: Any) -> list[Any]:  # temporary, replaced by the suggestions branch
     from tuner.errors import Problem, SpecError
     from tuner.space import SearchSpace
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from controllers.launchers.base import Handle, Launcher, LaunchRequest, Phase, RunInfo, Status
-from tuner import report as reporting
+from tuner import reporting
 
 Objective = Callable[[dict[str, Any]], Any]
 PushedValue = tuple[int | None, dict[str, float], float]

@@ -16,7 +16,7 @@ from controllers.launchers.base import LaunchRequest, Phase
 from controllers.launchers.function import FunctionLauncher
 from controllers.launchers.process import ProcessLauncher
 from controllers.launchers.testing import LauncherCase, LauncherConformance, wait_done
-from tuner import report as reporting
+from tuner import reporting
 from tuner.errors import LaunchError
 
 PROGRAMS = {

@@ -36,8 +36,10 @@ class OutputFormat(str, Enum):
 
 
 def stdout_console() -> Console:
-    """Console for results; plain text when stdout is not a terminal."""
-    return Console(highlight=False, soft_wrap=True)
+    """Console for results; plain text, and tables never cut to 80 columns, when stdout is not a terminal."""
+    if sys.stdout.isatty():
+        return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, soft_wrap=True, width=250)
 
 
 def stderr_console() -> Console:
@@ -85,10 +87,11 @@ def settings_from(store: str | None = None, artifacts: str | Path | None = None)
 
 def print_document(document: Any, fmt: OutputFormat) -> None:
     """Write a document to stdout in the requested format, nothing else."""
+    plain = json.loads(json.dumps(document, default=str))  # no shared objects, so no YAML anchors
     if fmt == OutputFormat.json:
-        sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(plain, indent=2) + "\n")
     else:
-        sys.stdout.write(yaml.safe_dump(document, sort_keys=False, default_flow_style=False))
+        sys.stdout.write(yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=True))
     sys.stdout.flush()
 
 

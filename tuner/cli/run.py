@@ -28,10 +28,9 @@ from tuner.cli._common import (
     print_document,
     settings_from,
     stderr_console,
+    stdout_console,
     store_option,
 )
-from tuner.config import Settings
-from tuner.errors import SpecError
 from tuner.spec import Experiment
 from tuner.states import ExperimentState, TrialState
 
@@ -55,49 +54,37 @@ def run(
     output: OutputFormat | None = output_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final result."),
 ) -> None:
-    from controllers.local import LocalContext, LocalTrialPlan
-    from controllers.resources import ResourcePool
-    from tuner.spec import load_experiment
+    from controllers.local_run import load_local, make_runner
     from tuner.store import open_store
 
     console = stderr_console()
-    checks = _algorithm_checks()
-    experiment = load_experiment(file, source_name=str(file), extra_checks=checks)
     settings = settings_from(store=store)
-    context = LocalContext(
-        experiment_dir=file.resolve().parent,
-        runs_dir=runs_dir(settings, experiment),
-        store_url=settings.store_url,
-    )
-    pool = ResourcePool()
-    problems = LocalTrialPlan.check(experiment, context, pool)
-    if problems:
-        raise SpecError(problems, source=str(file))
-    plan = LocalTrialPlan(experiment, context)
+    local = load_local(file, settings)
+    experiment = local.experiment
     if not quiet:
-        for note in plan.notes():
+        for note in local.plan.notes():
             console.print(f"note: {note}", markup=False)
     db = open_store(settings.store_url)
     try:
-        outcome = _run(db, experiment, plan, pool, console, quiet)
+        progress = Progress(experiment, console, quiet)
+        stop = _StopSignal()
+        runner = make_runner(
+            db, local, on_settled=progress.settled, on_pass=progress.update, should_stop=stop.requested
+        )
+        with stop, progress:
+            outcome = runner.run()
+        if runner.lost and not quiet:
+            lost = ", ".join(runner.lost)
+            console.print(f"note: trials lost with the previous run were marked Killed: {lost}", markup=False)
         record = outcome.record
         if outcome.action == "finished":
-            console.print(
-                f"experiment {experiment.name} already finished ({record.state.value}); to run it again, delete it "
-                f"with `tuner experiments delete {experiment.name}` or change metadata.name"
-                + (
-                    ", or raise maxTrialCount with resumePolicy LongRunning to continue it"
-                    if record.state == ExperimentState.SUCCEEDED
-                    else ""
-                ),
-                markup=False,
-            )
+            console.print(_finished_message(experiment, record.state), markup=False)
         if output is not None:
             from tuner.views import experiment_document
 
             print_document(experiment_document(record), output)
         else:
-            print_summary(db, record, Console(highlight=False, soft_wrap=True))
+            print_summary(db, record, stdout_console())
         if outcome.interrupted:
             console.print(
                 f"interrupted: running trials were stopped; run `tuner run {file}` again to continue",
@@ -109,48 +96,14 @@ def run(
         db.close()
 
 
-def runs_dir(settings: Settings, experiment: Experiment) -> Path:
-    """Where the trials of an experiment keep their files."""
-    return settings.data_dir / "runs" / experiment.namespace / experiment.name
-
-
-def _algorithm_checks() -> list[Any]:
-    import suggestions
-
-    return [suggestions.check_experiment]
-
-
-def _run(db: Any, experiment: Experiment, plan: Any, pool: Any, console: Console, quiet: bool) -> Any:
-    from controllers.backends import ProcessBackend
-    from controllers.run import ExperimentRunner
-    from controllers.suggest import in_process
-    from suggestions import get_suggester
-    from tuner.space import SearchSpace
-    from tuner.spec.collector import CollectorKind
-
-    space = SearchSpace.from_parameters(experiment.spec.parameters or [])
-    suggester = get_suggester(experiment.spec.algorithm_name or "")
-    progress = Progress(experiment, console, quiet)
-    stop = _StopSignal()
-    runner = ExperimentRunner(
-        db,
-        experiment,
-        ProcessBackend(plan),
-        lambda experiment_id: in_process(db, experiment_id, experiment, suggester, space),
-        retries=plan.retries,
-        collect_metrics=experiment.spec.metrics_collector_kind != CollectorKind.NONE,
-        on_settled=progress.settled,
-        on_pass=progress.update,
-        should_stop=stop.requested,
+def _finished_message(experiment: Experiment, state: ExperimentState) -> str:
+    hint = ""
+    if state == ExperimentState.SUCCEEDED:
+        hint = ", or raise maxTrialCount with resumePolicy LongRunning to continue it"
+    return (
+        f"experiment {experiment.name} already finished ({state.value}); to run it again, delete it with "
+        f"`tuner experiments delete {experiment.name}` or change metadata.name{hint}"
     )
-    with stop, progress:
-        outcome = runner.run()
-    if runner.lost and not quiet:
-        console.print(
-            f"note: trials lost with the previous run were marked Killed: {', '.join(runner.lost)}",
-            markup=False,
-        )
-    return outcome
 
 
 class _StopSignal:
@@ -232,10 +185,14 @@ class Progress:
 
 
 def print_summary(db: Any, record: Any, console: Console) -> None:
-    """The final table of trials and the best one."""
+    """The final table of trials (objective reduced by its metric strategy) and the best one."""
+    from controllers.suggest import reduce_summary
+
     spec = record.spec.get("spec") or {}
     objective = spec.get("objective") or {}
     metric = objective.get("objectiveMetricName", "")
+    strategies = {s.get("name"): s.get("value") for s in objective.get("metricStrategies") or []}
+    strategy = strategies.get(metric) or ("max" if objective.get("type") == "maximize" else "min")
     rows = db.compare_trials(record.id)
     table = Table(title=f"experiment {record.name}: {record.state.value}", show_lines=False)
     table.add_column("trial")
@@ -245,9 +202,9 @@ def print_summary(db: Any, record: Any, console: Console) -> None:
         table.add_column(name)
     table.add_column(metric)
     for row in rows:
-        summary = row.metrics.get(metric)
-        value = "" if summary is None else f"{summary.latest:.6g}"
-        table.add_row(row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], value)
+        value = reduce_summary(row.metrics.get(metric), strategy)
+        value_text = "" if value is None else f"{value:.6g}"
+        table.add_row(row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], value_text)
     console.print(table)
     status = record.status or {}
     for condition in status.get("conditions") or []:

@@ -1,0 +1,289 @@
+"""`tuner.tune(objective, parameters, ...)`: tune a Python function, in the spirit of `KatibClient.tune`.
+
+The call builds an ordinary Experiment (the same model a Katib YAML file becomes, with a Push collector and a
+trial template that documents the function), stores it, and runs the controller in this process: trials
+call `objective(params)` in a pool of worker processes (`threads=True` runs them in threads), where
+`params` holds typed values (floats, ints, strings; not Katib's strings). The objective returns a number
+(the objective metric), a dict of metrics, or reports with `tuner.report(...)` while it runs.
+
+Defaults that differ from `KatibClient.tune`:
+- `algorithm_name="auto"` (Katib: random): picks and combines algorithms by the space and the budget.
+- `max_trial_count=10` (Katib: unset, i.e. unbounded): a call that never returns by default is a trap.
+- `parallel_trial_count=1` (Katib: 3): sequential trials let model-based algorithms learn from every
+  result; raise it when trials are slow and cores are free.
+- `objective_metric_name="objective"` (Katib: required), the name a plain float return value gets.
+- `name` defaults to the function's name plus a random suffix, so each call is a new experiment; pass a
+  name to resume an interrupted call.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tuner.config import Settings
+from tuner.spec import ParameterSpec, load_experiment
+from tuner.states import ExperimentState, TrialState
+
+Objective = Callable[[dict[str, Any]], Any]
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    """One trial of a finished `tune` call."""
+
+    name: str
+    state: TrialState
+    parameters: dict[str, Any]
+    metrics: dict[str, float]
+    value: float | None
+
+    def __str__(self) -> str:
+        params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
+        return f"{self.name} ({self.state.value}): value={self.value} with {params}"
+
+
+@dataclass(frozen=True)
+class TuneResult:
+    """What `tune` returns: the experiment's end state, its best trial and every trial."""
+
+    experiment: str
+    namespace: str
+    state: ExperimentState
+    reason: str
+    best_trial: TrialResult | None
+    trials: list[TrialResult] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def best_parameters(self) -> dict[str, Any] | None:
+        return self.best_trial.parameters if self.best_trial else None
+
+    @property
+    def best_value(self) -> float | None:
+        return self.best_trial.value if self.best_trial else None
+
+
+def tune(
+    objective: Objective,
+    parameters: Mapping[str, ParameterSpec],
+    *,
+    name: str | None = None,
+    namespace: str = "default",
+    objective_metric_name: str = "objective",
+    additional_metric_names: Sequence[str] = (),
+    objective_type: str = "maximize",
+    objective_goal: float | None = None,
+    metric_strategies: Mapping[str, str] | None = None,
+    algorithm_name: str = "random",
+    algorithm_settings: Mapping[str, Any] | None = None,
+    max_trial_count: int = 10,
+    parallel_trial_count: int = 1,
+    max_failed_trial_count: int | None = None,
+    early_stopping: str | None = None,
+    early_stopping_settings: Mapping[str, Any] | None = None,
+    trial_active_deadline_seconds: float | None = None,
+    retries: int = 0,
+    threads: bool = False,
+    env_per_trial: Mapping[str, str] | None = None,
+    store: str | None = None,
+    verbose: bool = False,
+) -> TuneResult:
+    """Tune `objective` over `parameters` and return the result (see the module docstring).
+
+    Args:
+        objective: called with one dict of typed parameter values per trial.
+        parameters: name -> `tuner.search.double/int/categorical/discrete(...)`.
+        objective_type: "maximize" (Katib's default) or "minimize".
+        algorithm_settings: Katib algorithmSettings as a dict, e.g. {"random_state": 7}.
+        early_stopping: "medianstop" or "asha"; its settings in `early_stopping_settings`.
+        retries: how often a failing trial is run again.
+        threads: run trials in threads of this process instead of worker processes.
+        store: the metadata store URL (default: TUNER_STORE, else the embedded SQLite store).
+
+    Raises:
+        SpecError: an invalid argument (the message names it, as for a YAML file).
+        LeaseHeldError: another process is running an experiment of that name.
+    """
+    from controllers.backends import FunctionBackend
+    from controllers.launchers.function import FunctionLauncher
+    from controllers.run import ExperimentRunner
+    from controllers.suggest import in_process
+    from suggestions import check_experiment, get_suggester
+    from tuner.space import SearchSpace
+    from tuner.store import open_store
+
+    experiment_name = name or _default_name(objective)
+    document = _document(
+        objective,
+        experiment_name,
+        namespace,
+        parameters,
+        objective_metric_name=objective_metric_name,
+        additional_metric_names=additional_metric_names,
+        objective_type=objective_type,
+        objective_goal=objective_goal,
+        metric_strategies=metric_strategies,
+        algorithm_name=algorithm_name,
+        algorithm_settings=algorithm_settings,
+        max_trial_count=max_trial_count,
+        parallel_trial_count=parallel_trial_count,
+        max_failed_trial_count=max_failed_trial_count,
+        early_stopping=early_stopping,
+        early_stopping_settings=early_stopping_settings,
+        deadline=trial_active_deadline_seconds,
+    )
+    experiment = load_experiment(document, source_name="tune()", extra_checks=[check_experiment])
+    settings = Settings.from_env(store_url=store)
+    space = SearchSpace.from_parameters(experiment.spec.parameters or [])
+    suggester = get_suggester(experiment.spec.algorithm_name or "")
+    db = open_store(settings.store_url)
+    launcher = FunctionLauncher(objective, workers=parallel_trial_count, threads=threads)
+    runs_dir = settings.data_dir / "runs" / namespace / experiment_name
+    env = {"TUNER_EXPERIMENT": experiment_name, "TUNER_NAMESPACE": namespace, **(env_per_trial or {})}
+    backend = FunctionBackend(
+        launcher, space, objective_metric_name, runs_dir, env, deadline_seconds=trial_active_deadline_seconds
+    )
+    printer = _Printer(verbose)
+    try:
+        runner = ExperimentRunner(
+            db,
+            experiment,
+            backend,
+            lambda experiment_id: in_process(db, experiment_id, experiment, suggester, space),
+            retries=retries,
+            poll_interval=0.002,
+            on_settled=printer.settled,
+        )
+        outcome = runner.run()
+        return _result(db, outcome.record, space, objective_metric_name, interrupted=outcome.interrupted)
+    finally:
+        db.close()
+
+
+def _default_name(objective: Objective) -> str:
+    base = (
+        re.sub(r"[^a-z0-9-]+", "-", getattr(objective, "__name__", "objective").lower()).strip("-") or "tune"
+    )
+    suffix = "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(6))
+    return f"{base[:30].strip('-') or 'tune'}-{suffix}"
+
+
+def _document(
+    objective: Objective, name: str, namespace: str, parameters: Mapping[str, ParameterSpec], **o: Any
+) -> dict[str, Any]:
+    params = []
+    for key, parameter in parameters.items():
+        if not isinstance(parameter, ParameterSpec):
+            raise TypeError(
+                f"parameters[{key!r}] must come from tuner.search.double/int/categorical/discrete, got {parameter!r}"
+            )
+        params.append({**parameter.model_dump(mode="json", by_alias=True, exclude_none=True), "name": key})
+    target = f"{getattr(objective, '__module__', '?')}.{getattr(objective, '__qualname__', repr(objective))}"
+    args = [f"--{key}=${{trialParameters.{key}}}" for key in parameters]
+    strategies = [{"name": k, "value": v} for k, v in (o["metric_strategies"] or {}).items()]
+    objective_doc: dict[str, Any] = {
+        "type": o["objective_type"],
+        "objectiveMetricName": o["objective_metric_name"],
+        "additionalMetricNames": list(o["additional_metric_names"]),
+    }
+    if o["objective_goal"] is not None:
+        objective_doc["goal"] = o["objective_goal"]
+    if strategies:
+        objective_doc["metricStrategies"] = strategies
+    job_spec: dict[str, Any] = {
+        "template": {
+            "spec": {
+                "containers": [
+                    {
+                        "name": "function",
+                        "command": ["python3", "-c", f"# tuner.tune runs {target} in-process"],
+                        "args": args,
+                    }
+                ],
+                "restartPolicy": "Never",
+            }
+        }
+    }
+    if o["deadline"] is not None:
+        job_spec["activeDeadlineSeconds"] = o["deadline"]
+    spec: dict[str, Any] = {
+        "objective": objective_doc,
+        "algorithm": {
+            "algorithmName": o["algorithm_name"],
+            "algorithmSettings": [
+                {"name": k, "value": str(v)} for k, v in (o["algorithm_settings"] or {}).items()
+            ],
+        },
+        "parallelTrialCount": o["parallel_trial_count"],
+        "maxTrialCount": o["max_trial_count"],
+        "parameters": params,
+        "metricsCollectorSpec": {"collector": {"kind": "Push"}},
+        "trialTemplate": {
+            "primaryContainerName": "function",
+            "trialParameters": [{"name": key, "reference": key} for key in parameters],
+            "trialSpec": {"apiVersion": "batch/v1", "kind": "Job", "spec": job_spec},
+        },
+    }
+    if o["max_failed_trial_count"] is not None:
+        spec["maxFailedTrialCount"] = o["max_failed_trial_count"]
+    if o["early_stopping"]:
+        spec["earlyStopping"] = {
+            "algorithmName": o["early_stopping"],
+            "algorithmSettings": [
+                {"name": k, "value": str(v)} for k, v in (o["early_stopping_settings"] or {}).items()
+            ],
+        }
+    return {
+        "apiVersion": "tuner.dev/v1beta1",
+        "kind": "Experiment",
+        "metadata": {"name": name, "namespace": namespace, "annotations": {"tuner.dev/objective": target}},
+        "spec": spec,
+    }
+
+
+def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool) -> TuneResult:
+    from controllers.suggest import reduce_summary
+
+    spec = record.spec.get("spec") or {}
+    strategies = {s["name"]: s["value"] for s in (spec.get("objective") or {}).get("metricStrategies") or []}
+    strategy = strategies.get(
+        metric, "max" if (spec.get("objective") or {}).get("type") == "maximize" else "min"
+    )
+    trials = []
+    for row in db.compare_trials(record.id):
+        metrics = {n: s.latest for n, s in row.metrics.items() if s.latest is not None}
+        trials.append(
+            TrialResult(
+                row.trial.name,
+                row.trial.state,
+                space.parse(row.trial.assignment_values()).to_dict(),
+                metrics,
+                reduce_summary(row.metrics.get(metric), strategy),
+            )
+        )
+    best_name = ((record.status or {}).get("currentOptimalTrial") or {}).get("bestTrialName")
+    best = next((t for t in trials if t.name == best_name), None)
+    reason = ""
+    for condition in (record.status or {}).get("conditions") or []:
+        if condition.get("type") == record.state.value:
+            reason = str(condition.get("reason", ""))
+    return TuneResult(record.name, record.namespace, record.state, reason, best, trials, interrupted)
+
+
+class _Printer:
+    def __init__(self, verbose: bool) -> None:
+        self.verbose = verbose
+
+    def settled(self, settled: Any) -> None:
+        if self.verbose:
+            import sys
+
+            params = " ".join(f"{a.name}={a.value}" for a in settled.trial.assignments)
+            print(f"{settled.trial.name} {settled.state.value} {params}", file=sys.stderr)
+
+
+__all__ = ["TrialResult", "TuneResult", "tune"]
