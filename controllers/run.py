@@ -29,6 +29,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from controllers.earlystopping import ALGORITHMS as EARLY_STOPPING
@@ -36,7 +37,7 @@ from controllers.reconciler import ExperimentReconciler, Result, SuggestFn
 from controllers.resources import ResourcePool
 from controllers.status import conditions_for, now_rfc3339
 from controllers.supervisor import Settled, Supervisor, TrialBackend
-from tuner.errors import NotFoundError, Problem, SpecError
+from tuner.errors import LeaseHeldError, NotFoundError, Problem, SpecError
 from tuner.spec import Experiment
 from tuner.spec.experiment import ResumePolicy
 from tuner.states import ExperimentReason, ExperimentState, TrialState
@@ -145,6 +146,19 @@ def prepare(store: Store, experiment: Experiment) -> Prepared:
     return Prepared(record, "finished")
 
 
+def _holder_is_dead(holder: str) -> bool:
+    """Whether a lease holder `host:pid:token` is a process of this host that no longer runs tuner."""
+    host, _, rest = holder.partition(":")
+    pid_text = rest.split(":", 1)[0]
+    if host != socket.gethostname() or not pid_text.isdigit():
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid_text}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"tuner" not in cmdline
+
+
 def _last_reason(record: StoredExperiment) -> str | None:
     for condition in reversed(record.status.get("conditions") or []):
         if condition.get("type") == record.state.value:
@@ -198,7 +212,7 @@ class ExperimentRunner:
         if prepared.action == "finished":
             return Outcome(prepared.record, "finished")
         record = prepared.record
-        self.store.acquire_lease(record.id, self.holder, self.lease_ttl)
+        self._take_lease(record.id)
         supervisor = self._supervisor()
         try:
             self.reconciler = reconciler = ExperimentReconciler(
@@ -223,6 +237,18 @@ class ExperimentRunner:
         finally:
             supervisor.close()
             self.store.release_lease(record.id, self.holder)
+
+    def _take_lease(self, experiment_id: int) -> None:
+        """Take the experiment's lease; a lease left by a dead process on this host is taken over at once
+        (after `kill -9` nobody releases it, and waiting for it to expire helps no one)."""
+        try:
+            self.store.acquire_lease(experiment_id, self.holder, self.lease_ttl)
+        except LeaseHeldError:
+            lease = self.store.get_lease(experiment_id)
+            if lease is None or not _holder_is_dead(lease.holder):
+                raise
+            self.store.release_lease(experiment_id, lease.holder)
+            self.store.acquire_lease(experiment_id, self.holder, self.lease_ttl)
 
     def _loop(self, reconciler: ExperimentReconciler, record: StoredExperiment) -> Outcome:
         renew_every = self.lease_ttl / 3

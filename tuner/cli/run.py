@@ -107,24 +107,29 @@ def _finished_message(experiment: Experiment, state: ExperimentState) -> str:
 
 
 class _StopSignal:
-    """SIGTERM (`tuner experiments stop`) asks the loop to stop; Ctrl-C arrives as KeyboardInterrupt."""
+    """Ctrl-C (SIGINT) and `tuner experiments stop` (SIGTERM) ask the loop to stop its trials cleanly;
+    a second Ctrl-C interrupts at once."""
 
     def __init__(self) -> None:
         self._requested = False
-        self._previous: Any = None
+        self._previous: dict[int, Any] = {}
 
     def requested(self) -> bool:
         return self._requested
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self._requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt
         self._requested = True
 
     def __enter__(self) -> _StopSignal:
-        self._previous = signal.signal(signal.SIGTERM, self._handle)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self._previous[sig] = signal.signal(sig, self._handle)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
 
 
 class Progress:
@@ -204,7 +209,9 @@ def print_summary(db: Any, record: Any, console: Console) -> None:
     for row in rows:
         value = reduce_summary(row.metrics.get(metric), strategy)
         value_text = "" if value is None else f"{value:.6g}"
-        table.add_row(row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], value_text)
+        table.add_row(
+            row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], value_text
+        )
     console.print(table)
     status = record.status or {}
     for condition in status.get("conditions") or []:

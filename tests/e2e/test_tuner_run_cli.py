@@ -1,0 +1,240 @@
+"""`tuner run` as a user runs it: a real process, real trials, a real store; killed, interrupted, resumed."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.controllers.conftest import ARGS, experiment_document
+from tuner.states import ExperimentState, TrialState
+from tuner.store import open_store
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def tuner(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tuner.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "tuner.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "TUNER_HOME": str(tmp_path / "home"),
+        "TUNER_STORE": f"sqlite:///{tmp_path / 'store.db'}",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def write(tmp_path: Path, name: str, script: str, **options: object) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(experiment_document(name, ARGS + script, **options)))  # type: ignore[arg-type]
+    return path
+
+
+def wait_for_running_trials(env: dict[str, str], name: str, count: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if Path(env["TUNER_STORE"].removeprefix("sqlite:///")).exists():
+            store = open_store(env["TUNER_STORE"])
+            try:
+                running = store.list_trials(store.get_experiment(name).id, states=[TrialState.RUNNING])
+                if len(running) >= count:
+                    return
+            except Exception:
+                pass
+            finally:
+                store.close()
+        time.sleep(0.05)
+    raise AssertionError(f"{name}: {count} trials never ran at once")
+
+
+LEDGER_SCRIPT = """
+import os, time
+with open(os.environ['LEDGER'], 'a') as ledger:
+    ledger.write(os.environ['TUNER_TRIAL_NAME'] + '\\n')
+time.sleep(0.4)
+x = float(args['x'])
+print(f'loss={x * x}')
+"""
+
+
+@pytest.mark.parametrize("kill_after", [0.2, 0.9, 1.7, 2.6])
+def test_kill_9_then_resume_loses_and_repeats_nothing(
+    tmp_path: Path, env: dict[str, str], kill_after: float
+) -> None:
+    ledger = tmp_path / "ledger"
+    env = {**env, "LEDGER": str(ledger)}
+    path = write(tmp_path, "crash", LEDGER_SCRIPT, max_trials=8, parallel=2)
+    process = start("run", str(path), env=env)
+    time.sleep(kill_after)
+    process.kill()  # SIGKILL: no cleanup at all; its trial processes keep running in their own sessions
+    process.wait()
+    result = tuner("run", str(path), env=env)
+    assert result.returncode == 0, result.stderr
+    store = open_store(env["TUNER_STORE"])
+    try:
+        record = store.get_experiment("crash")
+        trials = store.list_trials(record.id)
+        assert record.state == ExperimentState.SUCCEEDED
+        assert sum(1 for t in trials if t.state == TrialState.SUCCEEDED) == 8
+        assert all(t.state in (TrialState.SUCCEEDED, TrialState.KILLED) for t in trials)
+        assert len({t.name for t in trials}) == len(trials) and len({t.number for t in trials}) == len(trials)
+        started = Counter(ledger.read_text().split())
+        assert all(count == 1 for count in started.values()), f"a trial ran twice: {started}"
+        for trial in trials:
+            if trial.state == TrialState.SUCCEEDED:
+                assert len(store.metric_series(trial.id, "loss")) == 1  # no metric recorded twice
+    finally:
+        store.close()
+
+
+def test_second_run_of_a_running_experiment_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(tmp_path, "busy", "import time; time.sleep(0.5); print('loss=1')", max_trials=6, parallel=1)
+    first = start("run", str(path), env=env)
+    try:
+        deadline = time.monotonic() + 30
+        store = open_store(env["TUNER_STORE"])
+        while time.monotonic() < deadline:
+            try:
+                if store.get_lease(store.get_experiment("busy").id) is not None:
+                    break
+            except Exception:
+                pass
+            time.sleep(0.05)
+        store.close()
+        second = tuner("run", str(path), env=env)
+        assert second.returncode == 1
+        assert "busy" in second.stderr and "lease" in second.stderr.lower()
+    finally:
+        first.wait(timeout=60)
+    assert first.returncode == 0
+
+
+def test_ctrl_c_stops_trials_and_leaves_it_resumable(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(
+        tmp_path, "sigint", "import time; time.sleep(1.0); print('loss=1')", max_trials=4, parallel=2
+    )
+    process = start("run", str(path), env=env)
+    wait_for_running_trials(env, "sigint", 2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 1
+    assert "run `tuner run" in err
+    store = open_store(env["TUNER_STORE"])
+    record = store.get_experiment("sigint")
+    assert record.state == ExperimentState.RUNNING
+    assert not any(t.state.is_active for t in store.list_trials(record.id))
+    store.close()
+    again = tuner("run", str(path), env=env)
+    assert again.returncode == 0, again.stderr
+    store = open_store(env["TUNER_STORE"])
+    trials = store.list_trials(store.get_experiment("sigint").id)
+    assert sum(1 for t in trials if t.state == TrialState.SUCCEEDED) == 4
+    store.close()
+
+
+def test_experiments_stop_from_another_terminal(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(tmp_path, "stopme", "import time; time.sleep(30); print('loss=1')", max_trials=4, parallel=2)
+    process = start("run", str(path), env=env)
+    try:
+        wait_for_running_trials(env, "stopme", 2)
+        result = tuner("experiments", "stop", "stopme", env=env)
+        assert result.returncode == 0, result.stderr
+        assert process.wait(timeout=30) == 1
+    finally:
+        process.kill()
+    shown = tuner("experiments", "show", "stopme", "-o", "json", env=env)
+    document = json.loads(shown.stdout)
+    assert document["kind"] == "Experiment" and document["status"].get("trialsKilled") == 2
+
+
+def test_finished_experiment_is_reported_not_rerun(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(tmp_path, "done", "print('loss=1')", max_trials=2)
+    assert tuner("run", str(path), env=env).returncode == 0
+    again = tuner("run", str(path), "-o", "yaml", env=env)
+    assert again.returncode == 0
+    assert "already finished" in again.stderr
+    document = yaml.safe_load(again.stdout)
+    assert document["status"]["trialsSucceeded"] == 2
+    assert any(c["reason"] == "ExperimentMaxTrialsReached" for c in document["status"]["conditions"])
+
+
+def test_raised_max_trials_restarts_a_long_running_experiment(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(tmp_path, "longrun", "print('loss=1')", max_trials=2, resume_policy="LongRunning")
+    assert tuner("run", str(path), env=env).returncode == 0
+    path = write(tmp_path, "longrun", "print('loss=1')", max_trials=4, resume_policy="LongRunning")
+    result = tuner("run", str(path), "-o", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(result.stdout)["status"]
+    assert status["trialsSucceeded"] == 4
+
+
+def test_changed_spec_is_refused_naming_the_fields(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(tmp_path, "changed", "print('loss=1')", max_trials=2)
+    assert tuner("run", str(path), env=env).returncode == 0
+    path = write(tmp_path, "changed", "print('loss=1')", max_trials=3, algorithm="grid", settings={})
+    document = yaml.safe_load(path.read_text())
+    document["spec"]["parameters"][0]["feasibleSpace"]["step"] = "1"
+    path.write_text(yaml.safe_dump(document))
+    result = tuner("run", str(path), env=env)
+    assert result.returncode == 2
+    assert "spec.algorithm.algorithmName" in result.stderr and "stored" in result.stderr
+    assert "maxTrialCount" not in result.stderr.split("only")[0]
+
+
+def test_invalid_file_stores_nothing(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(tmp_path, "bad", "print('loss=1')", parallel=5, max_trials=2)
+    result = tuner("run", str(path), env=env)
+    assert result.returncode == 2
+    assert "parallelTrialCount" in result.stderr
+    assert not Path(env["TUNER_STORE"].removeprefix("sqlite:///")).exists()
+
+
+def test_output_documents_and_trial_commands(tmp_path: Path, env: dict[str, str]) -> None:
+    path = write(tmp_path, "docs", "print('step one'); print('loss=0.5')", max_trials=2)
+    result = tuner("run", str(path), "-o", "yaml", env=env)
+    assert result.returncode == 0
+    document = yaml.safe_load(result.stdout)
+    assert document["apiVersion"] == "kubeflow.org/v1beta1" and document["kind"] == "Experiment"
+    assert document["status"]["currentOptimalTrial"]["observation"]["metrics"][0]["name"] == "loss"
+    trials = yaml.safe_load(tuner("trials", "list", "docs", "-o", "yaml", env=env).stdout)
+    assert trials["kind"] == "List" and len(trials["items"]) == 2
+    first = trials["items"][0]
+    assert first["kind"] == "Trial" and first["metadata"]["labels"]["katib.kubeflow.org/experiment"] == "docs"
+    assert first["status"]["observation"]["metrics"][0]["latest"] == "0.5"
+    logs = tuner("trials", "logs", first["metadata"]["name"], env=env)
+    assert logs.returncode == 0 and "step one" in logs.stdout
+    listed = yaml.safe_load(tuner("experiments", "list", "-o", "yaml", env=env).stdout)
+    assert [item["metadata"]["name"] for item in listed["items"]] == ["docs"]
+    deleted = tuner("experiments", "delete", "docs", "--yes", env=env)
+    assert deleted.returncode == 0
+    assert not (Path(env["TUNER_HOME"]) / "runs" / "default" / "docs").exists()
+    assert tuner("experiments", "show", "docs", env=env).returncode == 2
