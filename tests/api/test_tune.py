@@ -119,7 +119,7 @@ def test_bad_arguments_name_the_field(sqlite_url: str) -> None:
         tuner.tune(typed_objective, SPACE, max_trial_count=2, parallel_trial_count=3, store=sqlite_url)
     with pytest.raises(SpecError, match="algorithmName"):
         tuner.tune(typed_objective, SPACE, algorithm_name="no-such-algorithm", store=sqlite_url)
-    with pytest.raises(TypeError, match="tuner.search"):
+    with pytest.raises(TypeError, match=r"tuner\.search"):
         tuner.tune(typed_objective, {"x": (1, 2)}, store=sqlite_url)  # type: ignore[dict-item]
 
 

@@ -311,5 +311,5 @@ def test_gpu_requests_this_machine_cannot_meet_are_refused(
     container = document["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
     container["resources"] = {"limits": {"nvidia.com/gpu": 64}}
     document_path.write_text(yaml.safe_dump(document))
-    with pytest.raises(SpecError, match="nvidia.com/gpu"):
+    with pytest.raises(SpecError, match=r"nvidia\.com/gpu"):
         load_local(document_path, settings)
