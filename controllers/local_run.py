@@ -76,7 +76,7 @@ def make_runner(
         store,
         experiment,
         ProcessBackend(local.plan),
-        lambda experiment_id: in_process(store, experiment_id, experiment, suggester, space),
+        in_process(experiment, suggester, space),
         retries=local.plan.retries,
         collect_metrics=experiment.spec.metrics_collector_kind != CollectorKind.NONE,
         pool=local.pool,

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import secrets
 import string
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from controllers.earlystopping import Progress
@@ -34,26 +34,24 @@ from controllers.status import (
     trial_counts,
 )
 from controllers.supervisor import Settled, Supervisor
+from controllers.view import ExperimentView
 from tuner.errors import SearchExhaustedError, SuggestionError
 from tuner.spec import Experiment
 from tuner.states import ExperimentReason, ExperimentState, TrialState
 from tuner.store import Store
 from tuner.store.records import Assignment as StoredAssignment
-from tuner.store.records import Goal, MetricStrategy, Trial
+from tuner.store.records import Trial
 
 COMPLETED = frozenset(
     {TrialState.SUCCEEDED, TrialState.FAILED, TrialState.EARLY_STOPPED, TrialState.METRICS_UNAVAILABLE}
 )
 """States that use up the trial budget (Katib also counts Killed; see the module docstring)."""
 
-OBSERVED = (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED)
-"""States whose objective value counts for the optimal trial and the goal."""
-
 Proposal = tuple[dict[str, str], dict[str, float | None]]
 """A suggestion as the reconciler records it: rendered values, and numeric copies for sorting."""
 
-SuggestFn = Callable[[Sequence[Trial], int], list[Proposal]]
-"""Given every trial so far and a count k, k new assignments (raises SearchExhaustedError when done)."""
+SuggestFn = Callable[[ExperimentView, int], list[Proposal]]
+"""Given the experiment's trials so far and a count k, k new assignments (SearchExhaustedError when done)."""
 
 
 @dataclass(frozen=True)
@@ -90,97 +88,93 @@ class ExperimentReconciler:
         spec = experiment.spec
         self.objective = spec.objective.objective_metric_name or ""
         self.maximize = spec.objective.type is not None and spec.objective.type.value == "maximize"
-        self.goal = Goal.MAXIMIZE if self.maximize else Goal.MINIMIZE
-        self.strategy = MetricStrategy(spec.objective.strategy_for(self.objective).value)
+        strategy = spec.objective.strategy_for(self.objective).value
+        self.view = ExperimentView(store, experiment_id, self.objective, strategy, self.maximize)
+        self.view.load()
         self._exhausted = False
-        self._peer_cache: dict[int, Progress] = {}
+        record = store.get_experiment_by_id(experiment_id)
+        self._last_status: dict[str, object] = dict(record.status or {})
+        self._last_state = record.state
+        self._status_best: int | None = None
+        self._optimal_doc: dict[str, object] | None = None
 
     # -- one pass -------------------------------------------------------------------------------
     def reconcile(self) -> Result:
         """One level-based pass; see the module docstring."""
         peers = self._peers() if self.supervisor.needs_peers else None
-        for settled in self.supervisor.tick(peers):
-            self._notify(settled)
-        trials = self.store.list_trials(self.experiment_id)
-        self._start_waiting(trials)
-        ending = self._ending(trials)
+        self._settled(self.supervisor.tick(peers))
+        self._start_waiting()
+        ending = self._ending()
+        if ending is None:
+            self._top_up()
+            ending = self._ending()
         if ending is not None:
             return self.finish(*ending)
-        trials = self._top_up(trials)
-        ending = self._ending(trials)
-        if ending is not None:
-            return self.finish(*ending)
-        self._write_status(trials, ExperimentState.RUNNING, ExperimentReason.RUNNING)
+        self._write_status(ExperimentState.RUNNING, ExperimentReason.RUNNING)
         return Result(finished=False, requeue_after=self.poll_interval)
 
     def adopt_running(self) -> list[Trial]:
         """After a restart: follow the trials an earlier process left running; returns those it lost."""
         lost: list[Trial] = []
-        for trial in self.store.list_trials(self.experiment_id, states=[TrialState.RUNNING]):
-            if trial.id not in self.supervisor.active and not self.supervisor.adopt(trial):
+        for trial in self.view.ordered():
+            if trial.state != TrialState.RUNNING or trial.id in self.supervisor.active:
+                continue
+            if not self.supervisor.adopt(trial):
                 lost.append(trial)
         return lost
 
+    def mark_lost(self, trial: Trial, message: str) -> None:
+        """Settle a trial whose process cannot be found: Killed, so a new trial takes its place."""
+        self.view.settle(self.store.transition_trial(trial.id, TrialState.KILLED, "TrialKilled", message))
+
     def finish(self, state: ExperimentState, reason: ExperimentReason, message: str | None = None) -> Result:
         """End the experiment: stop what still runs (Killed), write the final status."""
-        for settled in self.supervisor.stop_all(TrialState.KILLED, "the experiment ended"):
-            self._notify(settled)
-        trials = self.store.list_trials(self.experiment_id)
-        self._write_status(trials, state, reason, message)
+        self._settled(self.supervisor.stop_all(TrialState.KILLED, "the experiment ended"))
+        self._write_status(state, reason, message)
         return Result(finished=True, state=state, reason=reason)
 
     def interrupt(self) -> None:
         """Ctrl-C or `tuner experiments stop`: stop the running trials, leave the experiment resumable."""
-        for settled in self.supervisor.stop_all(TrialState.KILLED, "the run was interrupted"):
-            self._notify(settled)
-        trials = self.store.list_trials(self.experiment_id)
-        self._write_status(trials, ExperimentState.RUNNING, ExperimentReason.RUNNING)
+        self._settled(self.supervisor.stop_all(TrialState.KILLED, "the run was interrupted"))
+        self._write_status(ExperimentState.RUNNING, ExperimentReason.RUNNING)
 
     # -- deciding -------------------------------------------------------------------------------
-    def _ending(self, trials: Sequence[Trial]) -> tuple[ExperimentState, ExperimentReason] | None:
+    def _ending(self) -> tuple[ExperimentState, ExperimentReason] | None:
         spec = self.experiment.spec
-        best = self.store.best_trial(
-            self.experiment_id, self.objective, self.goal, self.strategy, states=OBSERVED
-        )
+        best = self.view.best
         goal = spec.objective.goal
-        if (
-            best is not None
-            and goal is not None
-            and (best.value >= goal if self.maximize else best.value <= goal)
-        ):
+        if best is not None and goal is not None and (best[1] >= goal if self.maximize else best[1] <= goal):
             return ExperimentState.SUCCEEDED, ExperimentReason.GOAL_REACHED
-        failed = sum(1 for t in trials if t.state.counts_as_failed)
+        failed = self.view.failed
         limit = spec.max_failed_trial_count
         if limit is not None and failed > 0 and failed >= limit:
             return ExperimentState.FAILED, ExperimentReason.FAILED
-        completed = sum(1 for t in trials if t.state in COMPLETED)
-        if spec.max_trial_count is not None and completed >= spec.max_trial_count:
+        if spec.max_trial_count is not None and self.view.count(COMPLETED) >= spec.max_trial_count:
             return ExperimentState.SUCCEEDED, ExperimentReason.MAX_TRIALS_REACHED
-        active = sum(1 for t in trials if t.state.is_active)
-        if self._exhausted and active == 0:
+        if self._exhausted and self.view.active == 0:
             return ExperimentState.SUCCEEDED, ExperimentReason.SUGGESTION_END_REACHED
         return None
 
-    def _top_up(self, trials: list[Trial]) -> list[Trial]:
+    def _top_up(self) -> None:
         spec = self.experiment.spec
-        active = sum(1 for t in trials if t.state.is_active)
-        completed = sum(1 for t in trials if t.state in COMPLETED)
+        active = self.view.active
+        completed = self.view.count(COMPLETED)
         parallel = spec.parallel_trial_count or 3
         budget = (spec.max_trial_count - completed) if spec.max_trial_count is not None else parallel
         wanted = min(parallel, budget) - active
         if wanted <= 0 or self._exhausted or not self.supervisor.can_start():
-            return trials
+            return
         try:
-            proposals = self.suggest(trials, wanted)
+            proposals = self.suggest(self.view, wanted)
         except SearchExhaustedError:
             self._exhausted = True
-            return trials
+            return
         except SuggestionError as exc:
             raise PermanentError(f"the suggestion algorithm failed: {exc}") from exc
         if not proposals:
             self._exhausted = True
-            return trials
-        number = max((t.number for t in trials), default=-1) + 1
+            return
+        number = self.view.next_number()
         created: list[Trial] = []
         for offset, (rendered, numeric) in enumerate(proposals[:wanted]):
             assignments = [StoredAssignment(n, v, numeric.get(n)) for n, v in rendered.items()]
@@ -192,37 +186,46 @@ class ExperimentReconciler:
                 number=number + offset,
                 run_spec=self.supervisor.backend.run_spec(name, rendered),
             )
+            self.view.put(trial)
             created.append(trial)
         for trial in created:
-            if not self.supervisor.start(trial):
+            started = self.supervisor.start(trial)
+            if started is None:
                 break  # resources busy: the rest waits as Created and starts in a later pass
-        return self.store.list_trials(self.experiment_id)
+            self.view.put(started)
 
-    def _start_waiting(self, trials: Sequence[Trial]) -> None:
+    def _start_waiting(self) -> None:
         """Launch Created trials recorded earlier (waiting for resources, or left by a crash)."""
-        for trial in trials:
-            waiting = trial.state == TrialState.CREATED and trial.id not in self.supervisor.active
-            if waiting and not self.supervisor.start(trial):
+        for trial in self.view.ordered():
+            if trial.state != TrialState.CREATED or trial.id in self.supervisor.active:
+                continue
+            started = self.supervisor.start(trial)
+            if started is None:
                 return
+            self.view.put(started)
 
     def _trial_name(self) -> str:
         alphabet = string.ascii_lowercase + string.digits
         return f"{self.experiment.name}-{''.join(secrets.choice(alphabet) for _ in range(8))}"
 
+    def _settled(self, settled: list[Settled]) -> None:
+        for item in settled:
+            self.view.settle(item.trial)
+            if self.on_settled is not None:
+                self.on_settled(item)
+
     # -- status ---------------------------------------------------------------------------------
     def _write_status(
-        self,
-        trials: Sequence[Trial],
-        state: ExperimentState,
-        reason: ExperimentReason,
-        message: str | None = None,
+        self, state: ExperimentState, reason: ExperimentReason, message: str | None = None
     ) -> None:
-        record = self.store.get_experiment_by_id(self.experiment_id)
-        previous = dict(record.status or {})
+        record = self.store.get_experiment_by_id(self.experiment_id) if state.is_finished or message else None
+        previous = dict((record.status if record else self._last_status) or {})
+        current_state = record.state if record else self._last_state
         now = now_rfc3339()
         conditions = list(previous.get("conditions") or [])
-        if record.state != state or not conditions or message is not None:
+        if current_state != state or not conditions or message is not None:
             conditions = conditions_for(conditions, state, reason, now, message)
+        trials = self.view.ordered()
         status: dict[str, object] = {
             "startTime": previous.get("startTime") or now,
             "conditions": conditions,
@@ -234,49 +237,36 @@ class ExperimentReconciler:
         if state.is_finished:
             status["completionTime"] = previous.get("completionTime") or now
         comparable = {k: v for k, v in previous.items() if k != "lastReconcileTime"}
-        if comparable == status and record.state == state:
+        if comparable == status and current_state == state:
             return
         status["lastReconcileTime"] = now
-        self.store.update_experiment_status(self.experiment_id, state, status)
+        updated = self.store.update_experiment_status(self.experiment_id, state, status)
+        self._last_status = dict(updated.status)
+        self._last_state = updated.state
 
     def _optimal(self) -> dict[str, object] | None:
-        best = self.store.best_trial(
-            self.experiment_id, self.objective, self.goal, self.strategy, states=OBSERVED
-        )
+        best = self.view.best
         if best is None:
             return None
-        summaries = self.store.metric_summaries(best.trial.id)
-        view = TrialView(
-            best.trial.name,
-            best.trial.state,
-            [(a.name, a.value) for a in best.trial.assignments],
-            {name: MetricView(s.min, s.max, s.latest) for name, s in summaries.items()},
-        )
-        return optimal_trial(view, self.experiment.spec.objective.metric_names)
+        trial = best[0]
+        if self._status_best != trial.id:
+            summaries = self.store.metric_summaries(trial.id)
+            view = TrialView(
+                trial.name,
+                trial.state,
+                [(a.name, a.value) for a in trial.assignments],
+                {name: MetricView(s.min, s.max, s.latest) for name, s in summaries.items()},
+            )
+            self._optimal_doc = optimal_trial(view, self.experiment.spec.objective.metric_names)
+            self._status_best = trial.id
+        return self._optimal_doc
 
     # -- early stopping peers -------------------------------------------------------------------
     def _peers(self) -> list[Progress]:
-        """Every trial's objective series, finished ones cached (they never change)."""
-        series = self.store.experiment_metric_series(self.experiment_id, self.objective)
-        trials = {t.id: t for t in self.store.list_trials(self.experiment_id)}
-        peers: list[Progress] = []
-        for trial_id, points in series.items():
-            trial = trials.get(trial_id)
-            if trial is None:
-                continue
-            if trial_id in self._peer_cache:
-                peers.append(self._peer_cache[trial_id])
-                continue
-            progress = Progress(
-                trial.name,
-                [(p.step if p.step is not None else i + 1, p.value) for i, p in enumerate(points)],
-                finished=trial.state.is_finished,
-            )
-            if progress.finished:
-                self._peer_cache[trial_id] = progress
-            peers.append(progress)
-        return peers
-
-    def _notify(self, settled: Settled) -> None:
-        if self.on_settled is not None:
-            self.on_settled(settled)
+        """Finished trials' objective series (loaded once each) and the running ones' (from memory)."""
+        finished = [
+            self.view.finished_progress(t)
+            for t in self.view.trials.values()
+            if t.state.is_finished and t.state != TrialState.KILLED
+        ]
+        return [*finished, *self.supervisor.running_progress()]

@@ -40,7 +40,7 @@ from controllers.supervisor import Settled, Supervisor, TrialBackend
 from tuner.errors import LeaseHeldError, NotFoundError, Problem, SpecError
 from tuner.spec import Experiment
 from tuner.spec.experiment import ResumePolicy
-from tuner.states import ExperimentReason, ExperimentState, TrialState
+from tuner.states import ExperimentReason, ExperimentState
 from tuner.store import Store
 from tuner.store.records import Experiment as StoredExperiment
 
@@ -179,7 +179,7 @@ class ExperimentRunner:
         store: Store,
         experiment: Experiment,
         backend: TrialBackend,
-        suggest_factory: Callable[[int], SuggestFn],
+        suggest: SuggestFn,
         *,
         retries: int = 0,
         collect_metrics: bool = True,
@@ -194,7 +194,7 @@ class ExperimentRunner:
         self.store = store
         self.experiment = experiment
         self.backend = backend
-        self.suggest_factory = suggest_factory
+        self.suggest = suggest
         self.retries = retries
         self.collect_metrics = collect_metrics
         self.poll_interval = poll_interval
@@ -215,21 +215,19 @@ class ExperimentRunner:
         self._take_lease(record.id)
         supervisor = self._supervisor()
         try:
+            self._begin(record, prepared.action)
             self.reconciler = reconciler = ExperimentReconciler(
                 self.store,
                 record.id,
                 self.experiment,
                 supervisor,
-                self.suggest_factory(record.id),
+                self.suggest,
                 on_settled=self.on_settled,
                 poll_interval=self.poll_interval,
             )
-            self._begin(record, prepared.action)
             for trial in reconciler.adopt_running():
-                self.store.transition_trial(
-                    trial.id,
-                    TrialState.KILLED,
-                    "TrialKilled",
+                reconciler.mark_lost(
+                    trial,
                     "its process could not be found after the previous controller stopped; a new trial takes its place",
                 )
                 self.lost.append(trial.name)

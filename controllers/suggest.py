@@ -1,60 +1,58 @@
-"""The controller's side of the suggestion service: store trials in, new assignments out.
+"""The controller's side of the suggestion service: the experiment's trials in, new assignments out.
 
-Builds the algorithm's `History` from the store (each trial's objective reduced by the metric strategy,
-Katib's GetSuggestions request carries the same), calls the suggester in-process, and hands back rendered
-values (what the trial template receives and the store keeps) with numeric copies for sorting.
+Builds the algorithm's `History` from the controller's view of the experiment (each trial's objective
+reduced by the metric strategy, as Katib's GetSuggestions request carries it), calls the suggester
+in-process, and hands back rendered values (what the trial template receives and the store keeps) with
+numeric copies for sorting. Parsed assignments are cached by trial: they never change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from controllers.reconciler import Proposal, SuggestFn
+from controllers.view import ExperimentView, reduce_summary
 from suggestions import Direction, History, Suggester, TrialRecord
-from tuner.space import SearchSpace
+from tuner.space import Assignment, SearchSpace
 from tuner.spec import Experiment
-from tuner.store import Store
-from tuner.store.records import MetricSummary, Trial
+
+__all__ = ["build_history", "in_process", "reduce_summary"]
 
 
-def reduce_summary(summary: MetricSummary | None, strategy: str) -> float | None:
-    """The one value of a metric's series that stands for the trial (Katib's min / max / latest)."""
-    if summary is None or summary.count == 0:
-        return None
-    return {"min": summary.min, "max": summary.max}.get(strategy, summary.latest)
+class _Parsed:
+    """Typed assignments of the trials, parsed once each."""
+
+    def __init__(self, space: SearchSpace) -> None:
+        self.space = space
+        self._by_trial: dict[int, Assignment] = {}
+
+    def __call__(self, trial_id: int, rendered: dict[str, str]) -> Assignment:
+        found = self._by_trial.get(trial_id)
+        if found is None:
+            found = self._by_trial[trial_id] = self.space.parse(rendered)
+        return found
 
 
-def build_history(
-    store: Store, experiment_id: int, trials: Sequence[Trial], space: SearchSpace, experiment: Experiment
-) -> History:
+def build_history(view: ExperimentView, parse: _Parsed) -> History:
     """Every trial so far as the algorithms see it."""
-    objective = experiment.spec.objective
-    metric = objective.objective_metric_name or ""
-    strategy = objective.strategy_for(metric).value
-    rows = {row.trial.id: row for row in store.compare_trials(experiment_id, metrics=[metric])}
-    records = []
-    for trial in trials:
-        row = rows.get(trial.id)
-        value = reduce_summary(row.metrics.get(metric) if row else None, strategy)
-        records.append(TrialRecord(trial.name, space.parse(trial.assignment_values()), trial.state, value))
-    direction = (
-        Direction.MAXIMIZE
-        if objective.type is not None and objective.type.value == "maximize"
-        else Direction.MINIMIZE
-    )
-    return History(tuple(records), direction)
+    records = [
+        TrialRecord(
+            t.name,
+            parse(t.id, t.assignment_values()),
+            t.state,
+            view.value(t) if t.state.is_finished else None,
+        )
+        for t in view.ordered()
+    ]
+    return History(tuple(records), Direction.MAXIMIZE if view.maximize else Direction.MINIMIZE)
 
 
-def in_process(
-    store: Store, experiment_id: int, experiment: Experiment, suggester: Suggester, space: SearchSpace
-) -> SuggestFn:
+def in_process(experiment: Experiment, suggester: Suggester, space: SearchSpace) -> SuggestFn:
     """A SuggestFn that calls `suggester` in this process."""
     settings = experiment.spec.algorithm.settings()
     budget = experiment.spec.max_trial_count
+    parse = _Parsed(space)
 
-    def suggest(trials: Sequence[Trial], k: int) -> list[Proposal]:
-        history = build_history(store, experiment_id, trials, space, experiment)
-        proposals = suggester.suggest(space, settings, history, k, budget=budget)
+    def suggest(view: ExperimentView, k: int) -> list[Proposal]:
+        proposals = suggester.suggest(space, settings, build_history(view, parse), k, budget=budget)
         return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}) for a in proposals]
 
     return suggest

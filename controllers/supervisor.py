@@ -132,11 +132,12 @@ class Supervisor:
         self.pool.release(grant)
         return True
 
-    def start(self, trial: Trial) -> bool:
-        """Launch a Created trial; False (and nothing changes) when resources are busy."""
+    def start(self, trial: Trial) -> Trial | None:
+        """Launch a Created trial and return its Running record; None (and nothing changes) when resources
+        are busy."""
         grant = self.pool.try_acquire(self.backend.resources())
         if grant is None:
-            return False
+            return None
         attempt = max(trial.attempt, 0) + 1
         request = self.backend.request(trial, attempt, grant)
         # a controller killed between launching and recording leaves the attempt running: adopt it
@@ -148,7 +149,7 @@ class Supervisor:
         self.active[trial.id] = ActiveTrial(
             trial, handle, attempt, grant, self.backend.start_collecting(trial)
         )
-        return True
+        return trial
 
     def adopt(self, trial: Trial) -> bool:
         """Follow a Running trial launched by an earlier controller process; False if it cannot be found."""
@@ -205,6 +206,12 @@ class Supervisor:
     @property
     def needs_peers(self) -> bool:
         return self.early_stopper is not None and bool(self.active)
+
+    def running_progress(self) -> list[Progress]:
+        """The objective's series of the running trials, as collected so far."""
+        return [
+            Progress(a.trial.name, list(a.objective_series), finished=False) for a in self.active.values()
+        ]
 
     def stop_all(self, state: TrialState, message: str) -> list[Settled]:
         """Stop every active trial (experiment finished: Killed; interrupted: Killed) and settle it."""

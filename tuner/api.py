@@ -153,7 +153,7 @@ def tune(
             db,
             experiment,
             backend,
-            lambda experiment_id: in_process(db, experiment_id, experiment, suggester, space),
+            in_process(experiment, suggester, space),
             retries=retries,
             poll_interval=0.002,
             on_settled=printer.settled,
@@ -246,7 +246,7 @@ def _document(
 
 
 def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool) -> TuneResult:
-    from controllers.suggest import reduce_summary
+    from controllers.view import reduce_summary
 
     spec = record.spec.get("spec") or {}
     strategies = {s["name"]: s["value"] for s in (spec.get("objective") or {}).get("metricStrategies") or []}

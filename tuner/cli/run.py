@@ -191,7 +191,7 @@ class Progress:
 
 def print_summary(db: Any, record: Any, console: Console) -> None:
     """The final table of trials (objective reduced by its metric strategy) and the best one."""
-    from controllers.suggest import reduce_summary
+    from controllers.view import reduce_summary
 
     spec = record.spec.get("spec") or {}
     objective = spec.get("objective") or {}
