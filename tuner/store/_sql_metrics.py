@@ -192,7 +192,7 @@ class MetricsSql(SqlBase):
                 "latest_step": f.latest_step,
                 "latest_timestamp": f.latest_timestamp,
             }
-            for (trial, name), f in folds.items()
+            for (trial, name), f in sorted(folds.items())  # one lock order for all writers: no deadlocks
         ]
         try:
             if self.dialect == "sqlite":
