@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tuner.errors import AlreadyExistsError, NotFoundError
 from tuner.store._engine import (
+    ThreadConnections,
     TrialExperimentCache,
     is_foreign_key_violation,
     is_unique_violation,
     read_transaction,
+    sqlite_path,
     utc_now,
     write_transaction,
 )
@@ -34,6 +36,8 @@ class SqlBase:
         self._engine = engine
         self._clock = clock
         self._trial_experiments = TrialExperimentCache()
+        path = sqlite_path(engine.url.render_as_string(hide_password=False))
+        self._metric_connections = ThreadConnections(path) if path is not None else None
 
     @property
     def dialect(self) -> str:
