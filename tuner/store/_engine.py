@@ -7,7 +7,8 @@ so the query code does not have to:
   transaction handling is switched off and every transaction starts with an explicit BEGIN: write
   transactions use BEGIN IMMEDIATE, which takes the write lock up front, so two processes never both
   read under a shared lock and then deadlock upgrading it (the classic SQLITE_BUSY that no timeout
-  cures). Writers queue on the busy timeout instead; readers never block (WAL).
+  cures). Writers queue on the busy timeout instead; readers never block (WAL). Metric writes, the hot
+  path, run on a per-thread connection configured the same way (`ThreadConnections`).
 * PostgreSQL runs at READ COMMITTED through psycopg 3; claims use FOR UPDATE SKIP LOCKED.
 """
 
