@@ -31,7 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy tuner/errors.py tuner/states.py tuner/config.py tuner/reporting.py tuner/spec tuner/cli/validate.py tuner/store tuner/artifacts controllers
+	$(VENV)/bin/mypy tuner controllers
 
 imports: install
 	$(VENV)/bin/lint-imports

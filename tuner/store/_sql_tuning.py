@@ -395,7 +395,7 @@ class TuningSql(SqlBase):
                 .limit(1)
             )
             if self.dialect == "postgresql":
-                query = query.with_for_update(skip_locked=True)
+                query = query.with_for_update(skip_locked=True, key_share=True)
             trial_id = connection.execute(query).scalar()
             if trial_id is None:
                 return None

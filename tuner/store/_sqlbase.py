@@ -18,10 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from tuner.errors import AlreadyExistsError, NotFoundError
 from tuner.store._engine import (
+    ThreadConnections,
     TrialExperimentCache,
     is_foreign_key_violation,
     is_unique_violation,
     read_transaction,
+    sqlite_path,
     utc_now,
     write_transaction,
 )
@@ -34,6 +36,8 @@ class SqlBase:
         self._engine = engine
         self._clock = clock
         self._trial_experiments = TrialExperimentCache()
+        path = sqlite_path(engine.url.render_as_string(hide_password=False))
+        self._metric_connections = ThreadConnections(path) if path is not None else None
 
     @property
     def dialect(self) -> str:
@@ -75,12 +79,13 @@ class SqlBase:
 def require(connection: Connection, table: Table, record_id: int, what: str, *, lock: bool = False) -> Any:
     """Return the row of `table` with this id or raise NotFoundError("`what` <id> does not exist").
 
-    `lock` takes a row lock on PostgreSQL (SELECT ... FOR UPDATE); on SQLite the write transaction's
-    database lock already serialises writers.
+    `lock` takes a row lock on PostgreSQL (SELECT ... FOR NO KEY UPDATE: it serialises writers of the row
+    but, unlike FOR UPDATE, does not block inserts of children that reference it, such as metric points
+    of a trial being transitioned); on SQLite the write transaction's database lock serialises writers.
     """
     query = select(table).where(table.c.id == record_id)
     if lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     row = connection.execute(query).first()
     if row is None:
         raise NotFoundError(f"{what} {record_id} does not exist")

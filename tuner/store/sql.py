@@ -64,6 +64,8 @@ class SqlStore(TuningSql, MetricsSql, PipelinesSql, RegistrySql, LineageSql, Sto
         return self._engine
 
     def close(self) -> None:
+        if self._metric_connections is not None:
+            self._metric_connections.close()
         self._engine.dispose()
 
     def __repr__(self) -> str:

@@ -12,6 +12,7 @@ Also here: worker functions for multi-process tests (importable by spawned proce
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -383,6 +384,24 @@ class MetricConformance(StoreTest):
         store.transition_trial(b, TrialState.RUNNING)
         assert [r.trial.id for r in store.compare_trials(experiment_id, states=[TrialState.RUNNING])] == [b]
 
+    def test_threads_share_one_store(self, store: Store) -> None:
+        experiment_id = new_experiment(store)
+        trials = [new_trial(store, experiment_id, n) for n in range(4)]
+
+        def report(trial_id: int) -> None:
+            for step in range(50):
+                store.log_metric(trial_id, "loss", 1.0 / (step + 1), step)
+            store.log_metrics([Observation(trial_id, "acc", 0.5, step) for step in range(50)])
+
+        threads = [threading.Thread(target=report, args=(t,)) for t in trials]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for trial_id in trials:
+            summaries = store.metric_summaries(trial_id)
+            assert (summaries["loss"].count, summaries["acc"].count, summaries["loss"].min) == (50, 50, 0.02)
+
     def test_early_stopping_decisions(self, store: Store) -> None:
         trial_id = new_trial(store, new_experiment(store), 0)
         store.record_early_stopping_decision(
@@ -646,23 +665,16 @@ def reset_database(url: str) -> None:
     from tuner.store.models import Base
 
     engine = make_engine(url)
+    names = [t.name for t in reversed(Base.metadata.sorted_tables)]
     try:
         with write_transaction(engine) as connection:
-            names = [t.name for t in reversed(Base.metadata.sorted_tables)]
             if engine.dialect.name == "postgresql":
                 connection.execute(text(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE"))
             else:
                 for name in names:
                     connection.execute(text(f"DELETE FROM {name}"))
-                connection.execute(text("DELETE FROM sqlite_sequence")) if _has_sequence(connection) else None
     finally:
         engine.dispose()
-
-
-def _has_sequence(connection: Any) -> bool:
-    from sqlalchemy import inspect
-
-    return bool(inspect(connection).has_table("sqlite_sequence"))
 
 
 def schema_differences(url: str) -> list[Any]:
