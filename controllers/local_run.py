@@ -66,7 +66,7 @@ def make_runner(
     on_settled: Callable[[Settled], None] | None = None,
     on_pass: Callable[[ExperimentRunner], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
-    poll_interval: float = 0.05,
+    poll_interval: float = 0.2,
 ) -> ExperimentRunner:
     """The runner of a local experiment (call `.run()`)."""
     experiment = local.experiment

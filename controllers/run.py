@@ -267,7 +267,7 @@ class ExperimentRunner:
                     self.store.renew_lease(record.id, self.holder, self.lease_ttl)
                     renewed = time.monotonic()
                 if result.requeue_after > 0:
-                    time.sleep(result.requeue_after)
+                    reconciler.supervisor.wait(result.requeue_after)
         except KeyboardInterrupt:
             reconciler.interrupt()
             return Outcome(self.store.get_experiment_by_id(record.id), self._action(), interrupted=True)

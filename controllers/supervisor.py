@@ -213,6 +213,10 @@ class Supervisor:
             Progress(a.trial.name, list(a.objective_series), finished=False) for a in self.active.values()
         ]
 
+    def wait(self, timeout: float) -> None:
+        """Sleep until an active trial may have news (a process exited, a value arrived), at most `timeout`."""
+        self.backend.launcher.wait([a.handle for a in self.active.values()], timeout)
+
     def stop_all(self, state: TrialState, message: str) -> list[Settled]:
         """Stop every active trial (experiment finished: Killed; interrupted: Killed) and settle it."""
         settled: list[Settled] = []

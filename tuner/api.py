@@ -155,7 +155,7 @@ def tune(
             backend,
             in_process(experiment, suggester, space),
             retries=retries,
-            poll_interval=0.002,
+            poll_interval=0.2,
             on_settled=printer.settled,
         )
         outcome = runner.run()

@@ -10,6 +10,7 @@ only; launchers need not be thread-safe.
 from __future__ import annotations
 
 import enum
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -122,6 +123,15 @@ class Launcher(ABC):
         """An attempt of `request` that was launched but never recorded (a crash right after launching),
         or None. Launchers that cannot tell return None, and the attempt is launched again."""
         return None
+
+    def wait(self, handles: list[Handle], timeout: float) -> None:
+        """Block until one of `handles` may have changed (e.g. its process exited), at most `timeout` s.
+
+        The default just sleeps; launchers that can be woken by their attempts do better, so a
+        controller reacts to a finished trial at once instead of at its next poll.
+        """
+        if timeout > 0:
+            time.sleep(timeout)
 
     def log_path(self, handle: Handle) -> Path | None:
         """The attempt's combined output, when it lives in a local file."""

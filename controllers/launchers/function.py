@@ -66,6 +66,7 @@ class FunctionLauncher(Launcher):
         self._idle: list[_Worker] = []
         self._busy: dict[int, tuple[_Worker, FunctionHandle]] = {}
         self._thread_lock = threading.Lock()
+        self._thread_event = threading.Event()
 
     # -- contract -------------------------------------------------------------------------------
     def launch(self, request: LaunchRequest) -> FunctionHandle:
@@ -114,6 +115,18 @@ class FunctionLauncher(Launcher):
 
     def log_path(self, handle: Handle) -> Path:
         return _own(handle).log_file
+
+    def wait(self, handles: list[Handle], timeout: float) -> None:
+        """Sleep until a worker sends something (a report, a result) or a trial thread ends."""
+        if self._threads:
+            self._thread_event.wait(timeout)
+            self._thread_event.clear()
+            return
+        conns = [w.conn for w, _ in self._busy.values()]
+        if conns:
+            multiprocessing.connection.wait(conns, timeout=timeout)
+        elif timeout > 0:
+            time.sleep(timeout)
 
     def take_pushed(self, handle: Handle) -> list[PushedValue]:
         """Values the trial reported with `tuner.report` since the last call (oldest first)."""
@@ -192,11 +205,18 @@ class FunctionLauncher(Launcher):
 
     # -- threads --------------------------------------------------------------------------------
     def _run_in_thread(self, handle: FunctionHandle, params: dict[str, Any], env: dict[str, str]) -> None:
+        try:
+            self._call_in_thread(handle, params)
+        finally:
+            self._thread_event.set()  # wake the controller: this trial has news
+
+    def _call_in_thread(self, handle: FunctionHandle, params: dict[str, Any]) -> None:
         def reporter(step: int | None, metrics: dict[str, float], now: float) -> None:
             if handle.stop_flag.is_set():
                 raise reporting.TrialStopped()
             with self._thread_lock:
                 handle.pushed.append((step, metrics, now))
+            self._thread_event.set()
 
         reporting.install_reporter(reporter, thread_only=True)
         _ThreadOutput.route_current_thread(handle.log_file)

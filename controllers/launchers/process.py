@@ -11,6 +11,7 @@ whole process group (the program and anything it started).
 from __future__ import annotations
 
 import os
+import select
 import shutil
 import signal
 import socket
@@ -134,6 +135,25 @@ class ProcessLauncher(Launcher):
 
     def log_path(self, handle: Handle) -> Path:
         return _own(handle).log_file
+
+    def wait(self, handles: list[Handle], timeout: float) -> None:
+        """Sleep until a process of `handles` exits (Linux pidfds), at most `timeout` seconds."""
+        fds: list[int] = []
+        try:
+            for handle in handles:
+                h = _own(handle)
+                if h.outcome is None:
+                    try:
+                        fds.append(os.pidfd_open(h.pid))
+                    except (OSError, AttributeError):
+                        continue
+            if not fds:
+                super().wait(handles, timeout)
+                return
+            select.select(fds, [], [], timeout)
+        finally:
+            for fd in fds:
+                os.close(fd)
 
     def recover(self, request: LaunchRequest) -> ProcessHandle | None:
         """An attempt of `request` that was started but never recorded (the controller died in between).
