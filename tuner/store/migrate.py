@@ -14,15 +14,17 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
+from typing import TYPE_CHECKING
+
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from tuner.errors import StoreError
 from tuner.store._engine import make_engine, sqlite_path, write_transaction
+
+if TYPE_CHECKING:  # Alembic costs ~0.3 s to import: only migrations and `tuner db` load it
+    from alembic.config import Config
 
 HEAD_REVISION = "0002"  # the newest revision in versions/; a test keeps it equal to Alembic's head
 _VERSION_TABLE = "alembic_version"
@@ -31,6 +33,8 @@ _PG_LOCK_KEY = 7_315_202_601  # any fixed number; identifies "tuner schema migra
 
 def alembic_config() -> Config:
     """An Alembic configuration pointing at the migrations shipped in this package (no alembic.ini)."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", "tuner.store:migrations")
     return config
@@ -39,12 +43,16 @@ def alembic_config() -> Config:
 @lru_cache(maxsize=1)
 def known_revisions() -> tuple[str, ...]:
     """Every revision this version of tuner knows, oldest first."""
+    from alembic.script import ScriptDirectory
+
     script = ScriptDirectory.from_config(alembic_config())
     return tuple(reversed([rev.revision for rev in script.walk_revisions()]))
 
 
 def head_revision() -> str:
     """The newest revision according to the scripts (what `upgrade` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head() or ""
 
 
@@ -70,6 +78,8 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | N
     Raises:
         StoreError: the database is at a revision this tuner does not know (it is newer).
     """
+    from alembic import command
+
     with write_transaction(engine) as connection:
         if engine.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
