@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import secrets
 import string
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -96,6 +97,7 @@ class ExperimentReconciler:
         self._last_status: dict[str, object] = dict(record.status or {})
         self._last_state = record.state
         self._status_best: int | None = None
+        self._status_written = 0.0
         self._optimal_doc: dict[str, object] | None = None
 
     # -- one pass -------------------------------------------------------------------------------
@@ -136,7 +138,7 @@ class ExperimentReconciler:
     def interrupt(self) -> None:
         """Ctrl-C or `tuner experiments stop`: stop the running trials, leave the experiment resumable."""
         self._settled(self.supervisor.stop_all(TrialState.KILLED, "the run was interrupted"))
-        self._write_status(ExperimentState.RUNNING, ExperimentReason.RUNNING)
+        self._write_status(ExperimentState.RUNNING, ExperimentReason.RUNNING, force=True)
 
     # -- deciding -------------------------------------------------------------------------------
     def _ending(self) -> tuple[ExperimentState, ExperimentReason] | None:
@@ -215,9 +217,20 @@ class ExperimentReconciler:
                 self.on_settled(item)
 
     # -- status ---------------------------------------------------------------------------------
+    STATUS_INTERVAL = 0.5
+    """While nothing but counters changes, the status is written at most this often (seconds): it is derived
+    from the trials, which are written at once, so a throttled status never loses anything."""
+
     def _write_status(
-        self, state: ExperimentState, reason: ExperimentReason, message: str | None = None
+        self,
+        state: ExperimentState,
+        reason: ExperimentReason,
+        message: str | None = None,
+        force: bool = False,
     ) -> None:
+        routine = state == self._last_state and not state.is_finished and message is None and not force
+        if routine and time.monotonic() - self._status_written < self.STATUS_INTERVAL:
+            return
         record = self.store.get_experiment_by_id(self.experiment_id) if state.is_finished or message else None
         previous = dict((record.status if record else self._last_status) or {})
         current_state = record.state if record else self._last_state
@@ -241,6 +254,7 @@ class ExperimentReconciler:
             return
         status["lastReconcileTime"] = now
         updated = self.store.update_experiment_status(self.experiment_id, state, status)
+        self._status_written = time.monotonic()
         self._last_status = dict(updated.status)
         self._last_state = updated.state
 

@@ -142,9 +142,13 @@ class Supervisor:
         request = self.backend.request(trial, attempt, grant)
         # a controller killed between launching and recording leaves the attempt running: adopt it
         handle = self.backend.launcher.recover(request) or self.backend.launcher.launch(request)
-        trial = self.store.set_trial_runtime(trial.id, self._runtime(handle, attempt), new_attempt=True)
         trial = self.store.transition_trial(
-            trial.id, TrialState.RUNNING, REASONS[TrialState.RUNNING], "Trial is running"
+            trial.id,
+            TrialState.RUNNING,
+            REASONS[TrialState.RUNNING],
+            "Trial is running",
+            runtime=self._runtime(handle, attempt),
+            new_attempt=True,
         )
         self.active[trial.id] = ActiveTrial(
             trial, handle, attempt, grant, self.backend.start_collecting(trial)

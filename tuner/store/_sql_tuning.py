@@ -344,7 +344,14 @@ class TuningSql(SqlBase):
         return number
 
     def transition_trial(
-        self, trial_id: int, new_state: TrialState, reason: str = "", message: str = ""
+        self,
+        trial_id: int,
+        new_state: TrialState,
+        reason: str = "",
+        message: str = "",
+        *,
+        runtime: RuntimeInfo | None = None,
+        new_attempt: bool = False,
     ) -> Trial:
         new_state = TrialState(new_state)
         now = self._now()
@@ -366,6 +373,10 @@ class TuningSql(SqlBase):
                 values["started_at"] = now
             if new_state.is_finished and row.completed_at is None:
                 values["completed_at"] = now
+            if runtime is not None:
+                values["runtime"] = runtime.to_json()
+            if new_attempt:
+                values["attempt"] = T.c.attempt + 1
             connection.execute(update(T).where(T.c.id == trial_id).values(values))
             return load_trial(connection, trial_id)
 

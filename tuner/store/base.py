@@ -563,11 +563,19 @@ class Store(StoreReader):
 
     @abc.abstractmethod
     def transition_trial(
-        self, trial_id: int, new_state: TrialState, reason: str = "", message: str = ""
+        self,
+        trial_id: int,
+        new_state: TrialState,
+        reason: str = "",
+        message: str = "",
+        *,
+        runtime: RuntimeInfo | None = None,
+        new_attempt: bool = False,
     ) -> Trial:
         """Move the trial to `new_state`, stamping `started_at` (Running) and `completed_at` (finished).
 
-        Staying in the same state is allowed and only updates reason and message.
+        Staying in the same state is allowed and only updates reason and message. `runtime` and
+        `new_attempt` do what `set_trial_runtime` does, in the same transaction (a launch is one write).
 
         Raises:
             NotFoundError: no such trial.

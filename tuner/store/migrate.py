@@ -13,7 +13,6 @@ have transactional DDL, so a failed migration leaves the database at its previou
 from __future__ import annotations
 
 from functools import lru_cache
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text

@@ -249,6 +249,18 @@ class TrialConformance(StoreTest):
         again = store.transition_trial(trial_id, TrialState.SUCCEEDED, "Completed", "same state is fine")
         assert again.message == "same state is fine" and again.completed_at == done.completed_at
 
+    def test_launch_is_one_transition_with_runtime_and_attempt(self, store: Store) -> None:
+        trial_id = new_trial(store, new_experiment(store), 0)
+        runtime = RuntimeInfo(
+            pid=42, host="h", log_path="/logs/t.log", extra={"run": {"launcher": "process"}}
+        )
+        running = store.transition_trial(trial_id, TrialState.RUNNING, runtime=runtime, new_attempt=True)
+        assert running.state == TrialState.RUNNING and running.attempt == 1 and running.runtime == runtime
+        with pytest.raises(InvalidTransitionError):
+            store.transition_trial(trial_id, TrialState.CREATED, runtime=RuntimeInfo(pid=1), new_attempt=True)
+        unchanged = store.get_trial(trial_id)
+        assert unchanged.runtime == runtime and unchanged.attempt == 1  # nothing of the refused write stayed
+
     def test_unknown_trial_is_not_found(self, store: Store) -> None:
         for call in (
             lambda: store.get_trial(404),
