@@ -8,11 +8,13 @@ when an algorithm is first used.
 from suggestions.base import Suggester, SuggestRequest
 from suggestions.history import Direction, History, TrialRecord
 from suggestions.registry import Registry, UnknownAlgorithmError, default_registry, get_suggester
-from suggestions.settings import Setting, SettingsSchema
+from suggestions.settings import InvalidSettingsError, Setting, SettingsSchema
+from suggestions.validation import check_experiment
 
 __all__ = [
     "Direction",
     "History",
+    "InvalidSettingsError",
     "Registry",
     "Setting",
     "SettingsSchema",
@@ -20,6 +22,7 @@ __all__ = [
     "Suggester",
     "TrialRecord",
     "UnknownAlgorithmError",
+    "check_experiment",
     "default_registry",
     "get_suggester",
 ]
