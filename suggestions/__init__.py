@@ -5,16 +5,16 @@ Importing this package is cheap: algorithm modules (and optuna, scikit-optimize,
 when an algorithm is first used.
 """
 
-from typing import Any
-
 from suggestions.base import Suggester, SuggestRequest
 from suggestions.history import Direction, History, TrialRecord
 from suggestions.registry import Registry, UnknownAlgorithmError, default_registry, get_suggester
-from suggestions.settings import Setting, SettingsSchema
+from suggestions.settings import InvalidSettingsError, Setting, SettingsSchema
+from suggestions.validation import check_experiment
 
 __all__ = [
     "Direction",
     "History",
+    "InvalidSettingsError",
     "Registry",
     "Setting",
     "SettingsSchema",
@@ -22,29 +22,8 @@ __all__ = [
     "Suggester",
     "TrialRecord",
     "UnknownAlgorithmError",
+    "check_experiment",
     "default_registry",
     "get_suggester",
 ]
 
-
-def check_experiment(experiment: Any) -> list[Any]:  # temporary, replaced by the suggestions branch
-    from tuner.errors import Problem, SpecError
-    from tuner.space import SearchSpace
-
-    spec = experiment.spec  # type: ignore[attr-defined]
-    name = spec.algorithm.algorithm_name or ""
-    try:
-        suggester = get_suggester(name)
-    except Exception as exc:
-        return [Problem("spec.algorithm.algorithmName", str(exc))]
-    try:
-        space = SearchSpace.from_parameters(spec.parameters or [])
-    except SpecError as exc:
-        return list(exc.problems)
-    problems = suggester.validate(
-        spec.algorithm.settings(),
-        space,
-        max_trial_count=spec.max_trial_count,
-        parallel_trial_count=spec.parallel_trial_count,
-    )
-    return [Problem(f"spec.{p.path}", p.message) for p in problems]

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from suggestions.history import History
-from suggestions.settings import SettingsSchema, random_state_setting
+from suggestions.settings import InvalidSettingsError, SettingsSchema, random_state_setting
 from tuner.errors import Problem, SearchExhaustedError, SuggestionError, TunerError
 from tuner.space import Assignment, SearchSpace
 
@@ -159,14 +159,18 @@ class Suggester(abc.ABC):
         Raises:
             SearchExhaustedError: nothing new can ever be offered (e.g. every grid point was proposed);
                 the controller ends the experiment Succeeded with reason ExperimentSuggestionEndReached.
-            SuggestionError: the settings are invalid for this space, or the algorithm failed.
+            InvalidSettingsError: the settings are invalid for this space (a SuggestionError).
+            SuggestionError: the algorithm failed.
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
-        parsed = self.settings_schema.parse(settings)
+        try:
+            parsed = self.settings_schema.parse(settings)
+        except InvalidSettingsError as exc:
+            raise InvalidSettingsError(self.name, exc.problems) from None
         problems = self.check(parsed, space)
         if problems:
-            raise SuggestionError(f"{self.name}: " + "; ".join(str(p) for p in problems))
+            raise InvalidSettingsError(self.name, problems)
         taken = frozenset(history.assignments())
         if _used_up(space, taken):
             raise SearchExhaustedError(

@@ -186,9 +186,15 @@ def _trial_from_dict(raw: Mapping[str, Any], space: SearchSpace, where: str) -> 
 def _assignment(raw: object, space: SearchSpace) -> Assignment:
     if not isinstance(raw, Mapping):
         raise SpecError([Problem("", f"expected a mapping of parameter name to value, got {raw!r}")])
-    if all(isinstance(v, str) for v in raw.values()):
-        return space.parse(raw)
-    return space.coerce(raw)
+    a = space.parse(raw) if all(isinstance(v, str) for v in raw.values()) else space.coerce(raw)
+    problems = [
+        Problem(p.name, f"{a[p.name]!r} is not an allowed value of this parameter")
+        for p in space
+        if not p.contains(a[p.name])
+    ]
+    if problems:
+        raise SpecError(problems)
+    return a
 
 
 def _intermediate(raw: Iterable[Any], where: str, problems: list[Problem]) -> tuple[tuple[int, float], ...]:

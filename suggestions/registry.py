@@ -45,10 +45,30 @@ class UnknownAlgorithmError(SuggestionError):
     """No algorithm is registered under the name; `closest` is the best guess, if any."""
 
     def __init__(self, name: str, known: list[str]) -> None:
-        close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.5)
-        self.closest = close[0] if close else None
+        self.closest = closest_name(name, known)
         hint = f"; did you mean {self.closest!r}?" if self.closest else ""
         super().__init__(f"unknown algorithm {name!r}{hint} (known: {', '.join(known)})")
+
+
+def closest_name(name: str, known: list[str]) -> str | None:
+    """The known name a user most likely meant: same letters, a prefix or part of it, or a near spelling."""
+
+    def squash(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    wanted = squash(name)
+    if not wanted:
+        return None
+    for test in (
+        lambda k: squash(k) == wanted,
+        lambda k: squash(k).startswith(wanted),
+        lambda k: wanted in squash(k),
+    ):
+        matches = [k for k in known if test(k)]
+        if matches:
+            return min(matches, key=len)
+    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.5)
+    return close[0] if close else None
 
 
 def _import(target: str) -> Factory:

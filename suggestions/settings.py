@@ -23,6 +23,15 @@ SETTINGS_PATH = "algorithmSettings"
 """Path prefix of settings problems: ``algorithmSettings.<name>``."""
 
 
+class InvalidSettingsError(SuggestionError):
+    """The algorithm's settings do not fit (the request is wrong, not the algorithm); lists every problem."""
+
+    def __init__(self, algorithm: str, problems: list[Problem]) -> None:
+        self.problems = problems
+        prefix = f"{algorithm}: " if algorithm else ""
+        super().__init__(f"{prefix}invalid algorithm settings: " + "; ".join(str(p) for p in problems))
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its Katib name, how to read it, its default (None: unset) and what it does."""
@@ -65,11 +74,11 @@ class SettingsSchema:
         """Typed settings with defaults filled in.
 
         Raises:
-            SuggestionError: listing every problem (see `problems`).
+            InvalidSettingsError: listing every problem (see `problems`).
         """
         problems = self.problems(raw)
         if problems:
-            raise SuggestionError("invalid algorithm settings: " + "; ".join(str(p) for p in problems))
+            raise InvalidSettingsError("", problems)
         values = {s.name: s.default for s in self.settings.values()}
         for name, text in raw.items():
             values[name] = self.settings[name].parse(_as_text(text))

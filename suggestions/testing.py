@@ -73,12 +73,18 @@ CONFORMANCE_SPACE: list[dict[str, Any]] = [
     {"name": "activation", "parameterType": "categorical", "feasibleSpace": {"list": ["relu", "tanh"]}},
 ]
 
-# 3 x 9 x 2 x 3 = 162 points, with the resource `epochs` for hyperband.
+# 3 x 2 x 3 = 18 points.
 FINITE_SPACE: list[dict[str, Any]] = [
     {"name": "x", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "3"}},
-    {"name": "epochs", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "9"}},
     {"name": "c", "parameterType": "categorical", "feasibleSpace": {"list": ["a", "b"]}},
     {"name": "d", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "1", "step": "0.5"}},
+]
+
+# 3 x 2 x 9 = 54 points, with a resource parameter for hyperband.
+FINITE_SPACE_WITH_RESOURCE: list[dict[str, Any]] = [
+    {"name": "x", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "3"}},
+    {"name": "c", "parameterType": "categorical", "feasibleSpace": {"list": ["a", "b"]}},
+    {"name": "epochs", "parameterType": "int", "feasibleSpace": {"min": "1", "max": "9"}},
 ]
 
 
@@ -236,9 +242,9 @@ def check_deterministic_with_random_state(s: Suggester, profile: Profile) -> Non
         random_history(space, 12, seed=5),
         TrialRecord("running", space.sample(np.random.default_rng(9)), TrialState.RUNNING),
     )
-    first = _suggest(s, space, settings, history, 3)
-    again = _suggest(s, space, settings, history, 3)
-    cold = _suggest(type(s)(), space, settings, history, 3)
+    first = _suggest(s, space, settings, history, 2)
+    again = _suggest(s, space, settings, history, 2)
+    cold = _suggest(type(s)(), space, settings, history, 2)
     assert first == again, f"{s.name}: two calls with the same inputs differ: {first} != {again}"
     assert first == cold, f"{s.name}: a fresh instance answers differently: {first} != {cold}"
     if not profile.works_in_rounds:
@@ -312,8 +318,10 @@ CHECKS: tuple[Check, ...] = (
 )
 
 BUILTIN_PROFILES: dict[str, Profile] = {
+    "bayesianoptimization": Profile(rounds=12),
     "hyperband": Profile(
         settings={"r_l": "9", "resource_name": "epochs", "eta": "3"},
+        finite_space=tuple(FINITE_SPACE_WITH_RESOURCE),
         covers_finite_space=False,
         works_in_rounds=True,
         rounds=20,

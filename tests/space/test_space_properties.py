@@ -100,3 +100,18 @@ def test_categorical_unit_cells_are_equal(specs: list[dict[str, Any]], u: list[f
         if isinstance(p, CategoricalParameter):
             n = p.cardinality
             assert [p.from_unit((i + 0.5) / n) for i in range(n)] == list(p.values)
+
+
+@given(space_specs(), unit_points, st.floats(-0.2, 1.2))
+def test_nearest_snaps_any_number_to_an_allowed_value(
+    specs: list[dict[str, Any]], u: list[float], jitter: float
+) -> None:
+    from tuner.space import NumericRange
+
+    space = SearchSpace.from_dict(specs)
+    for p in space:
+        if isinstance(p, NumericRange):
+            raw = p.low + jitter * (p.high - p.low)
+            assert p.contains(p.nearest(raw))
+            v = p.from_unit(u[0])
+            assert p.nearest(float(v)) == v

@@ -209,6 +209,15 @@ class NumericRange(Parameter):
     def _typed_float(self, v: float) -> Value:
         return v
 
+    def nearest(self, value: float) -> Value:
+        """The allowed value nearest to the number `value` (in this parameter's geometry)."""
+        v = min(max(float(value), self.low), self.high)
+        if self._n is None:
+            return self._typed_float(v)
+        if not self.log:
+            return self.value_at(self._grid_index(v))
+        return self.from_unit(self.to_unit(v))
+
     def from_quantile(self, q: float) -> Value:
         return self.from_unit(truncated_normal_unit(q) if self.normal_prior else q)
 

@@ -1,0 +1,193 @@
+"""The stateless HTTP suggestion service (FastAPI): any replica answers, a restart loses nothing.
+
+Endpoints: ``POST /api/v1/suggest``, ``POST /api/v1/validate``, ``GET /api/v1/algorithms``, ``/healthz``
+(the process answers), ``/readyz`` (the registry is loaded; plugin failures listed), ``/metrics``
+(Prometheus: requests, latency per algorithm, errors). Bad input gets ``application/problem+json``
+(RFC 9457) with every problem and its field path. `create_app` builds the app; ``tuner
+suggestion-server`` serves it with uvicorn. The work itself is `suggestions.protocol`'s, shared with
+in-process callers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from suggestions.protocol import (
+    API_VERSION,
+    ProblemItem,
+    SuggestBody,
+    SuggestReply,
+    ValidateBody,
+    ValidateReply,
+    suggest_assignments,
+    validate_settings,
+)
+from suggestions.registry import Registry, UnknownAlgorithmError, default_registry
+from suggestions.settings import InvalidSettingsError
+from tuner.errors import Problem, SearchExhaustedError, SpecError, SuggestionError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class ServiceMetrics:
+    """The service's Prometheus metrics, in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "tuner_suggestion_requests",
+            "Suggestion API requests by endpoint, algorithm and outcome.",
+            ["endpoint", "algorithm", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "tuner_suggestion_latency_seconds",
+            "Time to answer a suggest request, by algorithm.",
+            ["algorithm"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "tuner_suggestion_errors",
+            "Requests that failed, by algorithm and kind (invalid, unknown_algorithm, failed).",
+            ["algorithm", "kind"],
+            registry=self.registry,
+        )
+
+
+class ApiProblem(Exception):
+    """An error answered as problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str, problems: Iterable[Problem] = ()) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.problems = status, title, detail, list(problems)
+
+
+def _problem_response(exc: ApiProblem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+    }
+    if exc.problems:
+        body["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
+
+
+def _validation_problems(exc: RequestValidationError) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        path = ".".join(location).replace(".[", "[")
+        problems.append(Problem(path, str(error.get("msg", "invalid"))))
+    return problems
+
+
+def create_app(registry: Registry | None = None) -> FastAPI:
+    """The suggestion service. `registry` defaults to the built-ins plus installed plugins."""
+    registry = registry or default_registry()
+    metrics = ServiceMetrics()
+    app = FastAPI(title="tuner suggestion service", version=API_VERSION, docs_url=f"/api/{API_VERSION}/docs")
+    app.state.registry = registry
+    app.state.metrics = metrics
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return _problem_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = _validation_problems(exc)
+        metrics.errors.labels("", "invalid").inc()
+        return _problem_response(
+            ApiProblem(422, "Invalid request", f"{len(problems)} problem(s) in the request", problems)
+        )
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> dict[str, Any]:
+        return {"status": "ready", "algorithms": registry.names(), "plugin_errors": registry.plugin_errors}
+
+    @app.get("/metrics")
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get(f"/api/{API_VERSION}/algorithms")
+    def algorithms() -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        for name in registry.names():
+            try:
+                schema = registry.get(name).settings_schema
+            except SuggestionError as exc:
+                out.append({"name": name, "error": str(exc)})
+                continue
+            settings = [
+                {"name": s.name, "default": s.default, "required": s.required, "doc": s.doc} for s in schema
+            ]
+            out.append({"name": name, "settings": settings})
+        return out
+
+    @app.post(f"/api/{API_VERSION}/suggest", response_model=SuggestReply)
+    def suggest(body: SuggestBody) -> SuggestReply:
+        start = time.perf_counter()
+        outcome = "ok"
+        try:
+            assignments = suggest_assignments(body, registry)
+            return SuggestReply(algorithm=body.algorithm, assignments=[a.rendered() for a in assignments])
+        except SearchExhaustedError:
+            outcome = "exhausted"
+            return SuggestReply(algorithm=body.algorithm, assignments=[], exhausted=True)
+        except Exception as exc:
+            outcome = "error"
+            raise _as_problem(exc, body.algorithm, metrics) from exc
+        finally:
+            label = body.algorithm if body.algorithm in registry else "unknown"
+            metrics.requests.labels("suggest", label, outcome).inc()
+            metrics.latency.labels(label).observe(time.perf_counter() - start)
+
+    @app.post(f"/api/{API_VERSION}/validate", response_model=ValidateReply)
+    def validate(body: ValidateBody) -> ValidateReply:
+        label = body.algorithm if body.algorithm in registry else "unknown"
+        try:
+            problems = validate_settings(body, registry)
+        except Exception as exc:
+            metrics.requests.labels("validate", label, "error").inc()
+            raise _as_problem(exc, body.algorithm, metrics) from exc
+        metrics.requests.labels("validate", label, "ok").inc()
+        items = [ProblemItem(path=p.path, message=p.message) for p in problems]
+        return ValidateReply(valid=not items, problems=items)
+
+    return app
+
+
+def _as_problem(exc: Exception, algorithm: str, metrics: ServiceMetrics) -> ApiProblem:
+    if isinstance(exc, UnknownAlgorithmError):
+        metrics.errors.labels("unknown", "unknown_algorithm").inc()
+        return ApiProblem(422, "Unknown algorithm", str(exc), [Problem("algorithm", str(exc))])
+    if isinstance(exc, SpecError):
+        metrics.errors.labels(algorithm, "invalid").inc()
+        return ApiProblem(422, "Invalid request", str(exc), exc.problems)
+    if isinstance(exc, InvalidSettingsError):
+        metrics.errors.labels(algorithm, "invalid").inc()
+        return ApiProblem(422, "Invalid algorithm settings", str(exc), exc.problems)
+    if isinstance(exc, ValueError):
+        metrics.errors.labels(algorithm, "invalid").inc()
+        return ApiProblem(422, "Invalid request", str(exc))
+    metrics.errors.labels(algorithm, "failed").inc()
+    logger.exception("suggestion request for %s failed", algorithm)
+    return ApiProblem(500, "Suggestion failed", f"{type(exc).__name__}: {exc}")

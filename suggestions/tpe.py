@@ -1,0 +1,150 @@
+"""`tpe` and `multivariate-tpe`: Tree-structured Parzen Estimators on optuna's TPESampler.
+
+Katib runs `tpe` on hyperopt and validates hyperopt's setting names (gamma, prior_weight,
+n_EI_candidates, random_state); we keep those names but run optuna's sampler, which did better on the
+benchmark (see benchmarks/README.md). `multivariate-tpe` is Katib's optuna setup:
+``TPESampler(multivariate=True, constant_liar=True)`` with n_startup_trials, n_ei_candidates and
+random_state. Both see pending trials through the constant liar, so parallel suggestions spread out,
+and both draw their start-up points from the space's own priors (normal and log-normal included), as
+optuna has no normal prior.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from optuna.distributions import BaseDistribution
+from optuna.samplers import TPESampler
+from optuna.study import Study
+from optuna.trial import FrozenTrial
+
+from suggestions import _optuna
+from suggestions.base import Suggester, SuggestRequest, fresh_points
+from suggestions.settings import Setting, SettingsSchema, integer, number, random_state_setting
+from tuner.space import Assignment
+
+_GAMMA_CAP = 25  # optuna and hyperopt both cap the "good" group at 25 trials
+
+
+class _FixedSpaceTpe(TPESampler):
+    """TPESampler told the search space instead of inferring it from every trial of the study.
+
+    The inference walks all trials (about 12 ms at 1,000 trials) to find the parameters they share,
+    which here are always the space's parameters, the same for every trial.
+    """
+
+    def __init__(self, space: dict[str, BaseDistribution], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._fixed_space = {name: d for name, d in space.items() if not d.single()}
+
+    def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        return dict(self._fixed_space)
+
+
+class _TpeBase(Suggester):
+    """Shared driver: random start-up from the priors, then a fresh TPESampler over the history."""
+
+    def startup_trials(self, settings: Mapping[str, Any]) -> int:
+        """How many observations to collect at random before modelling."""
+        raise NotImplementedError
+
+    def sampler(
+        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int
+    ) -> TPESampler:
+        """The sampler for one call."""
+        raise NotImplementedError
+
+    def propose(self, request: SuggestRequest) -> list[Assignment]:
+        if len(request.history.observed) < self.startup_trials(request.settings):
+            return fresh_points(request.space, set(request.taken), request.k, request.rng)
+        seed = request.seed % 2**32
+        dists = _optuna.distributions(request.space)
+        return _optuna.ask(
+            request.space, request.history, request.k, lambda: self.sampler(request.settings, dists, seed)
+        )
+
+
+def hyperopt_gamma(gamma: float) -> Callable[[int], int]:
+    """hyperopt's split: the best ceil(gamma * sqrt(n)) observations form the "good" group."""
+
+    def split(n: int) -> int:
+        return min(math.ceil(gamma * math.sqrt(n)), _GAMMA_CAP)
+
+    return split
+
+
+class TpeSuggester(_TpeBase):
+    """Katib's `tpe` with hyperopt's setting names.
+
+    Settings: ``gamma`` in (0, 1): when set, the best ceil(gamma * sqrt(n)) observations are "good"
+    (hyperopt's rule); unset, optuna's default (10 %, at most 25). ``prior_weight`` > 0 (1.0);
+    ``n_EI_candidates`` >= 1 (24); ``random_state``. Models from the 10th observation on.
+    """
+
+    name = "tpe"
+    settings_schema = SettingsSchema(
+        Setting(
+            "gamma", number(0, 1, low_open=True, high_open=True), None, "share of observations taken as good"
+        ),
+        Setting(
+            "prior_weight",
+            number(0, low_open=True),
+            None,
+            "weight of the prior in the Parzen estimators (1.0)",
+        ),
+        Setting("n_EI_candidates", integer(1), 24, "candidates scored by expected improvement"),
+        random_state_setting(),
+    )
+    n_startup = 10
+
+    def startup_trials(self, settings: Mapping[str, Any]) -> int:
+        return self.n_startup
+
+    def sampler(
+        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int
+    ) -> TPESampler:
+        extra: dict[str, Any] = {}
+        if settings["gamma"] is not None:
+            extra["gamma"] = hyperopt_gamma(settings["gamma"])
+        if settings["prior_weight"] is not None:  # deprecated in optuna 4.9: passed only when asked for
+            extra["prior_weight"] = settings["prior_weight"]
+        return _FixedSpaceTpe(
+            space,
+            n_ei_candidates=settings["n_EI_candidates"],
+            n_startup_trials=0,
+            multivariate=True,
+            constant_liar=True,
+            seed=seed,
+            **extra,
+        )
+
+
+class MultivariateTpeSuggester(_TpeBase):
+    """Katib's `multivariate-tpe`: optuna's multivariate TPE with a constant liar.
+
+    Settings: ``n_startup_trials`` >= 0 (10), ``n_ei_candidates`` >= 1 (24), ``random_state``.
+    """
+
+    name = "multivariate-tpe"
+    settings_schema = SettingsSchema(
+        Setting("n_startup_trials", integer(0), 10, "random trials before modelling"),
+        Setting("n_ei_candidates", integer(1), 24, "candidates scored by expected improvement"),
+        random_state_setting(),
+    )
+
+    def startup_trials(self, settings: Mapping[str, Any]) -> int:
+        return int(settings["n_startup_trials"])
+
+    def sampler(
+        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int
+    ) -> TPESampler:
+        return _FixedSpaceTpe(
+            space,
+            n_ei_candidates=settings["n_ei_candidates"],
+            n_startup_trials=0,
+            multivariate=True,
+            constant_liar=True,
+            seed=seed,
+        )
