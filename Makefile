@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml | $(PY)
 
 install: $(STAMP)
 
+# The quickstart experiment on the embedded defaults (SQLite and trial folders in the per-user data folder);
+# an earlier demo run is deleted first so that the demo always runs for real.
 demo: install
-	$(PY) -m tuner.cli validate examples/quickstart/experiment.yaml
+	@$(PY) -m tuner.cli experiments delete quickstart-digits --yes >/dev/null 2>&1 || true
+	$(PY) -m tuner.cli run examples/quickstart/experiment.yaml
 
 test: install check
 	$(PY) -m pytest

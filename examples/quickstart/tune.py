@@ -1,9 +1,6 @@
 """Quickstart, Python-API variant: the same search as experiment.yaml, written as a function.
 
-Runs once `tuner.tune` exists (it is planned with the controller, in the issue after the foundation);
-until then this file documents the intended API and `python3 tune.py` stops with a clear message.
-
-    python3 examples/quickstart/tune.py
+    .venv/bin/python examples/quickstart/tune.py
 
 The objective receives one dict of typed values (floats, ints, strings) per trial and returns its
 metrics; the first-named metric is the objective.
@@ -29,11 +26,6 @@ def objective(params: dict[str, Any]) -> dict[str, float]:
 def main() -> int:
     import tuner
 
-    if not hasattr(tuner, "tune"):
-        print(
-            "tuner.tune is not available yet in this version; run experiment.yaml instead.", file=sys.stderr
-        )
-        return 2
     result = tuner.tune(
         objective,
         parameters={
