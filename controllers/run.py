@@ -131,7 +131,7 @@ def prepare(store: Store, experiment: Experiment) -> Prepared:
         )
         raise SpecError(problems)
     if not record.state.is_finished:
-        return Prepared(record, "resumed")
+        return Prepared(_with_counts(store, record, document), "resumed")
     old_max = (record.spec.get("spec") or {}).get("maxTrialCount")
     new_max = experiment.spec.max_trial_count
     reason = _last_reason(record)
@@ -142,8 +142,17 @@ def prepare(store: Store, experiment: Experiment) -> Prepared:
         and new_max is not None
         and (old_max is None or new_max > old_max)
     ):
-        return Prepared(record, "restarted")
+        return Prepared(_with_counts(store, record, document), "restarted")
     return Prepared(record, "finished")
+
+
+def _with_counts(store: Store, record: StoredExperiment, document: Mapping[str, Any]) -> StoredExperiment:
+    """Store the counts of a resubmitted spec (the only fields that may change), if they changed."""
+    stored = record.spec.get("spec") or {}
+    new = document.get("spec") or {}
+    if all(stored.get(k) == new.get(k) for k in COUNT_FIELDS):
+        return record
+    return store.update_experiment_spec(record.id, document, spec_digest(document))
 
 
 def _holder_is_dead(holder: str) -> bool:

@@ -193,8 +193,10 @@ def test_raised_max_trials_restarts_a_long_running_experiment(tmp_path: Path, en
     path = write(tmp_path, "longrun", "print('loss=1')", max_trials=4, resume_policy="LongRunning")
     result = tuner("run", str(path), "-o", "json", env=env)
     assert result.returncode == 0, result.stderr
-    status = json.loads(result.stdout)["status"]
-    assert status["trialsSucceeded"] == 4
+    document = json.loads(result.stdout)
+    assert document["status"]["trialsSucceeded"] == 4
+    assert document["spec"]["maxTrialCount"] == 4  # the stored spec follows the raised count
+    assert any(c["type"] == "Restarting" for c in document["status"]["conditions"]) is False  # cleared on running
 
 
 def test_changed_spec_is_refused_naming_the_fields(tmp_path: Path, env: dict[str, str]) -> None:

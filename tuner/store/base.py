@@ -493,6 +493,16 @@ class Store(StoreReader):
         """
 
     @abc.abstractmethod
+    def update_experiment_spec(self, experiment_id: int, spec: Mapping[str, Any], spec_digest: str) -> Experiment:
+        """Replace the stored spec, e.g. when a resubmission changed one of the counts Katib lets users edit
+        (parallelTrialCount, maxTrialCount, maxFailedTrialCount). Which changes are allowed is the caller's
+        rule; the store keeps what it is given.
+
+        Raises:
+            NotFoundError: no such experiment.
+        """
+
+    @abc.abstractmethod
     def delete_experiment(self, experiment_id: int) -> list[RuntimeInfo]:
         """Delete the experiment and everything below it (trials, assignments, metrics, decisions, events).
 

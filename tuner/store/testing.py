@@ -249,6 +249,14 @@ class TrialConformance(StoreTest):
         again = store.transition_trial(trial_id, TrialState.SUCCEEDED, "Completed", "same state is fine")
         assert again.message == "same state is fine" and again.completed_at == done.completed_at
 
+    def test_spec_can_be_replaced(self, store: Store) -> None:
+        experiment_id = new_experiment(store)
+        updated = store.update_experiment_spec(experiment_id, {"spec": {"maxTrialCount": 9}}, "sha256:new")
+        assert updated.spec == {"spec": {"maxTrialCount": 9}} and updated.spec_digest == "sha256:new"
+        assert store.get_experiment_by_id(experiment_id).spec["spec"]["maxTrialCount"] == 9
+        with pytest.raises(NotFoundError):
+            store.update_experiment_spec(404, {}, "sha256:x")
+
     def test_launch_is_one_transition_with_runtime_and_attempt(self, store: Store) -> None:
         trial_id = new_trial(store, new_experiment(store), 0)
         runtime = RuntimeInfo(
