@@ -26,4 +26,3 @@ __all__ = [
     "default_registry",
     "get_suggester",
 ]
-

@@ -196,7 +196,7 @@ def test_raised_max_trials_restarts_a_long_running_experiment(tmp_path: Path, en
     document = json.loads(result.stdout)
     assert document["status"]["trialsSucceeded"] == 4
     assert document["spec"]["maxTrialCount"] == 4  # the stored spec follows the raised count
-    assert any(c["type"] == "Restarting" for c in document["status"]["conditions"]) is False  # cleared on running
+    assert not any(c["type"] == "Restarting" for c in document["status"]["conditions"])
 
 
 def test_changed_spec_is_refused_naming_the_fields(tmp_path: Path, env: dict[str, str]) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from space_strategies import space_specs
+from tests.space.space_strategies import space_specs
 
 from tuner.space import CategoricalParameter, SearchSpace
 

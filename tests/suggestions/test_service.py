@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import LoopbackServer, free_port
+from tests.suggestions.conftest import LoopbackServer, free_port
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 

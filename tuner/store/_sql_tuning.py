@@ -185,7 +185,9 @@ class TuningSql(SqlBase):
             connection.execute(update(E).where(E.c.id == experiment_id).values(values))
             return experiment_from_row(require(connection, E, experiment_id, "experiment"))
 
-    def update_experiment_spec(self, experiment_id: int, spec: Mapping[str, Any], spec_digest: str) -> Experiment:
+    def update_experiment_spec(
+        self, experiment_id: int, spec: Mapping[str, Any], spec_digest: str
+    ) -> Experiment:
         with self._write() as connection:
             require(connection, E, experiment_id, "experiment", lock=True)
             values = {"spec": dict(spec), "spec_digest": spec_digest, "updated_at": self._now()}

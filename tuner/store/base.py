@@ -493,7 +493,9 @@ class Store(StoreReader):
         """
 
     @abc.abstractmethod
-    def update_experiment_spec(self, experiment_id: int, spec: Mapping[str, Any], spec_digest: str) -> Experiment:
+    def update_experiment_spec(
+        self, experiment_id: int, spec: Mapping[str, Any], spec_digest: str
+    ) -> Experiment:
         """Replace the stored spec, e.g. when a resubmission changed one of the counts Katib lets users edit
         (parallelTrialCount, maxTrialCount, maxFailedTrialCount). Which changes are allowed is the caller's
         rule; the store keeps what it is given.
