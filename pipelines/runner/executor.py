@@ -5,7 +5,8 @@ Argo the container runs the same source with `--spec JSON --param name=value ...
 the function's source (annotations left unevaluated, so the task never imports this package or KFP),
 calls it with its inputs (values, local paths, artifact objects), checks the returned values against the
 declared types and writes them to the result file. It imports only the standard library, and only what
-it needs, because its start-up time is every task's overhead.
+it needs, because its start-up time is every task's overhead: the spec and the result travel as `marshal`
+data (built in, nothing to import), `json` is imported only when a value needs it.
 
 `coerce` and `render` are imported by the DSL, compiler and runner too, so that a value is converted the
 same way at compile time, in the runner and in the task: an int stays `7`, a declared float turns `"7"`
@@ -14,10 +15,10 @@ into `7.0`, a string argument gets `str(value)`.
 
 from __future__ import annotations
 
-import json
+import marshal
 import os
 import sys
-from typing import Any
+from typing import Any  # dropped from the code tasks run (see processes.executor_source)
 
 _TRUE = ("true", "1", "yes", "y", "on")
 _FALSE = ("false", "0", "no", "n", "off")
@@ -57,8 +58,14 @@ def _to_str(value: Any) -> Any:
     if isinstance(value, str):
         return value
     if isinstance(value, (list, dict, tuple)):
-        return json.dumps(value)
+        return _json().dumps(value)
     return str(value)
+
+
+def _json() -> Any:
+    import json
+
+    return json
 
 
 def _to_bool(value: Any) -> Any:
@@ -106,7 +113,7 @@ def _to_float(value: Any) -> Any:
 
 def _to_list(value: Any) -> Any:
     if isinstance(value, str):
-        value = json.loads(value)
+        value = _json().loads(value)
     if isinstance(value, tuple):
         value = list(value)
     return value if isinstance(value, list) else _FAILED
@@ -114,7 +121,7 @@ def _to_list(value: Any) -> Any:
 
 def _to_dict(value: Any) -> Any:
     if isinstance(value, str):
-        value = json.loads(value)
+        value = _json().loads(value)
     return value if isinstance(value, dict) else _FAILED
 
 
@@ -128,8 +135,23 @@ def render(value: Any) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (list, dict, tuple)):
-        return json.dumps(value)
+        return _json().dumps(value)
     return str(value)
+
+
+def plain(value: Any) -> Any:
+    """`value` as plain JSON-compatible data (tuples become lists).
+
+    Raises:
+        TypeError: something in it is not a str, int, float, bool, None, list or dict with str keys.
+    """
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {k: plain(v) for k, v in value.items()}
+    raise TypeError(type(value).__name__)
 
 
 class TaskArtifact:
@@ -214,20 +236,57 @@ def _split_outputs(result: Any, outputs: list[dict[str, Any]]) -> dict[str, Any]
 
 def _checked_output(name: str, value: Any, type_name: str | None) -> Any:
     try:
-        value = coerce(value, type_name)
-        json.dumps(value)
+        return plain(coerce(value, type_name))
     except CoercionError as exc:
         raise CoercionError(f"output {name!r}: {exc}") from None
-    except (TypeError, ValueError):
+    except TypeError as exc:
         raise CoercionError(
-            f"output {name!r}: {type(value).__name__} values cannot be passed on; "
-            "return str, int, float, bool, list or dict"
+            f"output {name!r}: {exc} values cannot be passed on; return str, int, float, bool, list or dict"
         ) from None
-    return value
+
+
+class _LateSite:
+    """Started with `python -S` (the runner's warm processes), the task skips `site`'s start-up cost.
+
+    The site-packages folders go on `sys.path` at once; their `.pth` files (editable installs, import
+    hooks) are processed only if an import cannot be found without them, and then the import is retried.
+    """
+
+    def __init__(self, paths: list[str]) -> None:
+        self.paths = paths
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        import site
+
+        sys.meta_path.remove(self)
+        for entry in self.paths:
+            site.addsitedir(entry)
+        for finder in list(sys.meta_path):
+            find = getattr(finder, "find_spec", None)
+            found = find(name, path, target) if find else None
+            if found is not None:
+                return found
+        return None
+
+
+def enable_site(paths: list[str]) -> None:
+    """What `site` would have done for a task started with `-S`, minus the `.pth` files (see `_LateSite`)."""
+    import _sitebuiltins
+    import builtins
+
+    for entry in paths:
+        if entry not in sys.path:
+            sys.path.append(entry)
+    sys.meta_path.append(_LateSite(paths))
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
+    builtins.help = _sitebuiltins._Helper()  # type: ignore[attr-defined]
 
 
 def run(spec: dict[str, Any]) -> int:
     """Run one task from its spec; write the result file; return the exit code."""
+    if spec.get("sitePaths") is not None and sys.flags.no_site:
+        enable_site(spec["sitePaths"])
     if spec.get("env"):
         os.environ.update(spec["env"])
     if spec.get("cwd"):
@@ -252,11 +311,12 @@ def run(spec: dict[str, Any]) -> int:
             continue
         if not os.path.exists(artifact.path) and artifact.metadata:
             with open(artifact.path, "w") as handle:
-                json.dump(artifact.metadata, handle, indent=2)
+                _json().dump(artifact.metadata, handle, indent=2)
         artifact_meta[param] = artifact.metadata
     if spec.get("result"):
-        with open(spec["result"], "w") as handle:
-            json.dump({"outputs": checked, "artifacts": artifact_meta}, handle)
+        result = {"outputs": checked, "artifacts": {k: plain(v) for k, v in artifact_meta.items()}}
+        with open(spec["result"], "wb") as handle:
+            marshal.dump(result, handle)
     for name, path in spec.get("outputFiles", {}).items():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as handle:
@@ -266,7 +326,7 @@ def run(spec: dict[str, Any]) -> int:
 
 def _argo_spec(argv: list[str]) -> dict[str, Any]:
     """`--spec JSON --param name=value ...`: Argo substitutes the values as text; coerce them here."""
-    spec: dict[str, Any] = json.loads(argv[1])
+    spec: dict[str, Any] = _json().loads(argv[1])
     types: dict[str, str | None] = spec.get("types", {})
     params: dict[str, Any] = {}
     rest = argv[2:]
@@ -284,7 +344,7 @@ def main() -> None:
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     argv = sys.argv[1:]
     try:
-        spec = _argo_spec(argv) if argv[:1] == ["--spec"] else json.loads(sys.stdin.read())
+        spec = _argo_spec(argv) if argv[:1] == ["--spec"] else marshal.loads(sys.stdin.buffer.read())
         code = run(spec)
     except KeyboardInterrupt:
         code = 130

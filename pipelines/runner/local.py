@@ -32,7 +32,7 @@ from pipelines.runner.console import RunObserver, SilentObserver
 from pipelines.runner.envs import missing_packages, venv_for, venv_python
 from pipelines.runner.executor import CoercionError, coerce
 from pipelines.runner.plan import Instance, Plan
-from pipelines.runner.processes import TaskProcess, WarmPool
+from pipelines.runner.processes import TaskProcess, WarmPool, site_paths
 from pipelines.runner.recorder import InMemoryRecorder, RunRecorder
 from pipelines.runner.records import ArtifactRef, CacheEntry, LineageEvent, RunRecord, RunState, TaskRecord, TaskState
 from pipelines.runner.task import PreparedTask, TaskFailure, collect_outputs, prepare_task, safe_name, start_task
@@ -206,6 +206,7 @@ class _Execution:
         self.pythons: dict[str, str] = {}
         warm = options.warm_processes if options.warm_processes is not None else min(2, self.parallelism)
         self.pool = WarmPool(sys.executable, warm if self._has_python_tasks() else 0, cwd=None)
+        self.site_paths = site_paths()
         self.selector = selectors.DefaultSelector()
 
     def _has_python_tasks(self) -> bool:

@@ -12,6 +12,7 @@ where Linux offers one, else by polling.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import os
 import signal
@@ -27,16 +28,48 @@ _EXECUTOR_SOURCE: str | None = None
 
 
 def executor_source() -> str:
-    """The executor module's source, run with `python -c` so the task imports nothing of this package."""
+    """The executor module's code, run with `python -c` so the task imports nothing of this package.
+
+    Docstrings and comments are left out (it is also embedded in every Python task of an Argo Workflow).
+    """
     global _EXECUTOR_SOURCE
     if _EXECUTOR_SOURCE is None:
-        _EXECUTOR_SOURCE = Path(executor.__file__).read_text()
+        tree = ast.parse(Path(executor.__file__).read_text())
+        # Annotations are never evaluated (`from __future__ import annotations`): no need to import typing.
+        tree.body = [n for n in tree.body if not (isinstance(n, ast.ImportFrom) and n.module == "typing")]
+        for node in ast.walk(tree):
+            body = getattr(node, "body", None)
+            if (
+                isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+        _EXECUTOR_SOURCE = ast.unparse(tree) + "\n"
     return _EXECUTOR_SOURCE
 
 
-def executor_command(python: str) -> list[str]:
-    """The command line of a task process that reads its spec on stdin."""
-    return [python, "-c", executor_source()]
+def executor_command(python: str, fast_start: bool = False) -> list[str]:
+    """The command line of a task process that reads its spec on stdin.
+
+    `fast_start` skips `site` at start-up (`-S`); the spec must then carry `site_paths()` as `sitePaths`
+    so the executor can put them back (only for the runner's own interpreter).
+    """
+    return [python, "-S", "-c", executor_source()] if fast_start else [python, "-c", executor_source()]
+
+
+def site_paths() -> list[str]:
+    """This interpreter's site-packages folders (and the user's, when enabled), for `fast_start` tasks."""
+    import site
+
+    paths = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        user = site.getusersitepackages()
+        if os.path.isdir(user):
+            paths.insert(0, user)
+    return paths
 
 
 @dataclass
@@ -134,7 +167,10 @@ def send_spec(process: TaskProcess, spec: bytes) -> None:
 
 
 class WarmPool:
-    """Interpreters started ahead of need for one Python; each runs exactly one task."""
+    """Interpreters started ahead of need for the runner's own Python; each runs exactly one task.
+
+    They start with `-S` (see `executor_command`): specs given to them must carry `site_paths()`.
+    """
 
     def __init__(self, python: str = sys.executable, size: int = 2, cwd: Path | None = None) -> None:
         self.python = python
@@ -142,19 +178,27 @@ class WarmPool:
         self.cwd = cwd
         self._idle: list[TaskProcess] = []
 
+    def _start(self) -> TaskProcess:
+        return start_process(executor_command(self.python, fast_start=True), self.cwd, None, stdin=True)
+
     def fill(self) -> None:
         """Start interpreters until `size` are waiting."""
         while len(self._idle) < self.size:
-            self._idle.append(start_process(executor_command(self.python), self.cwd, None, stdin=True))
+            self._idle.append(self._start())
 
     def take(self) -> TaskProcess:
-        """A started executor process (a waiting one when available); the pool refills afterwards."""
-        while self._idle:
-            process = self._idle.pop(0)
-            if process.popen.poll() is None:
-                return process
-            process.close()
-        return start_process(executor_command(self.python), self.cwd, None, stdin=True)
+        """A started executor process (a waiting one when available), and a replacement starting."""
+        process: TaskProcess | None = None
+        while self._idle and process is None:
+            candidate = self._idle.pop(0)
+            if candidate.popen.poll() is None:
+                process = candidate
+            else:
+                candidate.close()
+        if process is None:
+            process = self._start()
+        self.fill()
+        return process
 
     def close(self) -> None:
         """Stop the waiting interpreters."""

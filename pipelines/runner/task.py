@@ -3,7 +3,7 @@ folder, materialise its input files, start its process, and collect its outputs 
 
 Folder of a task: `<run dir>/tasks/<name>/` with `work/` (the process's working directory), `inputs/<name>/`
 (materialised input files), `outputs/<name>/` (where output files are written), `files/` (the private
-copies of a container step's absolute output paths) and `result.json` (the executor's returned values).
+copies of a container step's absolute output paths) and `result.marshal` (the executor's returned values).
 
 A container step's `file_outputs` paths are rewritten wherever they occur in its command and arguments
 (before input values are substituted, so data is never rewritten) to `files/<the same absolute path>`,
@@ -13,7 +13,7 @@ which keeps two tasks that both write `/tmp/results.txt` apart.
 from __future__ import annotations
 
 import hashlib
-import json
+import marshal
 import os
 import re
 import shutil
@@ -219,7 +219,7 @@ def _prepare_python(
         else:
             uri = execution.store.uri_for(_artifact_key(execution, inst.id, key))
             artifacts[param] = {"name": key, "uri": uri, "path": str(path), "metadata": {}, "direction": "output"}
-    spec_doc = {
+    spec_doc: dict[str, Any] = {
         "source": component.python.source,
         "function": component.python.function_name,
         "cwd": str(prepared.task_dir / "work"),
@@ -229,10 +229,12 @@ def _prepare_python(
         "artifacts": artifacts,
         "finalStatus": final,
         "outputs": value_outputs,
-        "result": str(prepared.task_dir / "result.json"),
+        "result": str(prepared.task_dir / "result.marshal"),
     }
-    prepared.python_spec = json.dumps(spec_doc).encode()
     prepared.python = execution.python_for(prepared.component_key)
+    if prepared.python is None:
+        spec_doc["sitePaths"] = execution.site_paths
+    prepared.python_spec = marshal.dumps(spec_doc)
 
 
 def _rewrite_paths(text: str, rewrites: dict[str, str]) -> str:
@@ -308,10 +310,10 @@ def collect_outputs(execution: _Execution, prepared: PreparedTask, inst: Instanc
     metadata: dict[str, dict[str, Any]] = {}
     files = dict(prepared.output_paths)
     if component.python is not None:
-        result_path = prepared.task_dir / "result.json"
+        result_path = prepared.task_dir / "result.marshal"
         try:
-            result = json.loads(result_path.read_text())
-        except (OSError, ValueError) as exc:
+            result = marshal.loads(result_path.read_bytes())
+        except (OSError, ValueError, EOFError, TypeError) as exc:
             raise TaskFailure(f"the task ended without writing its results ({exc})") from None
         outputs.update(result.get("outputs", {}))
         for param, meta in result.get("artifacts", {}).items():
