@@ -8,8 +8,9 @@ exported through its outputs; loop outputs gathered with `dsl.Collected` use Arg
 loop's output parameters into a JSON list. Python tasks run the same executor as the local runner, so a
 task behaves alike in both places; `packages_to_install` is pip-installed in the container first.
 
-Not supported (refused with a message): passing a Python file output to a value input, loop items or
-task outputs into an exit task, and `dsl.Collected` over nested loops.
+A file output passed to a value input is also exported as an output parameter (Argo limits their size).
+Not supported (refused with a message): loop items or task outputs passed into an exit task, and
+`dsl.Collected` over nested loops.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ class _Builder:
         self.exits = exit_groups(spec)  # exit task -> its exit-handler group
         self.needs: dict[str | None, dict[str, _Value]] = {g: {} for g in spec.groups}
         self.exports: dict[str | None, dict[str, _Value]] = {g: {} for g in spec.groups}
+        self.file_params: set[tuple[str, str]] = set()
         self.root_name = spec.pipeline.name if spec.pipeline.name not in spec.tasks and spec.pipeline.name not in spec.groups else f"{spec.pipeline.name}-root"
 
     # --- where things live ---------------------------------------------------------------------------
@@ -138,9 +140,8 @@ class _Builder:
     def value_of(self, ref: ValueRef, as_artifact: bool, path: str) -> _Value | None:
         if isinstance(ref, TaskOutputRef):
             output = self.spec.components[self.spec.tasks[ref.task].component].outputs[ref.output]
-            producer_is_container = self.spec.components[self.spec.tasks[ref.task].component].container is not None
-            if not as_artifact and output.passing != "value" and not producer_is_container:
-                raise _unsupported(path, f"{ref.task}.{ref.output} is a file output passed to a value input")
+            if not as_artifact and output.passing != "value":
+                self.file_params.add((ref.task, ref.output))  # read the file as a parameter too
             artifact = as_artifact and output.passing != "value"
             return _Value("task", ref.task, ref.output, artifact)
         if isinstance(ref, CollectedRef):
@@ -548,6 +549,8 @@ class _Builder:
                 else:
                     artifacts[param] = {"name": key, "path": path, "direction": "output"}
                 out_artifacts.append({"name": key, "path": path})
+                if (name, key) in self.file_params:
+                    out_params.append({"name": key, "valueFrom": {"path": path}})
         spec_doc.update({"paths": paths, "artifacts": artifacts, "finalStatus": final, "outputs": value_outputs, "outputFiles": output_files})
         spec_doc["env"] = {}
         command = ["python3", "-u", "-c", executor_source()]

@@ -7,6 +7,8 @@ digest) and runs the checker. The result is the same for the same source on ever
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -26,6 +28,7 @@ from pipelines.dsl.channels import Channel, value_ref
 from pipelines.dsl.context import PipelineContext, sanitize_name
 from pipelines.dsl.pipeline import Pipeline
 from pipelines.dsl.tasks import PipelineTask
+from tuner.errors import Problem, SpecError
 
 _REF = TypeAdapter(ValueRef)
 
@@ -78,6 +81,20 @@ def _outputs(returned: Any) -> dict[str, ValueRef]:
     return {str(k): _REF.validate_python(value_ref(v.output if isinstance(v, PipelineTask) else v)) for k, v in items}
 
 
+def _record(pipeline: Pipeline) -> tuple[PipelineContext, Any]:
+    """Run the body; a mistake in it becomes a SpecError naming the line of the pipeline's file."""
+    try:
+        return pipeline.record()
+    except SpecError:
+        raise
+    except (TypeError, ValueError, SyntaxError, AttributeError, KeyError, RuntimeError) as exc:
+        filename = pipeline.pipeline_func.__code__.co_filename
+        lines = [f.lineno for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+        where = f"{Path(filename).name}, line {lines[-1]}" if lines else ""
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        raise SpecError([Problem(where, message)], f"pipeline {pipeline.display_name!r}") from exc
+
+
 def build_spec(pipeline: Pipeline) -> PipelineSpec:
     """Record `pipeline` and return its checked IR.
 
@@ -85,7 +102,7 @@ def build_spec(pipeline: Pipeline) -> PipelineSpec:
         SpecError: references that cannot work (unknown outputs, loop items used outside their loop,
             cycles...), each problem with its IR path.
     """
-    ctx, returned = pipeline.record()
+    ctx, returned = _record(pipeline)
     components, task_component = _components(ctx)
     spec = PipelineSpec(
         schema_version=SCHEMA_VERSION,

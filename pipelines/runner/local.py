@@ -196,7 +196,7 @@ class _Execution:
             started_at=time.time(),
             run_dir=str(self.run_dir),
         )
-        self.plan = Plan(spec, arguments, lambda ref: self.store.read_text(ref.uri))
+        self.plan = Plan(spec, arguments, lambda ref: self.store.read_text(ref.uri).rstrip("\r\n"))
         self.records: dict[str, TaskRecord] = {}
         self.queue: list[Instance] = []
         self.running: dict[str, _Running] = {}

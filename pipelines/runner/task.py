@@ -7,7 +7,8 @@ copies of a container step's absolute output paths) and `result.marshal` (the ex
 
 A container step's `file_outputs` paths are rewritten wherever they occur in its command and arguments
 (before input values are substituted, so data is never rewritten) to `files/<the same absolute path>`,
-which keeps two tasks that both write `/tmp/results.txt` apart.
+which keeps two tasks that both write `/tmp/results.txt` apart. A file output's value is its text without
+the trailing line break (Argo trims output parameters the same way).
 """
 
 from __future__ import annotations
@@ -326,7 +327,7 @@ def collect_outputs(execution: _Execution, prepared: PreparedTask, inst: Instanc
             raise TaskFailure(f"output {name!r} was not written (expected a file at {path})")
         if component.container is not None and path.is_file() and path.stat().st_size <= MAX_VALUE_BYTES:
             try:
-                outputs[name] = path.read_text()
+                outputs[name] = path.read_text().rstrip("\r\n")  # as Argo trims output parameters
             except UnicodeDecodeError:
                 pass
         ref = execution.store.put(path, _artifact_key(execution, inst.id, name), component.outputs[name].artifact, move=True)
