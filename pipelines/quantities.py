@@ -47,7 +47,9 @@ def parse_duration(value: str | float | int) -> float:
     iso = _ISO_DURATION.match(text.upper())
     if iso and text.upper() not in ("P", "PT"):
         parts = {k: float(v) for k, v in iso.groupdict().items() if v}
-        return parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+        return (
+            parts.get("d", 0) * 86400 + parts.get("h", 0) * 3600 + parts.get("m", 0) * 60 + parts.get("s", 0)
+        )
     raise ValueError(
         f"cannot read {value!r} as a duration; write seconds (30), '30s', '5m', '1h', '100ms' or ISO 8601 'PT5M'"
     )
@@ -59,7 +61,9 @@ def parse_cpu(value: str | float | int) -> float:
     try:
         cores = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
     except ValueError:
-        raise ValueError(f"cannot read {value!r} as a CPU quantity; write cores ('2', '0.5') or millicores ('500m')") from None
+        raise ValueError(
+            f"cannot read {value!r} as a CPU quantity; write cores ('2', '0.5') or millicores ('500m')"
+        ) from None
     if cores <= 0:
         raise ValueError(f"a CPU quantity must be positive, got {value!r}")
     return cores

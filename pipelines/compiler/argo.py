@@ -24,6 +24,7 @@ from typing import Any
 
 from pipelines.compiler.graph import exit_groups, leaf_refs, upstream
 from pipelines.compiler.ir import (
+    TOKEN_PATTERN,
     AllExpr,
     CollectedRef,
     CompareExpr,
@@ -36,8 +37,8 @@ from pipelines.compiler.ir import (
     PipelineSpec,
     TaskOutputRef,
     TemplateRef,
-    TOKEN_PATTERN,
     ValueRef,
+    placeholder,
     ref_from_token,
 )
 from pipelines.runner.executor import render
@@ -75,7 +76,11 @@ class _Builder:
         self.needs: dict[str | None, dict[str, _Value]] = {g: {} for g in spec.groups}
         self.exports: dict[str | None, dict[str, _Value]] = {g: {} for g in spec.groups}
         self.file_params: set[tuple[str, str]] = set()
-        self.root_name = spec.pipeline.name if spec.pipeline.name not in spec.tasks and spec.pipeline.name not in spec.groups else f"{spec.pipeline.name}-root"
+        self.root_name = (
+            spec.pipeline.name
+            if spec.pipeline.name not in spec.tasks and spec.pipeline.name not in spec.groups
+            else f"{spec.pipeline.name}-root"
+        )
 
     # --- where things live ---------------------------------------------------------------------------
 
@@ -91,7 +96,7 @@ class _Builder:
 
     def lca(self, a: str | None, b: str | None) -> str | None:
         common: str | None = None
-        for x, y in zip(self.chain(a), self.chain(b)):
+        for x, y in zip(self.chain(a), self.chain(b), strict=False):
             if x != y:
                 break
             common = x
@@ -126,7 +131,12 @@ class _Builder:
             for arg, ref in task.arguments.items():
                 as_artifact = component.inputs[arg].passing in ("path", "artifact")
                 for leaf in leaf_refs(ref):
-                    yield leaf, task.group, as_artifact and not isinstance(ref, TemplateRef), f"tasks.{name}.arguments.{arg}"
+                    yield (
+                        leaf,
+                        task.group,
+                        as_artifact and not isinstance(ref, TemplateRef),
+                        f"tasks.{name}.arguments.{arg}",
+                    )
         for name, group in self.spec.groups.items():
             if group.condition is not None:
                 from pipelines.compiler.graph import expression_refs
@@ -165,7 +175,9 @@ class _Builder:
             producer_group = self.task_group(value.source)
             top = self.lca(used_in, producer_group)
             if value.kind == "collected":
-                loops = [g for g in self.path_up(producer_group, top) if self.spec.groups[g].kind == "parallelFor"]
+                loops = [
+                    g for g in self.path_up(producer_group, top) if self.spec.groups[g].kind == "parallelFor"
+                ]
                 if len(loops) != 1:
                     raise _unsupported(path, "dsl.Collected over nested loops")
             for group in self.path_up(producer_group, top):
@@ -179,21 +191,21 @@ class _Builder:
         """How `value` is written inside the DAG template of `group`."""
         space = "artifacts" if value.artifact else "parameters"
         if value.kind == "loop":
-            return "{{inputs.parameters.%s}}" % value.param
+            return placeholder(f"inputs.parameters.{value.param}")
         producer_group = self.task_group(value.source)
         if value.kind == "task" and producer_group == group:
-            return "{{tasks.%s.outputs.%s.%s}}" % (value.source, space, value.name)
+            return placeholder(f"tasks.{value.source}.outputs.{space}.{value.name}")
         if self.inside(producer_group, group):
             element = self.element_in(group, value.source)
-            return "{{tasks.%s.outputs.%s.%s}}" % (element, space, value.param)
-        return "{{inputs.%s.%s}}" % (space, value.param)
+            return placeholder(f"tasks.{element}.outputs.{space}.{value.param}")
+        return placeholder(f"inputs.{space}.{value.param}")
 
     def ref_expr(self, ref: ValueRef, group: str | None, path: str) -> str:
         """A parameter expression (text) for a reference used in `group`."""
         if isinstance(ref, ConstRef):
             return render(ref.value)
         if isinstance(ref, InputRef):
-            return "{{workflow.parameters.%s}}" % ref.input
+            return placeholder(f"workflow.parameters.{ref.input}")
         if isinstance(ref, TemplateRef):
 
             def token(match: Any) -> str:
@@ -217,9 +229,14 @@ class _Builder:
             left = self.ref_expr(expr.left, group, path)
             right = self.ref_expr(expr.right, group, path)
             numeric = any(
-                isinstance(side, ConstRef) and isinstance(side.value, (int, float)) and not isinstance(side.value, bool)
+                isinstance(side, ConstRef)
+                and isinstance(side.value, (int, float))
+                and not isinstance(side.value, bool)
                 for side in (expr.left, expr.right)
-            ) or (expr.op not in ("==", "!=") and not any(isinstance(s, ConstRef) for s in (expr.left, expr.right)))
+            ) or (
+                expr.op not in ("==", "!=")
+                and not any(isinstance(s, ConstRef) for s in (expr.left, expr.right))
+            )
             if numeric:
                 return f"{left} {expr.op} {right}"
             return f"{json.dumps(left)} {expr.op} {json.dumps(right)}"
@@ -232,16 +249,23 @@ class _Builder:
 
     def dependencies(self, group: str | None, element: str) -> list[str]:
         """Elements of `group`'s DAG that `element` (a task or a child group) waits for."""
-        members = [element] if element in self.spec.tasks else [
-            t for t in self.spec.tasks if element in self.chain(self.task_group(t))
-        ]
+        members = (
+            [element]
+            if element in self.spec.tasks
+            else [t for t in self.spec.tasks if element in self.chain(self.task_group(t))]
+        )
         found: list[str] = []
         for task in members:
             for other, reason in upstream(self.spec, task).items():
                 if reason == "exit" or other in self.exits:
                     continue
                 holder = self.element_in(group, other)
-                if holder is not None and holder != element and holder not in found and holder not in self.exits:
+                if (
+                    holder is not None
+                    and holder != element
+                    and holder not in found
+                    and holder not in self.exits
+                ):
                     found.append(holder)
         return found
 
@@ -250,7 +274,7 @@ class _Builder:
         artifacts: list[dict[str, Any]] = []
         for value in self.needs[group].values():
             if value.kind == "loop" and value.source == group:
-                expr = "{{item}}" if not value.name else "{{item.%s}}" % value.name
+                expr = "{{item}}" if not value.name else placeholder(f"item.{value.name}")
             else:
                 expr = self.expr(value, parent)
             if value.artifact:
@@ -322,7 +346,7 @@ class _Builder:
 
     def dag_template(self, group: str | None) -> dict[str, Any]:
         elements: list[str] = []
-        for name, task in self.spec.tasks.items():
+        for name in self.spec.tasks:
             element = self.element_in(group, name)
             if element is not None and element not in elements and element not in self.exits:
                 elements.append(element)
@@ -354,7 +378,7 @@ class _Builder:
             producer_group = self.task_group(value.source)
             if producer_group == group:
                 space = "artifacts" if value.artifact else "parameters"
-                expr = "{{tasks.%s.outputs.%s.%s}}" % (value.source, space, value.name)
+                expr = placeholder(f"tasks.{value.source}.outputs.{space}.{value.name}")
             else:
                 expr = self.expr(value, group)
             if value.artifact:
@@ -384,21 +408,30 @@ class _Builder:
         if isinstance(items, ConstRef):
             inner["withItems"] = items.value
         elif isinstance(items, InputRef):
-            inner["withParam"] = "{{workflow.parameters.%s}}" % items.input
+            inner["withParam"] = placeholder(f"workflow.parameters.{items.input}")
         else:
             assert items is not None
             source = self.value_of(items, False, f"groups.{loop}.items")
             assert source is not None
-            inner["withParam"] = "{{inputs.parameters.%s}}" % source.param
+            inner["withParam"] = placeholder(f"inputs.parameters.{source.param}")
         parameters: list[dict[str, Any]] = []
         artifacts: list[dict[str, Any]] = []
         for value in self.needs[loop].values():
             if value.kind == "loop" and value.source == loop:
-                parameters.append({"name": value.param, "value": "{{item}}" if not value.name else "{{item.%s}}" % value.name})
+                parameters.append(
+                    {
+                        "name": value.param,
+                        "value": "{{item}}" if not value.name else placeholder(f"item.{value.name}"),
+                    }
+                )
             elif value.artifact:
-                artifacts.append({"name": value.param, "from": "{{inputs.artifacts.%s}}" % value.param})
+                artifacts.append(
+                    {"name": value.param, "from": placeholder(f"inputs.artifacts.{value.param}")}
+                )
             else:
-                parameters.append({"name": value.param, "value": "{{inputs.parameters.%s}}" % value.param})
+                parameters.append(
+                    {"name": value.param, "value": placeholder(f"inputs.parameters.{value.param}")}
+                )
         arguments = self._pack(parameters, artifacts)
         if arguments:
             inner["arguments"] = arguments
@@ -409,7 +442,10 @@ class _Builder:
         if inputs:
             template["inputs"] = inputs
         exports = [
-            {"name": v.param, "valueFrom": {"parameter": "{{tasks.%s.outputs.parameters.%s}}" % (loop, v.param)}}
+            {
+                "name": v.param,
+                "valueFrom": {"parameter": placeholder(f"tasks.{loop}.outputs.parameters.{v.param}")},
+            }
             for v in self.exports[loop].values()
         ]
         if exports:
@@ -454,7 +490,9 @@ class _Builder:
                 "retryPolicy": task.retry.policy or "Always",
                 "backoff": {
                     "duration": f"{task.retry.backoff_duration:g}s",
-                    "factor": int(task.retry.backoff_factor) if task.retry.backoff_factor.is_integer() else f"{task.retry.backoff_factor:g}",
+                    "factor": int(task.retry.backoff_factor)
+                    if task.retry.backoff_factor.is_integer()
+                    else f"{task.retry.backoff_factor:g}",
                     "maxDuration": f"{task.retry.backoff_max_duration:g}s",
                 },
             }
@@ -494,7 +532,9 @@ class _Builder:
             out["requests"] = requests
         return out
 
-    def _python(self, name: str, component: ComponentSpec) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def _python(
+        self, name: str, component: ComponentSpec
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         from pipelines.runner.processes import executor_source
 
         python = component.python
@@ -511,7 +551,10 @@ class _Builder:
         for key, spec_in in component.inputs.items():
             param = spec_in.param or key
             if spec_in.passing == "finalStatus":
-                final[param] = {"state": "{{workflow.status}}", "pipeline_job_resource_name": "{{workflow.name}}"}
+                final[param] = {
+                    "state": "{{workflow.status}}",
+                    "pipeline_job_resource_name": "{{workflow.name}}",
+                }
                 continue
             if key not in task.arguments:
                 continue
@@ -521,7 +564,7 @@ class _Builder:
                     entry["value"] = self._exit_value(task.arguments[key], name, key)
                 in_params.append(entry)
                 spec_doc["types"][param] = spec_in.type
-                args += ["--param", "%s={{inputs.parameters.%s}}" % (param, key)]
+                args += ["--param", f"{param}=" + placeholder(f"inputs.parameters.{key}")]
             else:
                 path = f"{INPUTS_DIR}/{key}/data"
                 entry = {"name": key, "path": path}
@@ -551,7 +594,15 @@ class _Builder:
                 out_artifacts.append({"name": key, "path": path})
                 if (name, key) in self.file_params:
                     out_params.append({"name": key, "valueFrom": {"path": path}})
-        spec_doc.update({"paths": paths, "artifacts": artifacts, "finalStatus": final, "outputs": value_outputs, "outputFiles": output_files})
+        spec_doc.update(
+            {
+                "paths": paths,
+                "artifacts": artifacts,
+                "finalStatus": final,
+                "outputs": value_outputs,
+                "outputFiles": output_files,
+            }
+        )
         spec_doc["env"] = {}
         command = ["python3", "-u", "-c", executor_source()]
         if python.packages_to_install:
@@ -573,9 +624,13 @@ class _Builder:
         if isinstance(ref, (ConstRef, InputRef, TemplateRef)):
             text = self.ref_expr(ref, None, f"tasks.{task}.arguments.{arg}")
             if "{{tasks." in text or "{{inputs." in text:
-                raise _unsupported(f"tasks.{task}.arguments.{arg}", "an exit task taking another task's output")
+                raise _unsupported(
+                    f"tasks.{task}.arguments.{arg}", "an exit task taking another task's output"
+                )
             return text
-        raise _unsupported(f"tasks.{task}.arguments.{arg}", "an exit task taking a task output or a loop item")
+        raise _unsupported(
+            f"tasks.{task}.arguments.{arg}", "an exit task taking a task output or a loop item"
+        )
 
     def _container(self, component: ComponentSpec) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         container_spec = component.container
@@ -583,7 +638,10 @@ class _Builder:
 
         def argo(text: str) -> str:
             return TOKEN_PATTERN.sub(
-                lambda m: "{{inputs.parameters.%s}}" % m.group("input") if m.group("input") else m.group(0), text
+                lambda m: (
+                    placeholder(f"inputs.parameters.{m.group('input')}") if m.group("input") else m.group(0)
+                ),
+                text,
             )
 
         in_params = [{"name": key} for key, s in component.inputs.items() if s.passing == "value"]

@@ -78,7 +78,10 @@ def _outputs(returned: Any) -> dict[str, ValueRef]:
     if isinstance(returned, Channel):
         return {"Output": _REF.validate_python(value_ref(returned))}
     items = returned._asdict().items() if hasattr(returned, "_asdict") else dict(returned).items()
-    return {str(k): _REF.validate_python(value_ref(v.output if isinstance(v, PipelineTask) else v)) for k, v in items}
+    return {
+        str(k): _REF.validate_python(value_ref(v.output if isinstance(v, PipelineTask) else v))
+        for k, v in items
+    }
 
 
 def _record(pipeline: Pipeline) -> tuple[PipelineContext, Any]:

@@ -42,25 +42,32 @@ class _Checker:
         spec = self.spec
         if isinstance(ref, InputRef):
             if ref.input not in spec.inputs:
-                self.add(path, f"unknown pipeline parameter {ref.input!r}; parameters: {', '.join(spec.inputs) or 'none'}")
+                self.add(
+                    path,
+                    f"unknown pipeline parameter {ref.input!r}; parameters: {', '.join(spec.inputs) or 'none'}",
+                )
         elif isinstance(ref, LoopItemRef):
             if ref.loop_item not in self.loops_around(group):
-                self.add(path, f"the item of loop {ref.loop_item!r} is used outside that dsl.ParallelFor block")
+                self.add(
+                    path, f"the item of loop {ref.loop_item!r} is used outside that dsl.ParallelFor block"
+                )
         elif isinstance(ref, TaskOutputRef):
-            if self._check_output(ref, path):
-                inner = self.loops_around(spec.tasks[ref.task].group)
-                if self.loops_around(group)[: len(inner)] != inner:
-                    self.add(
-                        path,
-                        f"task {ref.task} runs once per item of a dsl.ParallelFor; outside the loop, take all "
-                        f"its values with dsl.Collected({ref.task}.output)",
-                    )
-        elif isinstance(ref, CollectedRef):
-            if self._check_output(ref.collected, path):
-                inner = self.loops_around(spec.tasks[ref.collected.task].group)
-                outer = self.loops_around(group)
-                if len(inner) <= len(outer) or inner[: len(outer)] != outer:
-                    self.add(path, f"dsl.Collected needs an output of a task inside a dsl.ParallelFor the consumer is not in; {ref.collected.task} is not")
+            inner = self.loops_around(spec.tasks[ref.task].group) if ref.task in spec.tasks else []
+            if self._check_output(ref, path) and self.loops_around(group)[: len(inner)] != inner:
+                self.add(
+                    path,
+                    f"task {ref.task} runs once per item of a dsl.ParallelFor; outside the loop, take all "
+                    f"its values with dsl.Collected({ref.task}.output)",
+                )
+        elif isinstance(ref, CollectedRef) and self._check_output(ref.collected, path):
+            inner = self.loops_around(spec.tasks[ref.collected.task].group)
+            outer = self.loops_around(group)
+            if len(inner) <= len(outer) or inner[: len(outer)] != outer:
+                self.add(
+                    path,
+                    "dsl.Collected needs an output of a task inside a dsl.ParallelFor the consumer is not in; "
+                    f"{ref.collected.task} is not",
+                )
 
     def _check_output(self, ref: TaskOutputRef, path: str) -> bool:
         task = self.spec.tasks.get(ref.task)
@@ -98,7 +105,10 @@ class _Checker:
                 if exit_task is None:
                     self.add(f"{path}.exitTask", f"unknown exit task {group.exit_task!r}")
                 elif exit_task.group != group.parent:
-                    self.add(f"{path}.exitTask", "the exit task must be defined at the same level as its exit handler")
+                    self.add(
+                        f"{path}.exitTask",
+                        "the exit task must be defined at the same level as its exit handler",
+                    )
 
     def check_tasks(self) -> None:
         spec = self.spec
@@ -113,7 +123,10 @@ class _Checker:
                 continue
             for arg, ref in task.arguments.items():
                 if arg not in component.inputs:
-                    self.add(f"{path}.arguments.{arg}", f"component {component.name!r} has no input {arg!r}; inputs: {', '.join(component.inputs) or 'none'}")
+                    self.add(
+                        f"{path}.arguments.{arg}",
+                        f"component {component.name!r} has no input {arg!r}; inputs: {', '.join(component.inputs) or 'none'}",
+                    )
                     continue
                 self.check_ref(ref, f"{path}.arguments.{arg}", task.group)
                 declared = component.inputs[arg].type
@@ -124,7 +137,10 @@ class _Checker:
                         self.add(f"{path}.arguments.{arg}", str(exc))
             for key, spec_in in component.inputs.items():
                 if key not in task.arguments and not spec_in.optional and spec_in.passing != "finalStatus":
-                    self.add(f"{path}.arguments", f"required input {key!r} of component {component.name!r} has no argument")
+                    self.add(
+                        f"{path}.arguments",
+                        f"required input {key!r} of component {component.name!r} has no argument",
+                    )
             for other in task.after:
                 if other not in spec.tasks:
                     self.add(f"{path}.after", f"unknown task {other!r}")
@@ -149,4 +165,6 @@ def check_spec(spec: PipelineSpec, source: str | None = None) -> None:
     if not checker.problems:
         checker.check_order()
     if checker.problems:
-        raise SpecError(checker.problems, source or f"pipeline {spec.pipeline.display_name or spec.pipeline.name}")
+        raise SpecError(
+            checker.problems, source or f"pipeline {spec.pipeline.display_name or spec.pipeline.name}"
+        )

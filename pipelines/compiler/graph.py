@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from pipelines.compiler.ir import (
+    TOKEN_PATTERN,
     AllExpr,
     CollectedRef,
     CompareExpr,
@@ -20,7 +21,6 @@ from pipelines.compiler.ir import (
     NotExpr,
     PipelineSpec,
     TaskOutputRef,
-    TOKEN_PATTERN,
     TemplateRef,
     ValueRef,
     ref_from_token,

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-SCHEMA_VERSION = "tuner.dev/pipelines/v1"
+SCHEMA_VERSION: Literal["tuner.dev/pipelines/v1"] = "tuner.dev/pipelines/v1"
 
 # Tokens inside template strings and container args; a DSL channel prints as one of these.
 TOKEN_PATTERN = re.compile(
@@ -31,6 +31,11 @@ TOKEN_PATTERN = re.compile(
     r"|loops\.(?P<loop>[a-z0-9][a-z0-9-]*)\.item(?:\.(?P<field>[A-Za-z_][A-Za-z0-9_]*))?"
     r")\}\}"
 )
+
+
+def placeholder(expression: str) -> str:
+    """`{{expression}}`: a token of the IR, or an Argo expression."""
+    return "{{" + expression + "}}"
 
 
 def ref_from_token(match: re.Match[str]) -> dict[str, Any]:

@@ -64,7 +64,11 @@ def pick_pipeline(pipelines: dict[str, Pipeline], name: str | None, source: str)
     if name is None:
         if len(pipelines) == 1:
             return next(iter(pipelines.values()))
-        message = "no @dsl.pipeline function found" if not pipelines else f"several pipelines: {listing}; choose one with --pipeline"
+        message = (
+            "no @dsl.pipeline function found"
+            if not pipelines
+            else f"several pipelines: {listing}; choose one with --pipeline"
+        )
         raise SpecError([Problem("--pipeline", message)], source)
     matches = [
         p
@@ -92,9 +96,22 @@ def load_pipeline(path: str | Path, name: str | None = None) -> PipelineSpec:
         return as_spec(pipeline)
     if str(source).lower().endswith(PACKAGE_SUFFIXES):
         spec = load_package(source)
-        if name is not None and name not in (spec.pipeline.name, spec.pipeline.display_name, spec.pipeline.function_name):
-            raise SpecError([Problem("--pipeline", f"the package holds pipeline {spec.pipeline.display_name or spec.pipeline.name!r}, not {name!r}")], str(path))
+        if name is not None and name not in (
+            spec.pipeline.name,
+            spec.pipeline.display_name,
+            spec.pipeline.function_name,
+        ):
+            raise SpecError(
+                [
+                    Problem(
+                        "--pipeline",
+                        f"the package holds pipeline {spec.pipeline.display_name or spec.pipeline.name!r}, not {name!r}",
+                    )
+                ],
+                str(path),
+            )
         return spec
     raise SpecError(
-        [Problem("file", "expected a Python file (.py) or a compiled package (.yaml, .zip, .tar.gz)")], str(path)
+        [Problem("file", "expected a Python file (.py) or a compiled package (.yaml, .zip, .tar.gz)")],
+        str(path),
     )

@@ -40,7 +40,9 @@ _Dumper.add_representer(str, _str_representer)
 
 def to_yaml(document: Any) -> str:
     """YAML text of a document, in insertion order, deterministic."""
-    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=110)
+    return yaml.dump(
+        document, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=110
+    )
 
 
 def spec_to_yaml(spec: PipelineSpec) -> str:
@@ -49,7 +51,7 @@ def spec_to_yaml(spec: PipelineSpec) -> str:
 
 
 def package_kind(path: str | Path) -> str:
-    """"yaml", "zip" or "tar" from the file name.
+    """ "yaml", "zip" or "tar" from the file name.
 
     Raises:
         SpecError: the suffix is none of .yaml, .yml, .json, .zip, .tar.gz, .tgz.
@@ -85,9 +87,9 @@ def write_text_package(text: str, path: str | Path) -> Path:
     else:
         tar_buffer = io.BytesIO()
         with tarfile.open(fileobj=tar_buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
-            info = tarfile.TarInfo(ARCHIVE_MEMBER)
-            info.size, info.mtime, info.mode = len(data), 0, 0o644
-            archive.addfile(info, io.BytesIO(data))
+            member = tarfile.TarInfo(ARCHIVE_MEMBER)
+            member.size, member.mtime, member.mode = len(data), 0, 0o644
+            archive.addfile(member, io.BytesIO(data))
         payload = gzip.compress(tar_buffer.getvalue(), mtime=0)
     partial = target.with_name(target.name + ".partial")
     partial.write_bytes(payload)
@@ -116,7 +118,9 @@ def read_package_text(path: str | Path) -> str:
                 raise KeyError(ARCHIVE_MEMBER)
             return member.read().decode()
     except KeyError:
-        raise SpecError([Problem("package", f"{ARCHIVE_MEMBER} is missing from the archive")], str(path)) from None
+        raise SpecError(
+            [Problem("package", f"{ARCHIVE_MEMBER} is missing from the archive")], str(path)
+        ) from None
     except (OSError, zipfile.BadZipFile, tarfile.TarError) as exc:
         raise SpecError([Problem("package", f"cannot read the package: {exc}")], str(path)) from None
 
@@ -127,7 +131,11 @@ def spec_from_document(document: Any, source: str) -> PipelineSpec:
         raise SpecError([Problem("", "the package is not a YAML mapping")], source)
     version = document.get("schemaVersion")
     if version != SCHEMA_VERSION:
-        hint = " (an Argo Workflow cannot be run back; compile with --target ir)" if document.get("kind") == "Workflow" else ""
+        hint = (
+            " (an Argo Workflow cannot be run back; compile with --target ir)"
+            if document.get("kind") == "Workflow"
+            else ""
+        )
         raise SpecError(
             [Problem("schemaVersion", f"expected {SCHEMA_VERSION!r}, got {version!r}{hint}")], source
         )

@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from pipelines.compiler.ir import TOKEN_PATTERN, ref_from_token
+from pipelines.compiler.ir import TOKEN_PATTERN, placeholder, ref_from_token
 
 __all__ = ["TOKEN_PATTERN", "ref_from_token"]
+
 
 class Channel:
     """A value known only at run time. Subclasses say where it comes from."""
@@ -78,7 +79,7 @@ class PipelineInputChannel(Channel):
 
     @property
     def token(self) -> str:
-        return "{{inputs.%s}}" % self.name
+        return placeholder(f"inputs.{self.name}")
 
     def ref(self) -> dict[str, Any]:
         return {"input": self.name}
@@ -99,7 +100,7 @@ class TaskOutputChannel(Channel):
 
     @property
     def token(self) -> str:
-        return "{{tasks.%s.outputs.%s}}" % (self.task_name, self.name)
+        return placeholder(f"tasks.{self.task_name}.outputs.{self.name}")
 
     def ref(self) -> dict[str, Any]:
         return {"task": self.task_name, "output": self.name}
@@ -115,7 +116,7 @@ class LoopItemChannel(Channel):
     @property
     def token(self) -> str:
         suffix = f".{self.field}" if self.field else ""
-        return "{{loops.%s.item%s}}" % (self.group, suffix)
+        return placeholder(f"loops.{self.group}.item{suffix}")
 
     def ref(self) -> dict[str, Any]:
         ref: dict[str, Any] = {"loopItem": self.group}
@@ -213,7 +214,9 @@ class All(Condition):
 
 
 def _show(value: object) -> str:
-    return value.token if isinstance(value, Channel) and not isinstance(value, CollectedChannel) else repr(value)
+    return (
+        value.token if isinstance(value, Channel) and not isinstance(value, CollectedChannel) else repr(value)
+    )
 
 
 def value_ref(value: object) -> dict[str, Any]:
@@ -229,7 +232,9 @@ def value_ref(value: object) -> dict[str, Any]:
     if isinstance(value, Condition):
         raise TypeError("a condition cannot be passed as an argument; use it in dsl.Condition/dsl.If")
     if _contains_channel(value):
-        raise TypeError("task outputs nested inside a list or dict argument are not supported; pass them directly")
+        raise TypeError(
+            "task outputs nested inside a list or dict argument are not supported; pass them directly"
+        )
     try:
         json.dumps(value, allow_nan=True)
     except TypeError as exc:

@@ -12,6 +12,7 @@ process, from the source.
 from __future__ import annotations
 
 import ast
+import contextlib
 import inspect
 import textwrap
 import typing
@@ -64,7 +65,7 @@ class Component:
                 f"{spec.name}() takes {len(callable_inputs)} arguments ({', '.join(callable_inputs)}) "
                 f"but {len(args)} were given"
             )
-        bound: dict[str, Any] = dict(zip(callable_inputs, args))
+        bound: dict[str, Any] = dict(zip(callable_inputs, args, strict=False))
         for key, value in kwargs.items():
             found = spec.input_by_name(key)
             if found is None or found[1].passing == "finalStatus":
@@ -111,10 +112,8 @@ def _hints(func: Callable[..., Any]) -> dict[str, Any]:
         hints: dict[str, Any] = {}
         for key, value in getattr(func, "__annotations__", {}).items():
             if isinstance(value, str):
-                try:
-                    value = eval(value, func.__globals__)  # noqa: S307 - the user's own annotation text
-                except Exception:
-                    pass
+                with contextlib.suppress(Exception):
+                    value = eval(value, func.__globals__)  # the user's own annotation text
             hints[key] = value
         return hints
 
@@ -161,9 +160,9 @@ def interface_from_function(
         annotation = hints.get(param.name, param.annotation)
         has_default = param.default is not inspect.Parameter.empty
         default = param.default if has_default else None
-        optional = {"optional": True, "default": default} if has_default else {}
+        optional: dict[str, Any] = {"optional": True, "default": default} if has_default else {}
         io_name = _io_name(param.name, strip_suffixes)
-        renamed = {"param": param.name} if io_name != param.name else {}
+        renamed: dict[str, Any] = {"param": param.name} if io_name != param.name else {}
         if isinstance(annotation, OutputPath):
             ptype, artifact = _path_type(annotation)
             outputs[io_name] = OutputSpec(type=ptype, passing="path", artifact=artifact, **renamed)
@@ -184,9 +183,13 @@ def interface_from_function(
             if known and is_optional(annotation) and not has_default:
                 optional = {"optional": True, "default": None}
             inputs[param.name] = InputSpec(type=ptype, **optional)
-    for key, spec in _outputs_from_return(hints.get("return", inspect.signature(func).return_annotation)).items():
+    for key, spec in _outputs_from_return(
+        hints.get("return", inspect.signature(func).return_annotation)
+    ).items():
         if key in outputs:
-            raise TypeError(f"component {func.__name__!r}: output {key!r} is both returned and written to a path")
+            raise TypeError(
+                f"component {func.__name__!r}: output {key!r} is both returned and written to a path"
+            )
         outputs[key] = spec
     return inputs, outputs
 
@@ -263,7 +266,9 @@ def func_to_container_op(
             "func_to_container_op: extra_code, modules_to_capture and use_code_pickling are not supported; "
             "put imports and helpers inside the function"
         )
-    return create_component_from_func(func, output_component_file, base_image, packages_to_install, annotations)
+    return create_component_from_func(
+        func, output_component_file, base_image, packages_to_install, annotations
+    )
 
 
 def python_component(

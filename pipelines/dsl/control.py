@@ -15,11 +15,13 @@ from pipelines.dsl.channels import (
     All,
     Channel,
     CollectedChannel,
-    Condition as ConditionExpression,
     LoopItemChannel,
     Not,
     PipelineInputChannel,
     TaskOutputChannel,
+)
+from pipelines.dsl.channels import (
+    Condition as ConditionExpression,
 )
 from pipelines.dsl.context import GroupRecord, PipelineContext, current_context
 from pipelines.dsl.tasks import PipelineTask
@@ -132,7 +134,7 @@ class Else(_Group):
         chain = ctx.branch_chain()
         if chain is None:
             raise SyntaxError("dsl.Else must directly follow a dsl.If or dsl.Elif block at the same level")
-        negated = [Not(c) for c in chain]
+        negated: list[ConditionExpression] = [Not(c) for c in chain]
         self.expression: ConditionExpression = negated[0] if len(negated) == 1 else All(negated)
         self._attrs = {"condition": self.expression}
         ctx.set_branch_chain(None)
@@ -167,7 +169,9 @@ class ExitHandler(_Group):
             raise ValueError(f"dsl.ExitHandler: the exit task {task.name} cannot take other tasks' outputs")
         for group in ctx.groups.values():
             if group.exit_task == task.name:
-                raise ValueError(f"dsl.ExitHandler: task {task.name} is already the exit task of {group.name}")
+                raise ValueError(
+                    f"dsl.ExitHandler: task {task.name} is already the exit task of {group.name}"
+                )
 
 
 class ParallelFor(_Group):
@@ -181,7 +185,9 @@ class ParallelFor(_Group):
     prefix = "for-loop"
 
     def __init__(self, loop_args: Any, parallelism: int | None = None, name: str | None = None) -> None:
-        if parallelism is not None and (isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1):
+        if parallelism is not None and (
+            isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1
+        ):
             raise ValueError(f"dsl.ParallelFor: parallelism must be a whole number >= 1, got {parallelism!r}")
         if isinstance(loop_args, (PipelineInputChannel, TaskOutputChannel, LoopItemChannel)):
             items: dict[str, Any] = loop_args.ref()
@@ -200,6 +206,6 @@ class ParallelFor(_Group):
         return LoopItemChannel(self.group.name)
 
 
-def Collected(output: TaskOutputChannel) -> CollectedChannel:  # noqa: N802 - KFP's spelling
+def Collected(output: TaskOutputChannel) -> CollectedChannel:
     """KFP v2 `dsl.Collected(task.output)`: the list of that output over every loop iteration."""
     return CollectedChannel(output)

@@ -63,12 +63,16 @@ class Pipeline:
             ptype = None if annotation is inspect.Parameter.empty else type_name(annotation)
             if param.default is inspect.Parameter.empty:
                 optional = annotation is not inspect.Parameter.empty and is_optional(annotation)
-                specs[param.name] = InputSpec(type=ptype, optional=True, default=None) if optional else InputSpec(type=ptype)
+                specs[param.name] = (
+                    InputSpec(type=ptype, optional=True, default=None) if optional else InputSpec(type=ptype)
+                )
                 continue
             try:
                 default = coerce(param.default, ptype)
             except CoercionError as exc:
-                raise TypeError(f"pipeline {self.display_name!r}: default of parameter {param.name!r}: {exc}") from None
+                raise TypeError(
+                    f"pipeline {self.display_name!r}: default of parameter {param.name!r}: {exc}"
+                ) from None
             specs[param.name] = InputSpec(type=ptype, optional=True, default=default)
         return specs
 
@@ -103,6 +107,8 @@ def pipeline(
     """`@dsl.pipeline` or `@dsl.pipeline(name=..., description=...)`."""
 
     def wrap(f: Callable[..., Any]) -> Pipeline:
-        return Pipeline(f, name=name, description=description, display_name=display_name, pipeline_root=pipeline_root)
+        return Pipeline(
+            f, name=name, description=description, display_name=display_name, pipeline_root=pipeline_root
+        )
 
     return wrap(func) if func is not None else wrap

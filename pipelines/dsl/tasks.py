@@ -21,6 +21,7 @@ from pipelines.compiler.ir import (
     OutputSpec,
     Resources,
     RetryPolicy,
+    placeholder,
 )
 from pipelines.dsl.channels import (
     TOKEN_PATTERN,
@@ -82,7 +83,9 @@ class _ExecutionOptions:
 class PipelineTask:
     """One step of the pipeline being recorded."""
 
-    def __init__(self, component_spec: ComponentSpec, arguments: Mapping[str, Any], base_name: str | None = None) -> None:
+    def __init__(
+        self, component_spec: ComponentSpec, arguments: Mapping[str, Any], base_name: str | None = None
+    ) -> None:
         ctx = current_context()
         self.component_spec = component_spec
         self.arguments: dict[str, dict[str, Any]] = {}
@@ -122,10 +125,18 @@ class PipelineTask:
         """
         names = list(self.component_spec.outputs)
         if len(names) != 1:
-            detail = "no outputs" if not names else f"{len(names)} outputs ({', '.join(names)}); use .outputs[name]"
+            detail = (
+                "no outputs"
+                if not names
+                else f"{len(names)} outputs ({', '.join(names)}); use .outputs[name]"
+            )
             raise AttributeError(
                 f"task {self.name} has {detail}"
-                + ("; a Python component has an output only when the function has a return annotation" if not names else "")
+                + (
+                    "; a Python component has an output only when the function has a return annotation"
+                    if not names
+                    else ""
+                )
             )
         return self.outputs[names[0]]
 
@@ -169,7 +180,10 @@ class PipelineTask:
         """GPUs for the task; recorded, and warned about when the machine has none."""
         count = _positive_int(gpu, "set_gpu_limit")
         self.resources = self.resources.model_copy(
-            update={"accelerator_limit": count, "accelerator_type": self.resources.accelerator_type or f"{vendor}.com/gpu"}
+            update={
+                "accelerator_limit": count,
+                "accelerator_type": self.resources.accelerator_type or f"{vendor}.com/gpu",
+            }
         )
         return self
 
@@ -203,7 +217,9 @@ class PipelineTask:
             raise ValueError(f"set_retry: backoff_factor must be >= 1, got {backoff_factor!r}")
         values: dict[str, Any] = {"max_retries": num_retries, "policy": policy}
         if backoff_duration is not None:
-            values["backoff_duration"] = _checked(parse_duration, backoff_duration, "set_retry: backoff_duration")
+            values["backoff_duration"] = _checked(
+                parse_duration, backoff_duration, "set_retry: backoff_duration"
+            )
         if backoff_factor is not None:
             values["backoff_factor"] = float(backoff_factor)
         if backoff_max_duration is not None:
@@ -305,9 +321,11 @@ class ContainerOp(PipelineTask):
 def _container_arg(item: Any, inputs: dict[str, InputSpec], bindings: dict[str, Any]) -> str:
     """Turn one command/argument item into a string whose channel tokens name component inputs."""
     if isinstance(item, CollectedChannel):
-        raise TypeError("dsl.Collected(...) cannot be used in a ContainerOp command; pass it to a Python component")
+        raise TypeError(
+            "dsl.Collected(...) cannot be used in a ContainerOp command; pass it to a Python component"
+        )
     if isinstance(item, Channel):
-        return "{{inputs.%s}}" % _bind(item, inputs, bindings)
+        return placeholder(f"inputs.{_bind(item, inputs, bindings)}")
     if not isinstance(item, str):
         if isinstance(item, (list, dict)):
             import json
@@ -317,7 +335,7 @@ def _container_arg(item: Any, inputs: dict[str, InputSpec], bindings: dict[str, 
 
     def replace(match: Any) -> str:
         channel = _channel_for(ref_from_token(match))
-        return "{{inputs.%s}}" % _bind(channel, inputs, bindings)
+        return placeholder(f"inputs.{_bind(channel, inputs, bindings)}")
 
     return TOKEN_PATTERN.sub(replace, item)
 

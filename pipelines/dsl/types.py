@@ -160,7 +160,14 @@ def is_optional(annotation: Any) -> bool:
     return typing.get_origin(annotation) is typing.Union and type(None) in typing.get_args(annotation)
 
 
-_BUILTIN_TYPES: dict[Any, str] = {str: "str", int: "int", float: "float", bool: "bool", list: "list", dict: "dict"}
+_BUILTIN_TYPES: dict[Any, str] = {
+    str: "str",
+    int: "int",
+    float: "float",
+    bool: "bool",
+    list: "list",
+    dict: "dict",
+}
 _NAMED_TYPES = {
     "str": "str",
     "string": "str",

@@ -29,7 +29,9 @@ class ArtifactStore(Protocol):
         """The URI the artifact stored under `key` will have."""
         ...
 
-    def put(self, source: Path, key: str, artifact_type: str | None = None, move: bool = False) -> ArtifactRef:
+    def put(
+        self, source: Path, key: str, artifact_type: str | None = None, move: bool = False
+    ) -> ArtifactRef:
         """Store the file or folder `source` under `key` (moving it when `move` and cheap); return its ref."""
         ...
 
@@ -95,7 +97,9 @@ class LocalFolderStore:
     def uri_for(self, key: str) -> str:
         return self._path(key).as_uri()
 
-    def put(self, source: Path, key: str, artifact_type: str | None = None, move: bool = False) -> ArtifactRef:
+    def put(
+        self, source: Path, key: str, artifact_type: str | None = None, move: bool = False
+    ) -> ArtifactRef:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.exists():

@@ -71,8 +71,12 @@ def run_pipeline_func_locally(
             "(ExecutionMode('local'))"
         )
     settings = Settings.from_env(artifacts_url=pipeline_root) if pipeline_root else Settings.from_env()
-    runner = LocalRunner(settings, recorder or default_recorder(settings), observer=observer or ConsoleObserver())
-    options = RunOptions(parallelism=parallelism, enable_caching=enable_caching, install_packages=install_packages)
+    runner = LocalRunner(
+        settings, recorder or default_recorder(settings), observer=observer or ConsoleObserver()
+    )
+    options = RunOptions(
+        parallelism=parallelism, enable_caching=enable_caching, install_packages=install_packages
+    )
     return run_pipeline(pipeline_func, arguments, options, runner)
 
 
@@ -102,7 +106,9 @@ class LocalClient:
         **kwargs: Any,
     ) -> RunResult:
         """Run the pipeline here."""
-        return run_pipeline_func_locally(pipeline_func, arguments, execution_mode, self.pipeline_root, **kwargs)
+        return run_pipeline_func_locally(
+            pipeline_func, arguments, execution_mode, self.pipeline_root, **kwargs
+        )
 
 
 @dataclass(frozen=True)
@@ -174,7 +180,9 @@ class Client:
         self._runs[result.run_id] = result
         return result
 
-    def create_experiment(self, name: str, description: str | None = None, namespace: str | None = None) -> Experiment:
+    def create_experiment(
+        self, name: str, description: str | None = None, namespace: str | None = None
+    ) -> Experiment:
         """An experiment is only a name attached to local runs."""
         self._check_local()
         return Experiment(uuid.uuid5(uuid.NAMESPACE_URL, name).hex, name, description)

@@ -40,7 +40,9 @@ class RunObserver(Protocol):
 
     def note(self, message: str) -> None: ...
 
-    def run_finished(self, run: RunRecord, spec: PipelineSpec, tasks: list[TaskRecord], loops: dict[str, str]) -> None: ...
+    def run_finished(
+        self, run: RunRecord, spec: PipelineSpec, tasks: list[TaskRecord], loops: dict[str, str]
+    ) -> None: ...
 
 
 class SilentObserver:
@@ -68,7 +70,9 @@ class SilentObserver:
     def note(self, message: str) -> None:
         self.notes.append(message)
 
-    def run_finished(self, run: RunRecord, spec: PipelineSpec, tasks: list[TaskRecord], loops: dict[str, str]) -> None:
+    def run_finished(
+        self, run: RunRecord, spec: PipelineSpec, tasks: list[TaskRecord], loops: dict[str, str]
+    ) -> None:
         pass
 
 
@@ -126,7 +130,9 @@ class ConsoleObserver:
     def note(self, message: str) -> None:
         self._progress(f"note: {message}")
 
-    def run_finished(self, run: RunRecord, spec: PipelineSpec, tasks: list[TaskRecord], loops: dict[str, str]) -> None:
+    def run_finished(
+        self, run: RunRecord, spec: PipelineSpec, tasks: list[TaskRecord], loops: dict[str, str]
+    ) -> None:
         if self.summary:
             self._progress("\n".join(summary_lines(run, spec, tasks, loops)))
 
@@ -139,7 +145,9 @@ def _group_header(spec: PipelineSpec, name: str, loops: dict[str, str]) -> str:
     elif group.kind == "exitHandler":
         text = f"{label}: exit handler (then {group.exit_task})"
     else:
-        text = f"{label}: for each item" + (f" (parallelism {group.parallelism})" if group.parallelism else "")
+        text = f"{label}: for each item" + (
+            f" (parallelism {group.parallelism})" if group.parallelism else ""
+        )
     return text + (f" — {loops[name]}" if name in loops else "")
 
 
@@ -191,7 +199,10 @@ def summary_lines(
     """The run drawn as its groups, each task with its state (a text DAG)."""
     took = f" in {run.finished_at - run.started_at:.2f}s" if run.finished_at else ""
     title = spec.pipeline.display_name or spec.pipeline.name
-    lines = [f"run {run.run_id[:8]} {title!r}: {run.state.value}{took}" + (f" ({run.message})" if run.message else "")]
+    lines = [
+        f"run {run.run_id[:8]} {title!r}: {run.state.value}{took}"
+        + (f" ({run.message})" if run.message else "")
+    ]
     by_task: dict[str, list[TaskRecord]] = {}
     for record in tasks:
         by_task.setdefault(record.task, []).append(record)
@@ -219,6 +230,10 @@ def summary_lines(
         lines.append(f"  logs: {run.run_dir}/logs")
     if run.outputs:
         lines.append("  outputs: " + ", ".join(f"{k}={_short(v)}" for k, v in run.outputs.items()))
-    if run.state == RunState.FAILED and not any(t.state == TaskState.FAILED for t in tasks) and not run.message:
+    if (
+        run.state == RunState.FAILED
+        and not any(t.state == TaskState.FAILED for t in tasks)
+        and not run.message
+    ):
         lines.append("  (failed before any task ran)")
     return lines

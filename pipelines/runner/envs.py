@@ -44,7 +44,16 @@ def venv_for(packages: list[str], venvs_dir: Path) -> Path:
             capture_output=True,
         )
         result = subprocess.run(
-            [sys.executable, "-m", "pip", "--python", str(venv_python(building)), "install", "--quiet", *packages],
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "--python",
+                str(venv_python(building)),
+                "install",
+                "--quiet",
+                *packages,
+            ],
             capture_output=True,
             text=True,
         )
@@ -55,7 +64,9 @@ def venv_for(packages: list[str], venvs_dir: Path) -> Path:
         # interpreter itself is a symlink and works from the new place.
         building.rename(target)
     except subprocess.CalledProcessError as exc:
-        raise LaunchError(f"cannot create a virtual environment: {exc.stderr.decode(errors='replace')}") from None
+        raise LaunchError(
+            f"cannot create a virtual environment: {exc.stderr.decode(errors='replace')}"
+        ) from None
     finally:
         if building.exists():
             shutil.rmtree(building, ignore_errors=True)

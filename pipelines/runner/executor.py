@@ -125,7 +125,14 @@ def _to_dict(value: Any) -> Any:
     return value if isinstance(value, dict) else _FAILED
 
 
-_CONVERTERS = {"str": _to_str, "bool": _to_bool, "int": _to_int, "float": _to_float, "list": _to_list, "dict": _to_dict}
+_CONVERTERS = {
+    "str": _to_str,
+    "bool": _to_bool,
+    "int": _to_int,
+    "float": _to_float,
+    "list": _to_list,
+    "dict": _to_dict,
+}
 
 
 def render(value: Any) -> str:
@@ -172,7 +179,10 @@ class TaskArtifact:
 
     def log_confusion_matrix(self, categories: list[str], matrix: list[list[int]]) -> None:
         """ClassificationMetrics: record a confusion matrix."""
-        self.metadata["confusionMatrix"] = {"categories": list(categories), "matrix": [list(r) for r in matrix]}
+        self.metadata["confusionMatrix"] = {
+            "categories": list(categories),
+            "matrix": [list(r) for r in matrix],
+        }
 
     def log_roc_curve(self, fpr: list[float], tpr: list[float], threshold: list[float]) -> None:
         """ClassificationMetrics: record a ROC curve."""
@@ -190,7 +200,9 @@ class FinalStatus:
         self.pipeline_job_resource_name: str = status.get("pipeline_job_resource_name", "")
 
     def __repr__(self) -> str:
-        return f"PipelineTaskFinalStatus(state={self.state!r}, pipeline_task_name={self.pipeline_task_name!r})"
+        return (
+            f"PipelineTaskFinalStatus(state={self.state!r}, pipeline_task_name={self.pipeline_task_name!r})"
+        )
 
 
 _LOADED_SOURCE: dict[str, str] = {}
@@ -230,7 +242,7 @@ def _split_outputs(result: Any, outputs: list[dict[str, Any]]) -> dict[str, Any]
             raise CoercionError(f"the returned tuple has no field(s) {', '.join(missing)}")
         return {n: values[n] for n in names}
     if isinstance(result, (tuple, list)) and len(result) == len(names):
-        return dict(zip(names, result))
+        return dict(zip(names, result, strict=True))
     raise CoercionError(f"expected {len(names)} return values ({', '.join(names)}), got {result!r}")
 
 
@@ -278,9 +290,9 @@ def enable_site(paths: list[str]) -> None:
         if entry not in sys.path:
             sys.path.append(entry)
     sys.meta_path.append(_LateSite(paths))
-    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
-    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")  # type: ignore[attr-defined]
-    builtins.help = _sitebuiltins._Helper()  # type: ignore[attr-defined]
+    builtins.exit = _sitebuiltins.Quitter("exit", "Ctrl-D (i.e. EOF)")
+    builtins.quit = _sitebuiltins.Quitter("quit", "Ctrl-D (i.e. EOF)")
+    builtins.help = _sitebuiltins._Helper()
 
 
 def run(spec: dict[str, Any]) -> int:
@@ -330,7 +342,7 @@ def _argo_spec(argv: list[str]) -> dict[str, Any]:
     types: dict[str, str | None] = spec.get("types", {})
     params: dict[str, Any] = {}
     rest = argv[2:]
-    for flag, pair in zip(rest[::2], rest[1::2]):
+    for flag, pair in zip(rest[::2], rest[1::2], strict=False):
         if flag != "--param":
             raise SystemExit(f"executor: unexpected argument {flag!r}")
         name, _, text = pair.partition("=")

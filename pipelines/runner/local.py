@@ -13,6 +13,7 @@ ends Failed; its cached tasks are reused by the next run).
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import itertools
 import os
@@ -34,8 +35,23 @@ from pipelines.runner.executor import CoercionError, coerce
 from pipelines.runner.plan import Instance, Plan
 from pipelines.runner.processes import TaskProcess, WarmPool, site_paths
 from pipelines.runner.recorder import InMemoryRecorder, RunRecorder
-from pipelines.runner.records import ArtifactRef, CacheEntry, LineageEvent, RunRecord, RunState, TaskRecord, TaskState
-from pipelines.runner.task import PreparedTask, TaskFailure, collect_outputs, prepare_task, safe_name, start_task
+from pipelines.runner.records import (
+    ArtifactRef,
+    CacheEntry,
+    LineageEvent,
+    RunRecord,
+    RunState,
+    TaskRecord,
+    TaskState,
+)
+from pipelines.runner.task import (
+    PreparedTask,
+    TaskFailure,
+    collect_outputs,
+    prepare_task,
+    safe_name,
+    start_task,
+)
 from tuner.config import Settings
 from tuner.errors import Problem, SpecError
 
@@ -107,7 +123,9 @@ def check_arguments(spec: PipelineSpec, arguments: dict[str, Any] | None) -> dic
     for key in given:
         if key not in spec.inputs:
             known = ", ".join(spec.inputs) or "none"
-            problems.append(Problem(f"arguments.{key}", f"the pipeline has no parameter {key!r}; parameters: {known}"))
+            problems.append(
+                Problem(f"arguments.{key}", f"the pipeline has no parameter {key!r}; parameters: {known}")
+            )
     values: dict[str, Any] = {}
     for key, input_spec in spec.inputs.items():
         if key in given:
@@ -118,7 +136,11 @@ def check_arguments(spec: PipelineSpec, arguments: dict[str, Any] | None) -> dic
         elif input_spec.optional:
             values[key] = input_spec.default
         else:
-            problems.append(Problem(f"arguments.{key}", f"required parameter {key!r} has no value; pass it as an argument"))
+            problems.append(
+                Problem(
+                    f"arguments.{key}", f"required parameter {key!r} has no value; pass it as an argument"
+                )
+            )
     if problems:
         raise SpecError(problems, f"pipeline {spec.pipeline.display_name or spec.pipeline.name}")
     return values
@@ -160,7 +182,9 @@ class LocalRunner:
         self.artifacts: ArtifactStore = artifacts or LocalFolderStore(self.settings.artifacts_url)
         self.observer: RunObserver = observer or SilentObserver()
 
-    def run(self, spec: PipelineSpec, arguments: dict[str, Any] | None = None, options: RunOptions | None = None) -> RunResult:
+    def run(
+        self, spec: PipelineSpec, arguments: dict[str, Any] | None = None, options: RunOptions | None = None
+    ) -> RunResult:
         """Run `spec` to the end and return the result (Failed runs return too; nothing raises for them).
 
         Raises:
@@ -173,7 +197,9 @@ class LocalRunner:
 class _Execution:
     """One run in progress."""
 
-    def __init__(self, runner: LocalRunner, spec: PipelineSpec, arguments: dict[str, Any], options: RunOptions) -> None:
+    def __init__(
+        self, runner: LocalRunner, spec: PipelineSpec, arguments: dict[str, Any], options: RunOptions
+    ) -> None:
         self.runner = runner
         self.spec = spec
         self.options = options
@@ -245,7 +271,9 @@ class _Execution:
             packages = component.python.packages_to_install
             if self.options.install_packages:
                 self.observer.note(f"{key}: preparing a virtual environment with {', '.join(packages)}")
-                self.pythons[key] = str(venv_python(venv_for(packages, self.runner.settings.data_dir / "pipelines" / "venvs")))
+                self.pythons[key] = str(
+                    venv_python(venv_for(packages, self.runner.settings.data_dir / "pipelines" / "venvs"))
+                )
             else:
                 missing = missing_packages(packages)
                 if missing:
@@ -270,7 +298,9 @@ class _Execution:
                 display_name=task.display_name,
                 iteration=inst.iteration,
                 log_path=str(self.run_dir / "logs" / f"{safe_name(inst.id)}.log"),
-                image=component.container.image if component.container else (component.python.base_image if component.python else None),
+                image=component.container.image
+                if component.container
+                else (component.python.base_image if component.python else None),
             )
             self.records[inst.id] = record
         return record
@@ -298,7 +328,11 @@ class _Execution:
             ready, skipped = self.plan.advance()
             for inst in skipped:
                 record = self._record(inst)
-                record.state, record.message, record.finished_at = TaskState.SKIPPED, inst.message, time.time()
+                record.state, record.message, record.finished_at = (
+                    TaskState.SKIPPED,
+                    inst.message,
+                    time.time(),
+                )
                 self._changed(record)
                 self.observer.task_finished(record)
             self.queue.extend(ready)
@@ -376,7 +410,9 @@ class _Execution:
         self._changed(record)
         self.observer.task_started(record)
         timeout = self.spec.tasks[inst.task].timeout_seconds
-        running = _Running(inst, prepared, process, time.monotonic() + timeout if timeout else None, cpu, memory)
+        running = _Running(
+            inst, prepared, process, time.monotonic() + timeout if timeout else None, cpu, memory
+        )
         self.running[inst.id] = running
         self.selector.register(process.stdout_fd, selectors.EVENT_READ, ("out", inst.id))
         if process.pidfd is not None:
@@ -403,14 +439,20 @@ class _Execution:
             elif inst_id not in exited:
                 exited.append(inst_id)
         for inst_id, running in list(self.running.items()):
-            if running.process.pidfd is None and running.process.popen.poll() is not None and inst_id not in exited:
+            if (
+                running.process.pidfd is None
+                and running.process.popen.poll() is not None
+                and inst_id not in exited
+            ):
                 exited.append(inst_id)
         for inst_id in exited:
             self._exited(self.running[inst_id])
         now = time.monotonic()
         for running in self.running.values():
             if running.deadline is not None and now >= running.deadline:
-                running.process.kill(f"timed out after {self.spec.tasks[running.inst.task].timeout_seconds:g}s")
+                running.process.kill(
+                    f"timed out after {self.spec.tasks[running.inst.task].timeout_seconds:g}s"
+                )
                 running.deadline = None
         while self.retries and self.retries[0][0] <= now:
             _, _, inst_id = heapq.heappop(self.retries)
@@ -423,20 +465,16 @@ class _Execution:
             self.observer.task_output(record, raw.decode(errors="replace"))
         running.prepared.log.flush()
         if running.process.eof:
-            try:
+            with contextlib.suppress(KeyError, ValueError):
                 self.selector.unregister(running.process.stdout_fd)
-            except (KeyError, ValueError):
-                pass
 
     def _exited(self, running: _Running) -> None:
         process = running.process
         self._read_output(running)
         for fd in (process.stdout_fd, process.pidfd):
             if fd is not None:
-                try:
+                with contextlib.suppress(KeyError, ValueError):
                     self.selector.unregister(fd)
-                except (KeyError, ValueError):
-                    pass
         code = process.popen.wait()
         process.close()
         del self.running[running.inst.id]
@@ -458,7 +496,10 @@ class _Execution:
     def _attempt_failed(self, inst: Instance, record: TaskRecord, reason: str) -> None:
         retry = self.spec.tasks[inst.task].retry
         if retry is not None and record.attempts <= retry.max_retries:
-            delay = min(retry.backoff_duration * retry.backoff_factor ** (record.attempts - 1), retry.backoff_max_duration)
+            delay = min(
+                retry.backoff_duration * retry.backoff_factor ** (record.attempts - 1),
+                retry.backoff_max_duration,
+            )
             record.message = f"attempt {record.attempts} {reason}"
             self._changed(record)
             self.observer.task_retrying(record, delay, record.message)
@@ -482,7 +523,14 @@ class _Execution:
             self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "output", name, ref))
         if prepared.cache_key is not None:
             self.recorder.cache_put(
-                CacheEntry(prepared.cache_key, dict(record.outputs), dict(record.output_artifacts), self.run.run_id, record.name, time.time())
+                CacheEntry(
+                    prepared.cache_key,
+                    dict(record.outputs),
+                    dict(record.output_artifacts),
+                    self.run.run_id,
+                    record.name,
+                    time.time(),
+                )
             )
         prepared.log.close()
         self._changed(record)
@@ -503,10 +551,8 @@ class _Execution:
     def _abort(self, reason: str) -> None:
         for running in list(self.running.values()):
             running.process.kill(reason)
-            try:
+            with contextlib.suppress(Exception):
                 running.process.popen.wait(timeout=5)
-            except Exception:
-                pass
             running.process.close()
             record = self.records[running.inst.id]
             record.state, record.message, record.finished_at = TaskState.FAILED, reason, time.time()
@@ -517,7 +563,7 @@ class _Execution:
 
     def _finish(self) -> RunResult:
         loops = {}
-        for (group, scope), state in self.plan.loops.items():
+        for (group, _scope), state in self.plan.loops.items():
             if state.skipped or state.failed:
                 loops[group] = ("failed: " if state.failed else "skipped: ") + state.message
         failed_loops = [m for m in loops.values() if m.startswith("failed")]
@@ -543,4 +589,3 @@ class _Execution:
     def python_for(self, component_key: str) -> str | None:
         """The interpreter of a component's cached environment, when one was prepared."""
         return self.pythons.get(component_key)
-

@@ -22,6 +22,7 @@ from typing import Any
 
 from pipelines.compiler.graph import exit_groups, expression_refs, leaf_refs, tasks_in_group
 from pipelines.compiler.ir import (
+    TOKEN_PATTERN,
     AllExpr,
     CollectedRef,
     CompareExpr,
@@ -34,8 +35,8 @@ from pipelines.compiler.ir import (
     TaskOutputRef,
     TemplateRef,
     ValueRef,
+    ref_from_token,
 )
-from pipelines.compiler.ir import TOKEN_PATTERN, ref_from_token
 from pipelines.runner.executor import CoercionError, coerce, render
 from pipelines.runner.records import ArtifactRef, TaskState
 
@@ -144,7 +145,9 @@ def _number(value: Any) -> float | None:
 class Plan:
     """Task instances of one run and the rules that move them."""
 
-    def __init__(self, spec: PipelineSpec, arguments: dict[str, Any], artifact_text: Callable[[ArtifactRef], str]) -> None:
+    def __init__(
+        self, spec: PipelineSpec, arguments: dict[str, Any], artifact_text: Callable[[ArtifactRef], str]
+    ) -> None:
         self.spec = spec
         self.arguments = arguments
         self._artifact_text = artifact_text
@@ -152,7 +155,8 @@ class Plan:
         self.loops: dict[tuple[str, Scope], LoopState] = {}
         self._task_loops = {name: spec.loops_of(name) for name in spec.tasks}
         self._group_loops = {
-            name: [g for g in spec.group_chain(name) if spec.groups[g].kind == "parallelFor"] for name in spec.groups
+            name: [g for g in spec.group_chain(name) if spec.groups[g].kind == "parallelFor"]
+            for name in spec.groups
         }
         self._exit_groups = exit_groups(spec)
         self._condition_cache: dict[tuple[str, Scope], Resolution] = {}
@@ -259,7 +263,9 @@ class Plan:
         values = []
         for inst in found:
             if inst.state.has_outputs:
-                part = Resolved(inst.outputs.get(ref.collected.output, MISSING), inst.artifacts.get(ref.collected.output))
+                part = Resolved(
+                    inst.outputs.get(ref.collected.output, MISSING), inst.artifacts.get(ref.collected.output)
+                )
                 values.append(self.value_of(part))
         return Resolved(values)
 

@@ -64,7 +64,9 @@ class ArtifactRef:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ArtifactRef:
         """Inverse of `to_dict`."""
-        return cls(data["uri"], data["digest"], int(data["size"]), data.get("type"), dict(data.get("metadata") or {}))
+        return cls(
+            data["uri"], data["digest"], int(data["size"]), data.get("type"), dict(data.get("metadata") or {})
+        )
 
 
 @dataclass

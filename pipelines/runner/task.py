@@ -13,6 +13,7 @@ the trailing line break (Argo trims output parameters the same way).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import marshal
 import os
@@ -104,7 +105,9 @@ def _input_values(
     return values, files, fingerprint
 
 
-def _cache_key(execution: _Execution, inst: Instance, component: ComponentSpec, fingerprint: dict[str, Any]) -> str | None:
+def _cache_key(
+    execution: _Execution, inst: Instance, component: ComponentSpec, fingerprint: dict[str, Any]
+) -> str | None:
     caching = execution.spec.tasks[inst.task].caching
     if not (execution.options.enable_caching and caching.enabled) or execution.plan.is_exit_task(inst.task):
         return None
@@ -155,7 +158,11 @@ def prepare_task(execution: _Execution, inst: Instance, record: TaskRecord) -> P
 
 
 def _materialise(
-    execution: _Execution, component: ComponentSpec, files: dict[str, Resolved], task_dir: Path, record: TaskRecord
+    execution: _Execution,
+    component: ComponentSpec,
+    files: dict[str, Resolved],
+    task_dir: Path,
+    record: TaskRecord,
 ) -> dict[str, Path]:
     """Input files in `inputs/<name>/data`: a stored artifact copied, or a value written as text."""
     paths: dict[str, Path] = {}
@@ -166,7 +173,9 @@ def _materialise(
             try:
                 execution.store.fetch(resolved.artifact.uri, target)
             except OSError as exc:
-                raise TaskFailure(f"input {key!r}: cannot read artifact {resolved.artifact.uri}: {exc}") from None
+                raise TaskFailure(
+                    f"input {key!r}: cannot read artifact {resolved.artifact.uri}: {exc}"
+                ) from None
             execution.lineage_input(record, key, resolved.artifact)
         elif resolved.value is not None:
             target.write_text(render(resolved.value))
@@ -177,7 +186,11 @@ def _materialise(
 
 
 def _prepare_python(
-    execution: _Execution, inst: Instance, prepared: PreparedTask, values: dict[str, Any], paths: dict[str, Path]
+    execution: _Execution,
+    inst: Instance,
+    prepared: PreparedTask,
+    values: dict[str, Any],
+    paths: dict[str, Path],
 ) -> None:
     component = prepared.component
     assert component.python is not None
@@ -206,20 +219,26 @@ def _prepare_python(
         elif spec.optional:
             params[param] = None
     value_outputs: list[dict[str, Any]] = []
-    for key, spec in component.outputs.items():
-        if spec.passing == "value":
-            value_outputs.append({"name": key, "type": spec.type})
+    for key, out in component.outputs.items():
+        if out.passing == "value":
+            value_outputs.append({"name": key, "type": out.type})
             continue
         path = prepared.task_dir / "outputs" / key / "data"
         path.parent.mkdir(parents=True, exist_ok=True)
         prepared.output_paths[key] = path
-        param = spec.param or key
+        param = out.param or key
         prepared.output_params[param] = key
-        if spec.passing == "path":
+        if out.passing == "path":
             path_args[param] = str(path)
         else:
             uri = execution.store.uri_for(_artifact_key(execution, inst.id, key))
-            artifacts[param] = {"name": key, "uri": uri, "path": str(path), "metadata": {}, "direction": "output"}
+            artifacts[param] = {
+                "name": key,
+                "uri": uri,
+                "path": str(path),
+                "metadata": {},
+                "direction": "output",
+            }
     spec_doc: dict[str, Any] = {
         "source": component.python.source,
         "function": component.python.function_name,
@@ -241,7 +260,7 @@ def _prepare_python(
 def _rewrite_paths(text: str, rewrites: dict[str, str]) -> str:
     for original, private in rewrites.items():
         pattern = r"(?<![\w.\-/])" + re.escape(original) + r"(?![\w.\-])"
-        text = re.sub(pattern, lambda _m, p=private: p, text)
+        text = re.sub(pattern, private.replace("\\", "\\\\"), text)
     return text
 
 
@@ -263,7 +282,10 @@ def _prepare_container(prepared: PreparedTask, values: dict[str, Any], paths: di
             return str(paths[name])
         return render(values.get(name))
 
-    prepared.argv = [TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)) for part in [*container.command, *container.args]]
+    prepared.argv = [
+        TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites))
+        for part in [*container.command, *container.args]
+    ]
     if not prepared.argv:
         raise TaskFailure(f"component {prepared.component.name!r} has no command")
 
@@ -300,7 +322,9 @@ def _artifact_key(execution: _Execution, inst_id: str, output: str) -> str:
     return f"pipelines/{execution.run.run_id}/{safe_name(inst_id)}/{output}"
 
 
-def collect_outputs(execution: _Execution, prepared: PreparedTask, inst: Instance, record: TaskRecord) -> None:
+def collect_outputs(
+    execution: _Execution, prepared: PreparedTask, inst: Instance, record: TaskRecord
+) -> None:
     """Read the returned values and store the output files as artifacts.
 
     Raises:
@@ -326,18 +350,20 @@ def collect_outputs(execution: _Execution, prepared: PreparedTask, inst: Instanc
         if not path.exists():
             raise TaskFailure(f"output {name!r} was not written (expected a file at {path})")
         if component.container is not None and path.is_file() and path.stat().st_size <= MAX_VALUE_BYTES:
-            try:
+            with contextlib.suppress(UnicodeDecodeError):
                 outputs[name] = path.read_text().rstrip("\r\n")  # as Argo trims output parameters
-            except UnicodeDecodeError:
-                pass
-        ref = execution.store.put(path, _artifact_key(execution, inst.id, name), component.outputs[name].artifact, move=True)
+        ref = execution.store.put(
+            path, _artifact_key(execution, inst.id, name), component.outputs[name].artifact, move=True
+        )
         if metadata.get(name):
             ref = ArtifactRef(ref.uri, ref.digest, ref.size, ref.artifact_type, metadata[name])
         record.output_artifacts[name] = ref
     record.outputs = outputs
 
 
-def _container_output(prepared: PreparedTask, name: str, private: Path, original: str, execution: _Execution) -> Path:
+def _container_output(
+    prepared: PreparedTask, name: str, private: Path, original: str, execution: _Execution
+) -> Path:
     """The private file; or, when the command wrote the original path itself (it was not in the command
     line, so it could not be rewritten), that file if it changed during the task."""
     if private.exists():

@@ -42,7 +42,9 @@ class Harness:
         self.settings = Settings.from_env()
         self.runner = LocalRunner(self.settings, self.recorder, observer=self.observer)
 
-    def run(self, spec: PipelineSpec, arguments: dict[str, object] | None = None, **options: object) -> RunResult:
+    def run(
+        self, spec: PipelineSpec, arguments: dict[str, object] | None = None, **options: object
+    ) -> RunResult:
         return self.runner.run(spec, arguments, RunOptions(**options))  # type: ignore[arg-type]
 
 

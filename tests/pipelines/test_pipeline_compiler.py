@@ -39,7 +39,18 @@ def test_compile_in_a_fresh_interpreter_gives_the_same_bytes(tmp_path: Path) -> 
     for target in ("ir", "argo"):
         out = tmp_path / f"there-{target}.yaml"
         subprocess.run(
-            [sys.executable, "-m", "tuner.cli", "pipelines", "compile", str(GOLDEN / "valid" / "v2_control_flow.py"), "-o", str(out), "--target", target],
+            [
+                sys.executable,
+                "-m",
+                "tuner.cli",
+                "pipelines",
+                "compile",
+                str(GOLDEN / "valid" / "v2_control_flow.py"),
+                "-o",
+                str(out),
+                "--target",
+                target,
+            ],
             check=True,
             env={**os.environ, "PYTHONPATH": str(ROOT), "PYTHONHASHSEED": "123"},
             capture_output=True,
@@ -75,7 +86,7 @@ def test_argo_target_writes_a_workflow_package(tmp_path: Path) -> None:
     out = Compiler().compile(load_pipeline(FLIP), tmp_path / "flip.yaml", target="argo")
     document = yaml.safe_load(out.read_text())
     assert document["kind"] == "Workflow" and document["spec"]["onExit"] == "print-op"
-    with pytest.raises(SpecError, match="Argo Workflow cannot be run back"):
+    with pytest.raises(SpecError, match=r"Argo Workflow cannot be run back"):
         load_package(out)
 
 
@@ -93,7 +104,10 @@ def test_argo_workflow_details() -> None:
     loops = to_workflow(load_pipeline(GOLDEN / "valid" / "v2_control_flow.py"))
     templates = {t["name"]: t for t in loops["spec"]["templates"]}
     assert templates["for-loop-1-loop"]["parallelism"] == 1
-    assert templates["for-loop-1-loop"]["dag"]["tasks"][0]["withItems"] == [{"x": 1, "label": "a"}, {"x": 2, "label": "b"}]
+    assert templates["for-loop-1-loop"]["dag"]["tasks"][0]["withItems"] == [
+        {"x": 1, "label": "a"},
+        {"x": 2, "label": "b"},
+    ]
     root = {t["name"]: t for t in templates["v2-control-flow"]["dag"]["tasks"]}
     assert root["for-loop-2"]["withParam"] == "{{tasks.numbers.outputs.parameters.Output}}"
     assert root["add-all"]["arguments"]["parameters"] == [
@@ -106,7 +120,9 @@ def test_argo_workflow_details() -> None:
     assert templates["prepare"]["container"]["resources"] == {"limits": {"cpu": "1", "memory": "256Mi"}}
     assert templates["train"]["activeDeadlineSeconds"] == 60
     body = {t["name"]: t for t in templates["exit-handler-1"]["dag"]["tasks"]}
-    assert body["train"]["arguments"]["artifacts"] == [{"name": "data", "from": "{{tasks.prepare.outputs.artifacts.data}}"}]
+    assert body["train"]["arguments"]["artifacts"] == [
+        {"name": "data", "from": "{{tasks.prepare.outputs.artifacts.data}}"}
+    ]
     assert settings["spec"]["onExit"] == "report"
 
 
@@ -115,17 +131,19 @@ def test_bad_packages_are_refused_with_the_field_named(tmp_path: Path) -> None:
     document["tasks"]["add-op-3"]["arguments"]["a"] = {"task": "add-op", "output": "Missing"}
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(document))
-    with pytest.raises(SpecError, match=r"tasks\.add-op-3\.arguments\.a: task add-op has no output 'Missing'"):
+    with pytest.raises(
+        SpecError, match=r"tasks\.add-op-3\.arguments\.a: task add-op has no output 'Missing'"
+    ):
         load_package(path)
     document["tasks"]["add-op-3"]["arguments"]["a"] = {"task": "add-op", "output": "Output", "extra": 1}
     path.write_text(yaml.safe_dump(document))
-    with pytest.raises(SpecError, match="tasks.add-op-3.arguments.a"):
+    with pytest.raises(SpecError, match=r"tasks\.add-op-3\.arguments\.a"):
         load_package(path)
     document["schemaVersion"] = "tuner.dev/pipelines/v0"
     path.write_text(yaml.safe_dump(document))
-    with pytest.raises(SpecError, match="schemaVersion: expected 'tuner.dev/pipelines/v1'"):
+    with pytest.raises(SpecError, match=r"schemaVersion: expected 'tuner\.dev/pipelines/v1'"):
         load_package(path)
-    with pytest.raises(SpecError, match="use .yaml, .zip or .tar.gz"):
+    with pytest.raises(SpecError, match=r"use \.yaml, \.zip or \.tar\.gz"):
         write_package(load_pipeline(GOLDEN / "valid" / "v1_calc.py"), tmp_path / "calc.txt")
     assert not (tmp_path / "calc.txt").exists()
 
@@ -145,5 +163,5 @@ def test_as_spec_accepts_undecorated_functions_like_kfp_v1(tmp_path: Path) -> No
     module_spec.loader.exec_module(module)
     spec = as_spec(module.plain_pipeline)
     assert spec.pipeline.name == "plain-pipeline" and list(spec.tasks) == ["step"]
-    with pytest.raises(TypeError, match="expected a @dsl.pipeline function"):
+    with pytest.raises(TypeError, match=r"expected a @dsl\.pipeline function"):
         as_spec(42)

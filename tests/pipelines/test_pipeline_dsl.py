@@ -96,7 +96,9 @@ def refs(name: str = "x"):
 """
     )
     assert spec.tasks["echo"].arguments["text"] == InputRef(input="name")
-    assert spec.tasks["echo-2"].arguments["text"] == TemplateRef(template="hello {{tasks.echo.outputs.Output}}, {{inputs.name}}!")
+    assert spec.tasks["echo-2"].arguments["text"] == TemplateRef(
+        template="hello {{tasks.echo.outputs.Output}}, {{inputs.name}}!"
+    )
     assert spec.tasks["echo-3"].arguments["text"] == ConstRef(value="plain {{not a token}}")
 
 
@@ -118,9 +120,16 @@ def settings():
     )
     first, second, third = (spec.tasks[n] for n in ("step", "step-2", "step-3"))
     assert first.display_name == "First"
-    assert first.resources is not None and first.resources.cpu_limit == "500m" and first.resources.accelerator_limit == 2
+    assert (
+        first.resources is not None
+        and first.resources.cpu_limit == "500m"
+        and first.resources.accelerator_limit == 2
+    )
     assert second.after == ["step"] and second.timeout_seconds == 120.0
-    assert second.retry is not None and (second.retry.backoff_duration, second.retry.backoff_max_duration) == (60.0, 3600.0)
+    assert second.retry is not None and (
+        second.retry.backoff_duration,
+        second.retry.backoff_max_duration,
+    ) == (60.0, 3600.0)
     assert (third.caching.enabled, third.caching.key, third.env) == (False, "k", {"A": "1"})
 
 
@@ -130,7 +139,10 @@ def settings():
         ('step().set_memory_limit("lots")', "set_memory_limit: cannot read 'lots' as a memory quantity"),
         ('step().set_cpu_limit("fast")', "set_cpu_limit: cannot read 'fast' as a CPU quantity"),
         ('step().set_timeout("soon")', "set_timeout: cannot read 'soon' as a duration"),
-        ('step().set_retry(1, policy="Sometimes")', "policy must be Always, OnFailure, OnError or OnTransientError"),
+        (
+            'step().set_retry(1, policy="Sometimes")',
+            "policy must be Always, OnFailure, OnError or OnTransientError",
+        ),
         ("step(1)", "step() takes 0 arguments"),
         ("step(nope=1)", "step() got an unexpected argument 'nope'"),
         ("step().output", "task step has no outputs"),
@@ -194,7 +206,19 @@ def test_kfp_facade_exposes_the_v1_names() -> None:
 
     for name in ("func_to_container_op", "create_component_from_func", "InputPath", "OutputPath"):
         assert hasattr(components, name)
-    for name in ("pipeline", "ContainerOp", "Condition", "ExitHandler", "ParallelFor", "python_component", "component", "If", "Elif", "Else", "Collected"):
+    for name in (
+        "pipeline",
+        "ContainerOp",
+        "Condition",
+        "ExitHandler",
+        "ParallelFor",
+        "python_component",
+        "component",
+        "If",
+        "Elif",
+        "Else",
+        "Collected",
+    ):
         assert hasattr(dsl, name)
     assert kfp.compiler.Compiler is not None
     assert callable(kfp.Client) and callable(kfp.LocalClient) and callable(kfp.run_pipeline_func_locally)

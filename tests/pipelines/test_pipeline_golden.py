@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 from hera.workflows.models import Workflow
+from pipeline_helpers import GOLDEN, SEED
 
 from pipelines.compiler.argo import to_workflow
 from pipelines.compiler.loader import load_pipeline
 from pipelines.compiler.package import spec_to_yaml
-from pipeline_helpers import GOLDEN, SEED
 from tuner.errors import SpecError
 
 VALID = sorted((GOLDEN / "valid").glob("*.py"))

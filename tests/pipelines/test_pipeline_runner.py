@@ -229,7 +229,9 @@ def give_up():
     assert (slow.duration or 99) < 10
 
 
-def test_failed_producer_skips_consumers_but_not_independent_branches(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
+def test_failed_producer_skips_consumers_but_not_independent_branches(
+    make_pipeline, harness: Harness
+) -> None:  # type: ignore[no-untyped-def]
     spec = make_pipeline(
         """
 from pipelines.kfp import dsl
@@ -331,7 +333,9 @@ def contents():
     assert again.task("count").state == TaskState.CACHED  # same bytes, new upstream execution: a hit
     source.write_text("abcdef")
     changed = harness.run(spec)
-    assert changed.task("count").state == TaskState.SUCCEEDED and changed.task("count").outputs == {"Output": 6}
+    assert changed.task("count").state == TaskState.SUCCEEDED and changed.task("count").outputs == {
+        "Output": 6
+    }
 
 
 def test_file_artifacts_are_stored_with_digests_and_lineage(harness: Harness) -> None:
@@ -348,7 +352,9 @@ def test_file_artifacts_are_stored_with_digests_and_lineage(harness: Harness) ->
     assert train.output_artifacts["metrics"].metadata == {"mean": 2.0}
     model = Path(unquote(urlparse(train.output_artifacts["model"].uri).path)).read_text()
     assert model == "mean=2.0\nseed=42\n"
-    events = {(e.task, e.kind, e.name, e.artifact.uri) for e in harness.recorder.events if e.run_id == result.run_id}
+    events = {
+        (e.task, e.kind, e.name, e.artifact.uri) for e in harness.recorder.events if e.run_id == result.run_id
+    }
     assert ("train", "input", "data", data.uri) in events
     assert ("prepare", "output", "data", data.uri) in events
     assert ("train", "output", "model", train.output_artifacts["model"].uri) in events

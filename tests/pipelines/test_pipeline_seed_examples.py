@@ -33,7 +33,7 @@ def seed_module(name: str) -> ModuleType:
 
 
 def test_ports_change_only_import_lines() -> None:
-    note = (ROOT.parent.parent / "shared" / "seed" / "kubeflow-notes.txt")
+    note = ROOT.parent.parent / "shared" / "seed" / "kubeflow-notes.txt"
     if not note.exists():
         note = Path("/work/shared/seed/kubeflow-notes.txt")
     text = note.read_text()
@@ -55,7 +55,11 @@ def test_hello_world(harness: Harness) -> None:
 def test_add_numbers_wires_outputs_and_coerces_string_arguments(harness: Harness) -> None:
     result = harness.run(as_spec(seed_module("add_numbers").calc_pipeline), {"a": "7", "b": "8"})
     assert result.success()
-    assert {n: t.outputs["Output"] for n, t in result.tasks.items()} == {"add-op": 11.0, "add-op-2": 15.0, "add-op-3": 26.0}
+    assert {n: t.outputs["Output"] for n, t in result.tasks.items()} == {
+        "add-op": 11.0,
+        "add-op-2": 15.0,
+        "add-op-3": 26.0,
+    }
     assert ("add-op-3", "11.0 + 15.0 = 26.0\n") in harness.observer.lines
 
 
@@ -68,7 +72,9 @@ def test_pipeline_example_and_its_settings_variant(harness: Harness) -> None:
     assert any("nvidia.com/gpu" in note for note in harness.observer.notes)
 
 
-def test_parallel_downloads_run_side_by_side_and_join(harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_parallel_downloads_run_side_by_side_and_join(
+    harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = tmp_path / "bin" / "gsutil"
     fake.parent.mkdir()
     fake.write_text('#!/bin/sh\n[ "$1" = cat ] || exit 2\nsleep 0.3\necho "text of $2"\n')
@@ -102,7 +108,9 @@ def _branch_checks(result, flip: str, first_print: int) -> None:  # type: ignore
     chosen, other = (bigger, smaller) if number > threshold else (smaller, bigger)
     assert chosen.state == TaskState.SUCCEEDED and other.state == TaskState.SKIPPED
     sign = ">" if number > threshold else "<="
-    assert chosen.inputs["message"] == f"{flip} and {number} {sign} {threshold}!"  # an int stays "13", not "13.0"
+    assert (
+        chosen.inputs["message"] == f"{flip} and {number} {sign} {threshold}!"
+    )  # an int stays "13", not "13.0"
 
 
 @pytest.mark.slow
@@ -130,7 +138,9 @@ def test_flip_coin_exit_handler_runs_and_tails_fails_the_run(harness: Harness) -
         _branch_checks(result, flip, first_print=2)
         exit_task = result.task("print-op")
         assert exit_task.state == TaskState.SUCCEEDED
-        assert exit_task.started_at >= max(t.finished_at or 0 for n, t in result.tasks.items() if n != "print-op")  # type: ignore[operator]
+        assert exit_task.started_at >= max(
+            t.finished_at or 0 for n, t in result.tasks.items() if n != "print-op"
+        )  # type: ignore[operator]
         if flip == "tails":
             assert result.state == RunState.FAILED and result.task("fail-op").state == TaskState.FAILED
         else:
@@ -146,7 +156,12 @@ def test_main_blocks_run_with_the_host_overridden(tmp_path: Path) -> None:
     TUNER_PIPELINES_HOST=local runs locally whatever host the script names."""
     env = {**os.environ, "TUNER_PIPELINES_HOST": "local", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
-        [sys.executable, str(SEED / "hello_world.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(SEED / "hello_world.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "[hello-world-component] Hello World!" in done.stdout
@@ -158,7 +173,12 @@ def test_client_with_a_host_says_how_to_run_locally(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TUNER_PIPELINES_HOST"}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(
-        [sys.executable, str(SEED / "add_numbers.py")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, str(SEED / "add_numbers.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode != 0
     assert "TUNER_PIPELINES_HOST=local" in done.stderr and "Client()" in done.stderr

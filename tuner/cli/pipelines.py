@@ -33,9 +33,15 @@ def register(app: typer.Typer) -> None:
     @group.command("compile")
     def compile_command(
         file: Path = typer.Argument(..., help="A Python file defining @dsl.pipeline functions."),
-        pipeline: str = typer.Option(None, "--pipeline", "-p", help="Which pipeline: function name or name=."),
-        output: Path = typer.Option(None, "-o", "--output", help="Write here (.yaml, .zip, .tar.gz); default: stdout."),
-        target: str = typer.Option("ir", "--target", help="ir (this project's format, runnable) or argo (a Workflow)."),
+        pipeline: str = typer.Option(
+            None, "--pipeline", "-p", help="Which pipeline: function name or name=."
+        ),
+        output: Path = typer.Option(
+            None, "-o", "--output", help="Write here (.yaml, .zip, .tar.gz); default: stdout."
+        ),
+        target: str = typer.Option(
+            "ir", "--target", help="ir (this project's format, runnable) or argo (a Workflow)."
+        ),
     ) -> None:
         """Compile a pipeline to the IR (runnable with `tuner pipelines run`) or to an Argo Workflow."""
         from pipelines.compiler.compiler import render
@@ -50,15 +56,26 @@ def register(app: typer.Typer) -> None:
             sys.stdout.write(text)
             return
         write_text_package(text, output)
-        stderr_console().print(f"wrote {output} ({target}, pipeline {spec.pipeline.display_name or spec.pipeline.name!r})", markup=False)
+        stderr_console().print(
+            f"wrote {output} ({target}, pipeline {spec.pipeline.display_name or spec.pipeline.name!r})",
+            markup=False,
+        )
 
     @group.command("run")
     def run_command(
-        file: Path = typer.Argument(..., help="A Python file (.py) or a compiled package (.yaml, .zip, .tar.gz)."),
-        pipeline: str = typer.Option(None, "--pipeline", "-p", help="Which pipeline: function name or name=."),
+        file: Path = typer.Argument(
+            ..., help="A Python file (.py) or a compiled package (.yaml, .zip, .tar.gz)."
+        ),
+        pipeline: str = typer.Option(
+            None, "--pipeline", "-p", help="Which pipeline: function name or name=."
+        ),
         arg: list[str] = typer.Option([], "--arg", "-a", help="A pipeline argument NAME=VALUE (repeatable)."),
-        parallelism: int = typer.Option(None, "--parallelism", min=1, help="Tasks running at once (default: CPU count)."),
-        no_cache: bool = typer.Option(False, "--no-cache", help="Run every task, reusing no earlier outputs."),
+        parallelism: int = typer.Option(
+            None, "--parallelism", min=1, help="Tasks running at once (default: CPU count)."
+        ),
+        no_cache: bool = typer.Option(
+            False, "--no-cache", help="Run every task, reusing no earlier outputs."
+        ),
         install_packages: bool = typer.Option(
             False, "--install-packages", help="Install packages_to_install into cached virtual environments."
         ),
@@ -75,7 +92,10 @@ def register(app: typer.Typer) -> None:
         spec = load_pipeline(file, pipeline)
         runner = LocalRunner(settings, default_recorder(settings), observer=ConsoleObserver())
         options = RunOptions(
-            parallelism=parallelism, enable_caching=not no_cache, install_packages=install_packages, run_name=run_name
+            parallelism=parallelism,
+            enable_caching=not no_cache,
+            install_packages=install_packages,
+            run_name=run_name,
         )
         result = runner.run(spec, arguments, options)
         raise typer.Exit(int(ExitCode.OK if result.success() else ExitCode.FAILED))

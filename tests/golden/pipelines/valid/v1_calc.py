@@ -13,7 +13,9 @@ def add(a: float, b: float) -> float:
 add_op = components.func_to_container_op(add, base_image="python:3.7")
 
 
-@dsl.pipeline(name="Calculation pipeline", description="A toy pipeline that performs arithmetic calculations.")
+@dsl.pipeline(
+    name="Calculation pipeline", description="A toy pipeline that performs arithmetic calculations."
+)
 def calc_pipeline(a: float = 0, b: float = 7):
     first = add_op(a, 4)
     second = add_op(a, b)

@@ -34,5 +34,7 @@ def report(status: PipelineTaskFinalStatus, note: str):
 def artifacts_pipeline(rows: int = 5):
     notify = report(note="finished:")
     with dsl.ExitHandler(notify):
-        data = prepare(rows=rows).set_display_name("Prepare data").set_cpu_limit("1").set_memory_limit("256Mi")
+        data = (
+            prepare(rows=rows).set_display_name("Prepare data").set_cpu_limit("1").set_memory_limit("256Mi")
+        )
         train(data=data.outputs["data"]).set_timeout(60).set_env_variable("SEED", "42")
