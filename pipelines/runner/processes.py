@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -169,45 +170,82 @@ def send_spec(process: TaskProcess, spec: bytes) -> None:
 class WarmPool:
     """Interpreters started ahead of need for the runner's own Python; each runs exactly one task.
 
-    They start with `-S` (see `executor_command`): specs given to them must carry `site_paths()`.
+    Replacements are started by a background thread, so that starting one (several milliseconds of
+    fork and exec) never delays handing a task to a waiting interpreter.
+
+    With `fast_start` they start with `-S` (see `executor_command`) and specs given to them must carry
+    `site_paths()`. A task that starts child interpreters with `multiprocessing`'s spawn or forkserver
+    methods passes `-S` on to them; switch `fast_start` off for such tasks.
     """
 
-    def __init__(self, python: str = sys.executable, size: int = 2, cwd: Path | None = None) -> None:
+    def __init__(
+        self, python: str = sys.executable, size: int = 2, cwd: Path | None = None, fast_start: bool = True
+    ) -> None:
         self.python = python
+        self.fast_start = fast_start
         self.size = max(0, size)
         self.cwd = cwd
         self._idle: list[TaskProcess] = []
+        self._lock = threading.Lock()
+        self._wanted = threading.Condition(self._lock)
+        self._closed = False
+        self._thread: threading.Thread | None = None
 
     def _start(self) -> TaskProcess:
-        return start_process(executor_command(self.python, fast_start=True), self.cwd, None, stdin=True)
+        return start_process(executor_command(self.python, self.fast_start), self.cwd, None, stdin=True)
+
+    def _keep_filled(self) -> None:
+        while True:
+            with self._wanted:
+                while not self._closed and len(self._idle) >= self.size:
+                    self._wanted.wait()
+                if self._closed:
+                    return
+            process = self._start()
+            with self._lock:
+                if self._closed:
+                    _discard(process)
+                    return
+                self._idle.append(process)
 
     def fill(self) -> None:
-        """Start interpreters until `size` are waiting."""
-        while len(self._idle) < self.size:
-            self._idle.append(self._start())
+        """Ask for interpreters to be started until `size` are waiting (in the background)."""
+        if self.size == 0:
+            return
+        with self._wanted:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._keep_filled, name="warm-pool", daemon=True)
+                self._thread.start()
+            self._wanted.notify()
 
     def take(self) -> TaskProcess:
-        """A started executor process (a waiting one when available), and a replacement starting."""
-        process: TaskProcess | None = None
-        while self._idle and process is None:
-            candidate = self._idle.pop(0)
-            if candidate.popen.poll() is None:
-                process = candidate
-            else:
+        """A started executor process (a waiting one when available). Call `fill()` once the task has
+        been handed over to start its replacement."""
+        with self._lock:
+            while self._idle:
+                candidate = self._idle.pop(0)
+                if candidate.popen.poll() is None:
+                    return candidate
                 candidate.close()
-        if process is None:
-            process = self._start()
-        self.fill()
-        return process
+        return self._start()
 
     def close(self) -> None:
-        """Stop the waiting interpreters."""
-        for process in self._idle:
-            process.kill("pool closed")
-            with contextlib.suppress(Exception):
-                process.popen.wait(timeout=5)
-            if process.popen.stdin is not None:
-                with contextlib.suppress(Exception):
-                    process.popen.stdin.close()
-            process.close()
-        self._idle.clear()
+        """Stop the background starter and the waiting interpreters."""
+        with self._wanted:
+            self._closed = True
+            self._wanted.notify_all()
+            idle, self._idle = self._idle, []
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        for process in idle:
+            _discard(process)
+
+
+def _discard(process: TaskProcess) -> None:
+    process.kill("pool closed")
+    with contextlib.suppress(Exception):
+        process.popen.wait(timeout=5)
+    if process.popen.stdin is not None:
+        with contextlib.suppress(Exception):
+            process.popen.stdin.close()
+    process.close()

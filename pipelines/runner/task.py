@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 from pipelines.compiler.ir import TOKEN_PATTERN, ComponentSpec, canonical_json
 from pipelines.runner.executor import CoercionError, coerce, render
 from pipelines.runner.plan import Instance, Resolved
-from pipelines.runner.processes import TaskProcess, send_spec, start_process
+from pipelines.runner.processes import TaskProcess, executor_command, send_spec, start_process
 from pipelines.runner.records import ArtifactRef, CacheEntry, TaskRecord
 
 if TYPE_CHECKING:
@@ -252,7 +252,7 @@ def _prepare_python(
         "result": str(prepared.task_dir / "result.marshal"),
     }
     prepared.python = execution.python_for(prepared.component_key)
-    if prepared.python is None:
+    if prepared.python is None and execution.site_paths is not None:
         spec_doc["sitePaths"] = execution.site_paths
     prepared.python_spec = marshal.dumps(spec_doc)
 
@@ -302,13 +302,14 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
     for path in prepared.output_paths.values():  # a retry starts from clean outputs
         if path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if prepared.component.python is not None and prepared.python is None:
+        process = execution.pool.take()
+        send_spec(process, prepared.python_spec)
+        execution.pool.fill()  # start the replacement while the task runs
+        return process
     if prepared.component.python is not None:
-        if prepared.python is None:
-            process = execution.pool.take()
-        else:
-            from pipelines.runner.processes import executor_command
-
-            process = start_process(executor_command(prepared.python), None, None, stdin=True)
+        assert prepared.python is not None  # a cached virtual environment's interpreter
+        process = start_process(executor_command(prepared.python), None, None, stdin=True)
         send_spec(process, prepared.python_spec)
         return process
     env = {**os.environ, **prepared.env}

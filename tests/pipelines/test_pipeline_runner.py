@@ -436,3 +436,25 @@ def test_run_records_every_state_change(harness: Harness) -> None:
     run = harness.recorder.runs[result.run_id]
     assert run.state == RunState.FAILED and run.arguments == {"forced": "tails", "number": 7}
     assert run.pipeline_version_id in harness.recorder.pipelines
+
+
+def test_fast_start_can_be_switched_off(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
+    spec = make_pipeline(
+        """
+from pipelines.kfp import dsl
+
+@dsl.component
+def flags() -> int:
+    import sys
+    import yaml  # a site-packages module, found either way
+    return sys.flags.no_site
+
+@dsl.pipeline(name="flags")
+def flags_pipeline():
+    flags()
+"""
+    )
+    fast = harness.run(spec, enable_caching=False)
+    slow = harness.run(spec, enable_caching=False, fast_start=False)
+    assert fast.task("flags").outputs == {"Output": 1}
+    assert slow.task("flags").outputs == {"Output": 0}
