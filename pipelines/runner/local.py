@@ -319,8 +319,7 @@ class _Execution:
     def execute(self) -> RunResult:
         self._start_run()
         try:
-            self.pool.fill()
-            self._loop()
+            self._loop()  # the warm pool starts with the first Python task (a fully cached run starts none)
         except BaseException as exc:
             self._abort(f"interrupted ({type(exc).__name__})")
             raise
