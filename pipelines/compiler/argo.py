@@ -2,7 +2,7 @@
 
 Shape (as KFP v1 compiled it): one DAG template for the pipeline and one per group (a condition becomes a
 DAG task with `when:`, a loop a DAG task with `withItems`/`withParam`, an exit handler a DAG task whose exit
-task runs as the workflow's `onExit` or the task's exit hook), and one container template per task. Values
+task runs as the workflow's `onExit` or the task's exit hook), and one container template per task (`argo_steps`). Values
 that cross a group's boundary are passed as the group template's input parameters (or artifacts) and
 exported through its outputs; loop outputs gathered with `dsl.Collected` use Argo's aggregation of a
 loop's output parameters into a JSON list. Python tasks run the same executor as the local runner, so a
@@ -16,19 +16,17 @@ Not supported (refused with a message): loop items or task outputs passed into a
 from __future__ import annotations
 
 import json
-import math
-import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from pipelines.compiler.argo_steps import StepTemplates, pack
 from pipelines.compiler.graph import exit_groups, leaf_refs, upstream
 from pipelines.compiler.ir import (
     TOKEN_PATTERN,
     AllExpr,
     CollectedRef,
     CompareExpr,
-    ComponentSpec,
     ConditionExpr,
     ConstRef,
     InputRef,
@@ -43,10 +41,6 @@ from pipelines.compiler.ir import (
 )
 from pipelines.runner.executor import render
 from tuner.errors import Problem, SpecError
-
-DEFAULT_IMAGE = "python:3.11"
-INPUTS_DIR = "/tmp/inputs"
-OUTPUTS_DIR = "/tmp/outputs"
 
 
 @dataclass(frozen=True)
@@ -352,7 +346,7 @@ class _Builder:
                 elements.append(element)
         template: dict[str, Any] = {"name": self.root_name if group is None else group}
         if group is not None:
-            inputs = self._io(self.needs[group].values(), with_value=False)
+            inputs = self._io(self.needs[group].values())
             if inputs:
                 template["inputs"] = inputs
             outputs = self._exports(group)
@@ -361,7 +355,7 @@ class _Builder:
         template["dag"] = {"tasks": [self.dag_task(group, e) for e in elements]}
         return template
 
-    def _io(self, values: Any, with_value: bool) -> dict[str, Any]:
+    def _io(self, values: Any) -> dict[str, Any]:
         parameters = [{"name": v.param} for v in values if not v.artifact]
         artifacts = [{"name": v.param} for v in values if v.artifact]
         io: dict[str, Any] = {}
@@ -398,7 +392,7 @@ class _Builder:
         values += self._item_needs(loop)
         parameters = [{"name": v.param, "value": self.expr(v, parent)} for v in values if not v.artifact]
         artifacts = [{"name": v.param, "from": self.expr(v, parent)} for v in values if v.artifact]
-        return self._pack(parameters, artifacts)
+        return pack(parameters, artifacts)
 
     def loop_wrapper(self, loop: str) -> dict[str, Any]:
         """A DAG template that runs the loop body over the items with at most `parallelism` at once."""
@@ -432,13 +426,13 @@ class _Builder:
                 parameters.append(
                     {"name": value.param, "value": placeholder(f"inputs.parameters.{value.param}")}
                 )
-        arguments = self._pack(parameters, artifacts)
+        arguments = pack(parameters, artifacts)
         if arguments:
             inner["arguments"] = arguments
         template: dict[str, Any] = {"name": f"{loop}-loop", "parallelism": group.parallelism}
         outer_needs = [v for v in self.needs[loop].values() if not (v.kind == "loop" and v.source == loop)]
         outer_needs += self._item_needs(loop)
-        inputs = self._io(outer_needs, with_value=False)
+        inputs = self._io(outer_needs)
         if inputs:
             template["inputs"] = inputs
         exports = [
@@ -464,162 +458,6 @@ class _Builder:
                     found.append(value)
         return found
 
-    def container_template(self, name: str) -> dict[str, Any]:
-        task = self.spec.tasks[name]
-        component = self.spec.components[task.component]
-        template: dict[str, Any] = {"name": name}
-        metadata = self._metadata(name)
-        if metadata:
-            template["metadata"] = metadata
-        inputs, outputs, container = (
-            self._python(name, component) if component.python is not None else self._container(component)
-        )
-        if inputs:
-            template["inputs"] = inputs
-        if outputs:
-            template["outputs"] = outputs
-        if task.env:
-            container["env"] = [{"name": k, "value": v} for k, v in task.env.items()]
-        resources = self._resources(name)
-        if resources:
-            container["resources"] = resources
-        template["container"] = container
-        if task.retry is not None:
-            template["retryStrategy"] = {
-                "limit": task.retry.max_retries,
-                "retryPolicy": task.retry.policy or "Always",
-                "backoff": {
-                    "duration": f"{task.retry.backoff_duration:g}s",
-                    "factor": int(task.retry.backoff_factor)
-                    if task.retry.backoff_factor.is_integer()
-                    else f"{task.retry.backoff_factor:g}",
-                    "maxDuration": f"{task.retry.backoff_max_duration:g}s",
-                },
-            }
-        if task.timeout_seconds is not None:
-            template["activeDeadlineSeconds"] = math.ceil(task.timeout_seconds)
-        return template
-
-    def _metadata(self, name: str) -> dict[str, Any]:
-        task = self.spec.tasks[name]
-        annotations: dict[str, str] = {}
-        if task.display_name:
-            annotations["pipelines.kubeflow.org/task_display_name"] = task.display_name
-        if not task.caching.enabled:
-            annotations["pipelines.kubeflow.org/max_cache_staleness"] = "P0D"
-        return {"annotations": annotations} if annotations else {}
-
-    def _resources(self, name: str) -> dict[str, Any]:
-        res = self.spec.tasks[name].resources
-        if res is None:
-            return {}
-        limits: dict[str, str] = {}
-        requests: dict[str, str] = {}
-        if res.cpu_limit:
-            limits["cpu"] = res.cpu_limit
-        if res.memory_limit:
-            limits["memory"] = res.memory_limit
-        if res.accelerator_limit:
-            limits[res.accelerator_type or "nvidia.com/gpu"] = str(res.accelerator_limit)
-        if res.cpu_request:
-            requests["cpu"] = res.cpu_request
-        if res.memory_request:
-            requests["memory"] = res.memory_request
-        out: dict[str, Any] = {}
-        if limits:
-            out["limits"] = limits
-        if requests:
-            out["requests"] = requests
-        return out
-
-    def _python(
-        self, name: str, component: ComponentSpec
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        from pipelines.runner.processes import executor_source
-
-        python = component.python
-        assert python is not None
-        task = self.spec.tasks[name]
-        is_exit = name in self.exits
-        in_params: list[dict[str, Any]] = []
-        in_artifacts: list[dict[str, Any]] = []
-        args: list[str] = []
-        spec_doc: dict[str, Any] = {"source": python.source, "function": python.function_name, "types": {}}
-        paths: dict[str, str] = {}
-        artifacts: dict[str, Any] = {}
-        final: dict[str, Any] = {}
-        for key, spec_in in component.inputs.items():
-            param = spec_in.param or key
-            if spec_in.passing == "finalStatus":
-                final[param] = {
-                    "state": "{{workflow.status}}",
-                    "pipeline_job_resource_name": "{{workflow.name}}",
-                }
-                continue
-            if key not in task.arguments:
-                continue
-            if spec_in.passing == "value":
-                entry: dict[str, Any] = {"name": key}
-                if is_exit:
-                    entry["value"] = self._exit_value(task.arguments[key], name, key)
-                in_params.append(entry)
-                spec_doc["types"][param] = spec_in.type
-                args += ["--param", f"{param}=" + placeholder(f"inputs.parameters.{key}")]
-            else:
-                path = f"{INPUTS_DIR}/{key}/data"
-                entry = {"name": key, "path": path}
-                if is_exit:
-                    entry["raw"] = {"data": self._exit_value(task.arguments[key], name, key)}
-                in_artifacts.append(entry)
-                if spec_in.passing == "path":
-                    paths[param] = path
-                else:
-                    artifacts[param] = {"name": key, "path": path, "direction": "input"}
-        out_params: list[dict[str, Any]] = []
-        out_artifacts: list[dict[str, Any]] = []
-        value_outputs: list[dict[str, Any]] = []
-        output_files: dict[str, str] = {}
-        for key, spec_out in component.outputs.items():
-            path = f"{OUTPUTS_DIR}/{key}/data"
-            if spec_out.passing == "value":
-                value_outputs.append({"name": key, "type": spec_out.type})
-                output_files[key] = path
-                out_params.append({"name": key, "valueFrom": {"path": path}})
-            else:
-                param = spec_out.param or key
-                if spec_out.passing == "path":
-                    paths[param] = path
-                else:
-                    artifacts[param] = {"name": key, "path": path, "direction": "output"}
-                out_artifacts.append({"name": key, "path": path})
-                if (name, key) in self.file_params:
-                    out_params.append({"name": key, "valueFrom": {"path": path}})
-        spec_doc.update(
-            {
-                "paths": paths,
-                "artifacts": artifacts,
-                "finalStatus": final,
-                "outputs": value_outputs,
-                "outputFiles": output_files,
-            }
-        )
-        spec_doc["env"] = {}
-        command = ["python3", "-u", "-c", executor_source()]
-        if python.packages_to_install:
-            packages = " ".join(shlex.quote(p) for p in python.packages_to_install)
-            command = [
-                "sh",
-                "-c",
-                f'python3 -m pip install --quiet --no-warn-script-location {packages} && exec python3 -u -c "$0" "$@"',
-                executor_source(),
-            ]
-        container = {
-            "image": python.base_image or DEFAULT_IMAGE,
-            "command": command,
-            "args": ["--spec", json.dumps(spec_doc, sort_keys=True), *args],
-        }
-        return self._pack(in_params, in_artifacts), self._pack(out_params, out_artifacts), container
-
     def _exit_value(self, ref: ValueRef, task: str, arg: str) -> str:
         if isinstance(ref, (ConstRef, InputRef, TemplateRef)):
             text = self.ref_expr(ref, None, f"tasks.{task}.arguments.{arg}")
@@ -632,37 +470,6 @@ class _Builder:
             f"tasks.{task}.arguments.{arg}", "an exit task taking a task output or a loop item"
         )
 
-    def _container(self, component: ComponentSpec) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        container_spec = component.container
-        assert container_spec is not None
-
-        def argo(text: str) -> str:
-            return TOKEN_PATTERN.sub(
-                lambda m: (
-                    placeholder(f"inputs.parameters.{m.group('input')}") if m.group("input") else m.group(0)
-                ),
-                text,
-            )
-
-        in_params = [{"name": key} for key, s in component.inputs.items() if s.passing == "value"]
-        out_params = [{"name": k, "valueFrom": {"path": p}} for k, p in container_spec.file_outputs.items()]
-        out_artifacts = [{"name": k, "path": p} for k, p in container_spec.file_outputs.items()]
-        container: dict[str, Any] = {"image": container_spec.image}
-        if container_spec.command:
-            container["command"] = [argo(c) for c in container_spec.command]
-        if container_spec.args:
-            container["args"] = [argo(a) for a in container_spec.args]
-        return self._pack(in_params, []), self._pack(out_params, out_artifacts), container
-
-    @staticmethod
-    def _pack(parameters: list[dict[str, Any]], artifacts: list[dict[str, Any]]) -> dict[str, Any]:
-        packed: dict[str, Any] = {}
-        if parameters:
-            packed["parameters"] = parameters
-        if artifacts:
-            packed["artifacts"] = artifacts
-        return packed
-
     # --- the workflow ------------------------------------------------------------------------------------
 
     def build(self) -> dict[str, Any]:
@@ -673,7 +480,8 @@ class _Builder:
             templates.append(self.dag_template(name))
             if group.kind == "parallelFor" and group.parallelism:
                 templates.append(self.loop_wrapper(name))
-        templates += [self.container_template(name) for name in spec.tasks]
+        steps = StepTemplates(spec, self.exits, self.file_params, self._exit_value)
+        templates += [steps.template(name) for name in spec.tasks]
         workflow_spec: dict[str, Any] = {"entrypoint": self.root_name}
         parameters = []
         for name, input_spec in spec.inputs.items():

@@ -125,7 +125,7 @@ class LocalFolderStore:
             return False
 
     def read_text(self, uri: str) -> str:
-        return self._local(uri).read_text()
+        return self._local(uri).read_text(errors="replace")
 
 
 def _copy(source: Path, target: Path) -> None:

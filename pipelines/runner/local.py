@@ -515,6 +515,9 @@ class _Execution:
     def _fail(self, inst: Instance, record: TaskRecord, reason: str) -> None:
         attempts = f" (after {record.attempts} attempts)" if record.attempts > 1 else ""
         record.state, record.message, record.finished_at = TaskState.FAILED, reason + attempts, time.time()
+        prepared = self.prepared.get(inst.id)
+        if prepared is not None:
+            prepared.close_log()
         self.plan.finish(inst, TaskState.FAILED, record.message)
         self._changed(record)
         self.observer.task_finished(record)
@@ -537,7 +540,7 @@ class _Execution:
                     time.time(),
                 )
             )
-        prepared.log.close()
+        prepared.close_log()
         self._changed(record)
         self.observer.task_finished(record)
 

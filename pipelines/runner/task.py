@@ -61,6 +61,11 @@ class PreparedTask:
     _log: IO[bytes] | None = None
     log_path: Path | None = None
 
+    def close_log(self) -> None:
+        """Close the log file if it is open."""
+        if self._log is not None and not self._log.closed:
+            self._log.close()
+
     @property
     def log(self) -> IO[bytes]:
         """The task's log file, opened on first use (appending across attempts)."""
