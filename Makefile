@@ -31,7 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy tuner/errors.py tuner/states.py tuner/config.py tuner/spec pipelines tuner/cli/pipelines.py
+	$(VENV)/bin/mypy tuner/errors.py tuner/states.py tuner/config.py tuner/report.py tuner/spec tuner/cli/validate.py tuner/cli/db.py tuner/store tuner/artifacts controllers pipelines tuner/cli/pipelines.py
 
 imports: install
 	$(VENV)/bin/lint-imports

@@ -7,7 +7,8 @@
     │   ├── NotFoundError           the named record does not exist
     │   ├── AlreadyExistsError      a record with that identity exists already (unique constraint)
     │   ├── InvalidTransitionError  a state change the state machine forbids (e.g. Succeeded -> Running)
-    │   └── LeaseHeldError          another process holds the lease (e.g. is running the experiment)
+    │   ├── LeaseHeldError          another process holds the lease (e.g. is running the experiment)
+    │   └── StoreValueError         a value handed to the store is out of range (also a ValueError)
     ├── SuggestionError             the suggestion algorithm refused settings or failed
     │   └── SearchExhaustedError    the algorithm can offer nothing new (e.g. a used-up grid)
     └── LaunchError                 a trial or task could not be started here (says what to do instead)
@@ -82,6 +83,10 @@ class InvalidTransitionError(StoreError):
 
 class LeaseHeldError(StoreError):
     """Another process holds the lease on this record."""
+
+
+class StoreValueError(StoreError, ValueError):
+    """A value handed to the store is malformed or out of range (an empty name, percents not adding to 100)."""
 
 
 class SuggestionError(TunerError):

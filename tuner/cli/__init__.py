@@ -15,7 +15,7 @@ from tuner._version import __version__
 from tuner.cli._common import new_typer, run_app
 
 # Command modules, in the order their commands appear in `tuner --help`.
-COMMAND_MODULES: tuple[str, ...] = ("pipelines",)
+COMMAND_MODULES: tuple[str, ...] = ("validate", "db", "pipelines")
 
 app = new_typer(
     name="tuner",

@@ -1,0 +1,111 @@
+"""`tuner.report(...)`: how a trial's own code hands its metrics to tuner (Katib's Push collector).
+
+Where the values go depends on how the trial runs, and the trial does not need to know:
+- inside `tuner.tune` (a function trial) they go straight to the controller through the active reporter
+  that the worker installs, and `report` raises `TrialStopped` once the controller decided to stop the trial;
+- in a process trial they are appended as JSON lines to the file named by `TUNER_METRICS_FILE`, which the
+  controller tails (the same format as Katib's File collector with format JSON);
+- outside any trial, `report` raises a `RuntimeError` that says so, instead of silently dropping values.
+
+`KATIB_TRIAL_NAME` is honoured like `TUNER_TRIAL_NAME`, so code written for Katib's
+`report_metrics` keeps working through `tuner.report_metrics`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+METRICS_FILE_ENV = "TUNER_METRICS_FILE"
+TRIAL_NAME_ENV = "TUNER_TRIAL_NAME"
+
+ReporterFn = Callable[[int | None, dict[str, float], float], None]
+"""A reporter receives (step, metrics, unix time) and may raise `TrialStopped`."""
+
+_local = threading.local()
+_process_reporter: ReporterFn | None = None
+
+
+class TrialStopped(BaseException):
+    """Raised inside a trial when tuner decided to stop it (early stopping, experiment end, Ctrl-C).
+
+    It derives from BaseException so that a trial's own `except Exception:` does not swallow it.
+    """
+
+
+def install_reporter(reporter: ReporterFn | None, *, thread_only: bool = False) -> None:
+    """Route `report` calls of this process (or only of this thread) to `reporter`; None removes it."""
+    global _process_reporter
+    if thread_only:
+        _local.reporter = reporter
+    else:
+        _process_reporter = reporter
+
+
+def report(step: int | None = None, **metrics: float) -> None:
+    """Report metric values of the running trial, e.g. `tuner.report(step=epoch, loss=0.3, accuracy=0.91)`.
+
+    Args:
+        step: the trial's own step (epoch, iteration) for early stopping and plots; when omitted, reports of
+            a metric are numbered 1, 2, 3, ...
+        **metrics: metric name -> number (anything `float()` accepts).
+
+    Raises:
+        TrialStopped: the trial should end now; let it propagate.
+        ValueError: a value is not a number.
+        RuntimeError: not called from inside a trial.
+    """
+    values = _as_floats(metrics)
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
+        raise ValueError(f"step must be a non-negative int, got {step!r}")
+    now = time.time()
+    reporter: ReporterFn | None = getattr(_local, "reporter", None) or _process_reporter
+    if reporter is not None:
+        reporter(step, values, now)
+        return
+    path = os.environ.get(METRICS_FILE_ENV)
+    if path:
+        _append_json_line(path, step, values, now)
+        return
+    raise RuntimeError(
+        "tuner.report() was called outside a trial: run this code as a trial of `tuner run` or `tuner.tune`, "
+        f"or set {METRICS_FILE_ENV} to a file to collect the values"
+    )
+
+
+def report_metrics(metrics: Mapping[str, Any], **_ignored: Any) -> None:
+    """Katib SDK compatibility: `katib.report_metrics({"accuracy": 0.9})`."""
+    report(**{str(k): v for k, v in metrics.items()})
+
+
+def _as_floats(metrics: Mapping[str, Any]) -> dict[str, float]:
+    if not metrics:
+        raise ValueError("report() needs at least one metric, e.g. report(accuracy=0.9)")
+    values: dict[str, float] = {}
+    for name, raw in metrics.items():
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"metric {name!r} must be a number, got {raw!r}") from None
+        if math.isnan(value):
+            raise ValueError(f"metric {name!r} is NaN; report a number or leave the metric out")
+        values[name] = value
+    return values
+
+
+def _append_json_line(path: str, step: int | None, values: dict[str, float], now: float) -> None:
+    record: dict[str, Any] = {"timestamp": now, **values}
+    if step is not None:
+        record["step"] = step
+    line = json.dumps(record) + "\n"
+    # one write() of a short line in append mode is atomic with respect to the reader tailing the file
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        os.write(fd, line.encode())
+    finally:
+        os.close(fd)

@@ -1,0 +1,43 @@
+"""The metadata store: one database for experiments, trials, metrics, pipelines, artifacts' lineage,
+models and serving state.
+
+Open it with `open_store()`; talk to it through the `Store` contract (`tuner.store.base`) and the records
+in `tuner.store.records`. Only this package imports SQLAlchemy and Alembic.
+
+    >>> from tuner.store import open_store
+    >>> store = open_store("sqlite://")          # in-memory; the default is a file in the data folder
+    >>> experiment = store.create_experiment("demo", spec={"parameters": []}, spec_digest="sha256:0")
+    >>> experiment.state.value
+    'Created'
+    >>> store.close()
+"""
+
+from __future__ import annotations
+
+from tuner.config import Settings
+from tuner.store.base import Store, StoreReader
+from tuner.store.records import DEFAULT_NAMESPACE
+
+__all__ = ["DEFAULT_NAMESPACE", "Store", "StoreReader", "open_store"]
+
+
+def open_store(url: str | None = None, settings: Settings | None = None) -> Store:
+    """Open the store at `url` (default: `settings.store_url`, itself defaulting to SQLite in the data
+    folder), creating the database file's folder and migrating the schema to the current revision.
+
+    Raises:
+        ConfigError: the URL is malformed or names an unsupported backend.
+        StoreError: the database's schema is newer than this tuner.
+    """
+    from tuner.store.migrate import ensure_current
+    from tuner.store.sql import SqlStore
+
+    if url is None:
+        url = (settings or Settings.from_env()).store_url
+    store = SqlStore(url)
+    try:
+        ensure_current(store.engine)
+    except BaseException:
+        store.close()
+        raise
+    return store
