@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 import yaml
-from pipeline_helpers import GOLDEN, SEED
 
 ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "pipelines"
+SEED = ROOT / "examples" / "pipelines" / "seed"
 
 
 def tuner(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -12,15 +12,19 @@ from pathlib import Path
 
 import pytest
 import yaml
-from pipeline_helpers import GOLDEN, SEED, Harness
 
 from pipelines.compiler.compiler import Compiler, as_spec, render
 from pipelines.compiler.ir import SCHEMA_VERSION, dump
 from pipelines.compiler.loader import load_pipeline
 from pipelines.compiler.package import load_package, write_package
+from pipelines.runner.testing import Harness
 from tuner.errors import SpecError
 
 ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "pipelines"
+SEED = ROOT / "examples" / "pipelines" / "seed"
+
+
 FLIP = GOLDEN / "valid" / "v1_flip_coin.py"
 
 

@@ -11,12 +11,16 @@ from pathlib import Path
 
 import pytest
 from hera.workflows.models import Workflow
-from pipeline_helpers import GOLDEN, SEED
 
 from pipelines.compiler.argo import to_workflow
 from pipelines.compiler.loader import load_pipeline
 from pipelines.compiler.package import spec_to_yaml
 from tuner.errors import SpecError
+
+ROOT_DIR = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT_DIR / "tests" / "golden" / "pipelines"
+SEED = ROOT_DIR / "examples" / "pipelines" / "seed"
+
 
 VALID = sorted((GOLDEN / "valid").glob("*.py"))
 INVALID = sorted((GOLDEN / "invalid").glob("*.py"))

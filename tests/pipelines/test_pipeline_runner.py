@@ -8,10 +8,11 @@ import hashlib
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from pipeline_helpers import GOLDEN, Harness, overlapping
-
 from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.records import RunState, TaskState
+from pipelines.runner.testing import Harness, overlapping
+
+GOLDEN = Path(__file__).resolve().parents[2] / "tests" / "golden" / "pipelines"
 
 NAP = """
 from typing import List

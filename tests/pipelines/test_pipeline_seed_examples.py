@@ -16,12 +16,13 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from pipeline_helpers import SEED, Harness
 
 from pipelines.compiler.compiler import as_spec
 from pipelines.runner.records import RunState, TaskState
+from pipelines.runner.testing import Harness
 
 ROOT = Path(__file__).resolve().parents[2]
+SEED = ROOT / "examples" / "pipelines" / "seed"
 
 
 def seed_module(name: str) -> ModuleType:
