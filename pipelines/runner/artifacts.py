@@ -1,135 +1,71 @@
-"""Where task outputs are kept: the `ArtifactStore` seam and a local-folder implementation.
+"""Where task outputs are kept: the runner's small `TaskArtifacts` seam, backed by `tuner.artifacts`.
 
-The runner stores every file output (`OutputPath`, `Output[...]`, `file_outputs`) here with its sha256,
-and materialises stored artifacts as files for the tasks that read them. `tuner.artifacts` (the project's
-artifact storage, local folder or S3-compatible) will stand behind the same four methods; until then
-`LocalFolderStore` keeps artifacts under `Settings.artifacts_url` (a folder or a `file://` URL).
-
-Files and folders are both accepted. A folder's digest is the sha256 of its sorted relative paths and
-their file digests, so the same tree always gives the same digest.
+The runner stores every file output (`OutputPath`, `Output[...]`, `file_outputs`) with its sha256 and
+materialises stored artifacts as files for the tasks that read them; these five calls are all it needs.
+`ProjectArtifacts` puts them in the project's artifact store (`tuner.artifacts`: a local folder by default,
+any fsspec URL such as s3:// when `TUNER_ARTIFACTS` says so), which is content-addressed: an artifact's URI
+is known only once its content is, so a task's `Output[...]` object carries the local path it writes to
+as its URI and the stored URI is recorded afterwards.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlparse
 
 from pipelines.runner.records import ArtifactRef
-from tuner.errors import ConfigError
+from tuner.artifacts import ArtifactStore, open_artifact_store
+from tuner.config import Settings
+from tuner.errors import TunerError
 
 
-class ArtifactStore(Protocol):
-    """Stores and retrieves artifacts by key; keys are `/`-separated relative paths chosen by the runner."""
+class TaskArtifacts(Protocol):
+    """The artifact operations of the runner."""
 
-    def uri_for(self, key: str) -> str:
-        """The URI the artifact stored under `key` will have."""
-        ...
-
-    def put(
-        self, source: Path, key: str, artifact_type: str | None = None, move: bool = False
-    ) -> ArtifactRef:
-        """Store the file or folder `source` under `key` (moving it when `move` and cheap); return its ref."""
+    def put(self, source: Path, name: str, artifact_type: str | None = None) -> ArtifactRef:
+        """Store the file or folder `source` (named `name` in the store); return where and what it is."""
         ...
 
     def fetch(self, uri: str, destination: Path) -> None:
-        """Copy the artifact to `destination` (a file or a folder, as stored)."""
+        """Copy a stored file or folder to `destination`."""
         ...
 
     def exists(self, uri: str) -> bool:
-        """Whether the artifact is still stored."""
+        """Whether the artifact is (still) stored here."""
         ...
 
     def read_text(self, uri: str) -> str:
-        """The artifact's content as text (it must be a file)."""
+        """A stored file's content as text (undecodable bytes replaced)."""
         ...
 
 
-def file_digest(path: Path) -> str:
-    """sha256 of a file's bytes, as "sha256:<hex>"."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return "sha256:" + digest.hexdigest()
+class ProjectArtifacts:
+    """`TaskArtifacts` on a `tuner.artifacts.ArtifactStore`."""
 
+    def __init__(self, store: ArtifactStore) -> None:
+        self.store = store
 
-def tree_digest(path: Path) -> tuple[str, int]:
-    """(digest, total size) of a file or a folder."""
-    if path.is_file():
-        return file_digest(path), path.stat().st_size
-    digest = hashlib.sha256()
-    size = 0
-    for item in sorted(p for p in path.rglob("*") if p.is_file()):
-        rel = item.relative_to(path).as_posix()
-        digest.update(f"{rel}\0{file_digest(item)}\n".encode())
-        size += item.stat().st_size
-    return "sha256:" + digest.hexdigest(), size
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ProjectArtifacts:
+        """The artifact store named by the settings (`TUNER_ARTIFACTS`, default a folder in the data folder)."""
+        return cls(open_artifact_store(settings=settings))
 
-
-class LocalFolderStore:
-    """Artifacts as files under one folder; URIs are `file://` URLs of the stored paths."""
-
-    def __init__(self, root: str | Path) -> None:
-        text = str(root)
-        if "://" in text:
-            parsed = urlparse(text)
-            if parsed.scheme != "file":
-                raise ConfigError(
-                    f"artifacts URL {text!r}: the local runner stores artifacts in a folder (a path or file:// URL) "
-                    "until S3-compatible storage lands; set TUNER_ARTIFACTS to a folder"
-                )
-            text = unquote(parsed.path)
-        self.root = Path(text).expanduser().resolve()
-
-    def _path(self, key: str) -> Path:
-        return self.root.joinpath(*key.split("/"))
-
-    def _local(self, uri: str) -> Path:
-        parsed = urlparse(uri)
-        if parsed.scheme != "file":
-            raise ValueError(f"not a local artifact URI: {uri!r}")
-        return Path(unquote(parsed.path))
-
-    def uri_for(self, key: str) -> str:
-        return self._path(key).as_uri()
-
-    def put(
-        self, source: Path, key: str, artifact_type: str | None = None, move: bool = False
-    ) -> ArtifactRef:
-        target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        if move:
-            try:
-                os.replace(source, target)
-            except OSError:  # another file system: copy instead
-                _copy(source, target)
-        else:
-            _copy(source, target)
-        digest, size = tree_digest(target)
-        return ArtifactRef(uri=target.as_uri(), digest=digest, size=size, artifact_type=artifact_type)
+    def put(self, source: Path, name: str, artifact_type: str | None = None) -> ArtifactRef:
+        stored = self.store.put_dir(source) if source.is_dir() else self.store.put_file(source, name=name)
+        return ArtifactRef(
+            uri=stored.uri, digest=stored.digest, size=stored.size, artifact_type=artifact_type
+        )
 
     def fetch(self, uri: str, destination: Path) -> None:
         destination.parent.mkdir(parents=True, exist_ok=True)
-        _copy(self._local(uri), destination)
+        self.store.get(uri, destination)
 
     def exists(self, uri: str) -> bool:
         try:
-            return self._local(uri).exists()
-        except ValueError:
+            return self.store.exists(uri)
+        except TunerError:  # a URI of another store (an older run with another TUNER_ARTIFACTS)
             return False
 
     def read_text(self, uri: str) -> str:
-        return self._local(uri).read_text(errors="replace")
-
-
-def _copy(source: Path, target: Path) -> None:
-    if source.is_dir():
-        shutil.copytree(source, target)
-    else:
-        shutil.copyfile(source, target)
+        with self.store.open(uri) as handle:
+            return handle.read().decode(errors="replace")

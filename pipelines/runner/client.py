@@ -20,7 +20,7 @@ from pipelines.compiler.ir import PipelineSpec
 from pipelines.compiler.package import load_package
 from pipelines.runner.console import ConsoleObserver, RunObserver
 from pipelines.runner.local import LocalRunner, RunOptions, RunResult
-from pipelines.runner.recorder import InMemoryRecorder, RunRecorder
+from pipelines.runner.recorder import RunRecorder
 from tuner.config import Settings
 from tuner.errors import LaunchError
 
@@ -28,8 +28,12 @@ HOST_OVERRIDE_VARIABLE = "TUNER_PIPELINES_HOST"
 
 
 def default_recorder(settings: Settings) -> RunRecorder:
-    """The recorder runs use when none is given (in memory until the metadata store is wired in)."""
-    return InMemoryRecorder()
+    """The recorder runs use when none is given: the metadata store named by the settings, so runs, tasks,
+    artifacts and lineage are kept and the cache is shared between processes."""
+    from pipelines.runner.store_recorder import StoreRecorder
+    from tuner.store import open_store
+
+    return StoreRecorder(open_store(settings=settings), owns_store=True)
 
 
 def run_pipeline(

@@ -28,7 +28,7 @@ from typing import Any
 
 from pipelines.compiler.ir import PipelineSpec, dump
 from pipelines.quantities import parse_cpu, parse_memory
-from pipelines.runner.artifacts import ArtifactStore, LocalFolderStore
+from pipelines.runner.artifacts import ProjectArtifacts, TaskArtifacts
 from pipelines.runner.console import RunObserver, SilentObserver
 from pipelines.runner.envs import missing_packages, venv_for, venv_python
 from pipelines.runner.executor import CoercionError, coerce
@@ -36,7 +36,6 @@ from pipelines.runner.plan import Instance, Plan
 from pipelines.runner.processes import TaskProcess, WarmPool, site_paths
 from pipelines.runner.recorder import InMemoryRecorder, RunRecorder
 from pipelines.runner.records import (
-    ArtifactRef,
     CacheEntry,
     LineageEvent,
     RunRecord,
@@ -66,6 +65,7 @@ class RunOptions:
         install_packages: build cached virtual environments for `packages_to_install` (default off: run in
             the current environment and say what is missing).
         cpu_budget / memory_budget: what tasks' cpu/memory limits are budgeted against (default: this machine).
+        trial_id: the store id of the trial this run belongs to, when a pipeline runs as a trial.
         warm_processes: interpreters kept started ahead of need (default: min(2, parallelism)).
         fast_start: start task interpreters without `site` (about 20 ms less per task; site-packages are
             added back by the executor). Default on; TUNER_PIPELINES_FAST_START=0 switches it off, e.g. for
@@ -80,6 +80,7 @@ class RunOptions:
     cpu_budget: float | None = None
     memory_budget: int | None = None
     warm_processes: int | None = None
+    trial_id: int | None = None
     fast_start: bool = field(default_factory=lambda: os.environ.get("TUNER_PIPELINES_FAST_START", "1") != "0")
 
 
@@ -178,12 +179,12 @@ class LocalRunner:
         self,
         settings: Settings | None = None,
         recorder: RunRecorder | None = None,
-        artifacts: ArtifactStore | None = None,
+        artifacts: TaskArtifacts | None = None,
         observer: RunObserver | None = None,
     ) -> None:
         self.settings = settings or Settings.from_env()
         self.recorder: RunRecorder = recorder if recorder is not None else InMemoryRecorder()
-        self.artifacts: ArtifactStore = artifacts or LocalFolderStore(self.settings.artifacts_url)
+        self.artifacts: TaskArtifacts = artifacts or ProjectArtifacts.from_settings(self.settings)
         self.observer: RunObserver = observer or SilentObserver()
 
     def run(
@@ -223,6 +224,7 @@ class _Execution:
             arguments=arguments,
             run_name=options.run_name,
             experiment_name=options.experiment_name,
+            trial_id=options.trial_id,
             started_at=time.time(),
             run_dir=str(self.run_dir),
         )
@@ -313,6 +315,11 @@ class _Execution:
 
     def _changed(self, record: TaskRecord) -> None:
         self.recorder.task_changed(record)
+
+    def _input_lineage(self, record: TaskRecord) -> None:
+        """The artifacts a task read (recorded once the task itself is)."""
+        for name, ref in record.input_artifacts.items():
+            self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "input", name, ref))
 
     # --- the loop ----------------------------------------------------------------------------------------
 
@@ -413,6 +420,8 @@ class _Execution:
             self._attempt_failed(inst, record, str(exc))
             return True
         self._changed(record)
+        if record.attempts == 1:
+            self._input_lineage(record)
         self.observer.task_started(record)
         timeout = self.spec.tasks[inst.task].timeout_seconds
         running = _Running(
@@ -551,9 +560,10 @@ class _Execution:
         record.cached_from = f"{entry.run_id}/{entry.task}"
         inst.outputs, inst.artifacts = dict(entry.outputs), dict(entry.output_artifacts)
         self.plan.finish(inst, TaskState.CACHED)
+        self._changed(record)
+        self._input_lineage(record)
         for name, ref in entry.output_artifacts.items():
             self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "output", name, ref))
-        self._changed(record)
         self.observer.task_finished(record)
 
     def _abort(self, reason: str) -> None:
@@ -589,10 +599,6 @@ class _Execution:
         return RunResult(self.run, dict(self.records), self.spec)
 
     # --- used by pipelines.runner.task -------------------------------------------------------------------
-
-    def lineage_input(self, record: TaskRecord, name: str, ref: ArtifactRef) -> None:
-        """A task read an artifact."""
-        self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "input", name, ref))
 
     def python_for(self, component_key: str) -> str | None:
         """The interpreter of a component's cached environment, when one was prepared."""

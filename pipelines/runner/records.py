@@ -114,6 +114,7 @@ class RunRecord:
     run_name: str | None = None
     experiment_name: str | None = None
     pipeline_version_id: str | None = None
+    trial_id: int | None = None  # set when the run is a trial's (pipeline runs as trials)
     started_at: float = 0.0
     finished_at: float | None = None
     message: str = ""

@@ -29,6 +29,7 @@ from pipelines.runner.executor import CoercionError, coerce, render
 from pipelines.runner.plan import Instance, Resolved
 from pipelines.runner.processes import TaskProcess, executor_command, send_spec, start_process
 from pipelines.runner.records import ArtifactRef, CacheEntry, TaskRecord
+from tuner.errors import TunerError
 
 if TYPE_CHECKING:
     from pipelines.runner.local import _Execution
@@ -177,11 +178,10 @@ def _materialise(
         if resolved.artifact is not None:
             try:
                 execution.store.fetch(resolved.artifact.uri, target)
-            except OSError as exc:
+            except (OSError, TunerError) as exc:
                 raise TaskFailure(
                     f"input {key!r}: cannot read artifact {resolved.artifact.uri}: {exc}"
                 ) from None
-            execution.lineage_input(record, key, resolved.artifact)
         elif resolved.value is not None:
             target.write_text(render(resolved.value))
         else:
@@ -236,7 +236,7 @@ def _prepare_python(
         if out.passing == "path":
             path_args[param] = str(path)
         else:
-            uri = execution.store.uri_for(_artifact_key(execution, inst.id, key))
+            uri = path.as_uri()  # the stored URI is known once the content is (content-addressed store)
             artifacts[param] = {
                 "name": key,
                 "uri": uri,
@@ -324,10 +324,6 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
         raise TaskFailure(f"cannot start {prepared.argv[0]!r}: {exc.strerror or exc}") from None
 
 
-def _artifact_key(execution: _Execution, inst_id: str, output: str) -> str:
-    return f"pipelines/{execution.run.run_id}/{safe_name(inst_id)}/{output}"
-
-
 def collect_outputs(
     execution: _Execution, prepared: PreparedTask, inst: Instance, record: TaskRecord
 ) -> None:
@@ -358,13 +354,14 @@ def collect_outputs(
         if component.container is not None and path.is_file() and path.stat().st_size <= MAX_VALUE_BYTES:
             with contextlib.suppress(UnicodeDecodeError):
                 outputs[name] = path.read_text().rstrip("\r\n")  # as Argo trims output parameters
-        ref = execution.store.put(
-            path, _artifact_key(execution, inst.id, name), component.outputs[name].artifact, move=True
-        )
+        stored_name = path.name if path.name != "data" else name  # results.txt keeps its name; data -> model
+        ref = execution.store.put(path, stored_name, component.outputs[name].artifact)
         if metadata.get(name):
             ref = ArtifactRef(ref.uri, ref.digest, ref.size, ref.artifact_type, metadata[name])
         record.output_artifacts[name] = ref
     record.outputs = outputs
+    for scratch in ("inputs", "outputs", "files"):  # stored now; a failed task keeps its files to look at
+        shutil.rmtree(prepared.task_dir / scratch, ignore_errors=True)
 
 
 def _container_output(

@@ -69,3 +69,21 @@ def test_compile_to_stdout_file_and_argo_then_run_the_package(tmp_path: Path) ->
     assert ran.returncode == 0 and "[add-op-3] 5.0 + 3.0 = 8.0" in ran.stdout
     bad_target = tuner("compile", str(SEED / "add_numbers.py"), "--target", "tekton")
     assert bad_target.returncode == 2 and "use ir or argo" in bad_target.stderr
+
+
+def test_runs_are_kept_in_the_store_and_shown_back(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'runs.db'}"
+    first = tuner("run", str(SEED / "add_numbers.py"), "--arg", "a=1", "--store", store)
+    assert first.returncode == 0 and "recorded as run 1" in first.stderr
+    again = tuner("run", str(SEED / "add_numbers.py"), "--arg", "a=1", "--store", store)
+    assert again.returncode == 0 and "3 cached" in again.stderr  # the cache lives in the store
+    listed = tuner("runs", "list", "--store", store)
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert len(lines) == 2 and "3 succeeded" in lines[0] and "3 cached" in lines[1]
+    shown = tuner("runs", "show", "2", "--store", store)
+    assert shown.returncode == 0 and "≡ add-op-3  Cached  Output=13.0" in shown.stdout
+    as_yaml = tuner("runs", "show", "1", "--store", store, "-o", "yaml")
+    assert yaml.safe_load(as_yaml.stdout)["tasks"][2]["outputs"] == {"Output": 13.0}
+    missing = tuner("runs", "show", "9", "--store", store)
+    assert missing.returncode == 2 and "no pipeline run 9" in missing.stderr

@@ -13,7 +13,18 @@ from typing import Any
 
 import typer
 
-from tuner.cli._common import ExitCode, fail, new_typer, settings_from, stderr_console
+from tuner.cli._common import (
+    ExitCode,
+    OutputFormat,
+    fail,
+    new_typer,
+    output_option,
+    print_document,
+    settings_from,
+    stderr_console,
+    stdout_console,
+    store_option,
+)
 
 
 def _parse_args(pairs: list[str]) -> dict[str, Any]:
@@ -80,24 +91,86 @@ def register(app: typer.Typer) -> None:
             False, "--install-packages", help="Install packages_to_install into cached virtual environments."
         ),
         run_name: str = typer.Option(None, "--run-name", help="A name for this run."),
+        store: str = store_option(),
     ) -> None:
         """Run a pipeline on this machine, tasks in parallel, and print a summary."""
         from pipelines.compiler.loader import load_pipeline
-        from pipelines.runner.client import default_recorder
         from pipelines.runner.console import ConsoleObserver
         from pipelines.runner.local import LocalRunner, RunOptions
+        from pipelines.runner.store_recorder import StoreRecorder
+        from tuner.store import open_store
 
         arguments = _parse_args(arg)
-        settings = settings_from()
+        settings = settings_from(store)
         spec = load_pipeline(file, pipeline)
-        runner = LocalRunner(settings, default_recorder(settings), observer=ConsoleObserver())
-        options = RunOptions(
-            parallelism=parallelism,
-            enable_caching=not no_cache,
-            install_packages=install_packages,
-            run_name=run_name,
-        )
-        result = runner.run(spec, arguments, options)
+        recorder = StoreRecorder(open_store(settings=settings), owns_store=True)
+        try:
+            runner = LocalRunner(settings, recorder, observer=ConsoleObserver())
+            options = RunOptions(
+                parallelism=parallelism,
+                enable_caching=not no_cache,
+                install_packages=install_packages,
+                run_name=run_name,
+            )
+            result = runner.run(spec, arguments, options)
+            stored = recorder.store_run_id(result.run_id)
+            stderr_console().print(
+                f"  recorded as run {stored}: tuner pipelines runs show {stored}", markup=False
+            )
+        finally:
+            recorder.close()
         raise typer.Exit(int(ExitCode.OK if result.success() else ExitCode.FAILED))
+
+    runs = new_typer(name="runs", help="Pipeline runs kept in the metadata store.")
+
+    @runs.command("list")
+    def runs_list(store: str = store_option(), output: OutputFormat = output_option()) -> None:
+        """List pipeline runs, oldest first."""
+        from pipelines.runner.stored_runs import run_rows
+        from tuner.store import open_store
+
+        opened = open_store(settings=settings_from(store))
+        try:
+            rows = run_rows(opened)
+        finally:
+            opened.close()
+        if output is not None:
+            print_document(rows, output)
+            return
+        console = stdout_console()
+        if not rows:
+            console.print("no pipeline runs yet (tuner pipelines run FILE.py records one)", markup=False)
+        for row in rows:
+            tasks = ", ".join(f"{n} {s.lower()}" for s, n in row["tasks"].items())
+            took = f"{row['seconds']:.2f}s" if row["seconds"] is not None else "-"
+            console.print(
+                f"{row['id']:>5}  {row['state']:<10} {took:>8}  {row['name']}  [{row['pipeline']}]  {tasks}",
+                markup=False,
+            )
+
+    @runs.command("show")
+    def runs_show(
+        run_id: int = typer.Argument(..., help="The run's id (from `tuner pipelines runs list`)."),
+        store: str = store_option(),
+        output: OutputFormat = output_option(),
+    ) -> None:
+        """Show a run as its pipeline's groups and tasks: states, outputs, log files."""
+        from pipelines.runner.stored_runs import run_detail, run_lines
+        from tuner.errors import NotFoundError
+        from tuner.store import open_store
+
+        opened = open_store(settings=settings_from(store))
+        try:
+            if output is not None:
+                print_document(run_detail(opened, run_id), output)
+                return
+            lines = run_lines(opened, run_id)
+        except NotFoundError:
+            fail(f"no pipeline run {run_id}; see `tuner pipelines runs list`")
+        finally:
+            opened.close()
+        stdout_console().print("\n".join(lines), markup=False)
+
+    group.add_typer(runs, name="runs")
 
     app.add_typer(group, name="pipelines")
