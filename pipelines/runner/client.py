@@ -17,7 +17,7 @@ from typing import Any
 
 from pipelines.compiler.compiler import as_spec
 from pipelines.compiler.ir import PipelineSpec
-from pipelines.compiler.package import load_package
+from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.console import ConsoleObserver, RunObserver
 from pipelines.runner.local import LocalRunner, RunOptions, RunResult
 from pipelines.runner.recorder import RunRecorder
@@ -41,10 +41,12 @@ def run_pipeline(
     arguments: dict[str, Any] | None = None,
     options: RunOptions | None = None,
     runner: LocalRunner | None = None,
+    pipeline_name: str | None = None,
 ) -> RunResult:
-    """Compile (if needed) and run a pipeline function, an IR or a package path locally."""
+    """Compile (if needed) and run locally: a pipeline function, an IR, a package path, or a Python file
+    path with `pipeline_name` choosing among its pipelines."""
     if isinstance(pipeline, (str, Path)):
-        spec: PipelineSpec = load_package(pipeline)
+        spec: PipelineSpec = load_pipeline(pipeline, pipeline_name)
     else:
         spec = as_spec(pipeline)
     if runner is None:

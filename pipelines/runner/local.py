@@ -116,6 +116,26 @@ class RunResult:
         """A task by its unique name (`inc-op[2]` inside loops)."""
         return self.tasks[name]
 
+    def metrics(self) -> dict[str, float]:
+        """Numbers the run reported: its numeric pipeline outputs, then every `Output[Metrics]` artifact's
+        logged metrics (`metrics.log_metric(name, value)`), the later task winning a name clash. This is
+        what a trial reads when a pipeline runs as a trial."""
+        found: dict[str, float] = {}
+        for task in self.tasks.values():
+            for ref in task.output_artifacts.values():
+                if ref.artifact_type == "Metrics":
+                    found.update(
+                        {
+                            k: float(v)
+                            for k, v in ref.metadata.items()
+                            if isinstance(v, (int, float)) and not isinstance(v, bool)
+                        }
+                    )
+        for key, value in self.run.outputs.items():
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                found[key] = float(value)
+        return found
+
 
 def check_arguments(spec: PipelineSpec, arguments: dict[str, Any] | None) -> dict[str, Any]:
     """The pipeline's arguments with defaults filled in and values coerced to the declared types.

@@ -459,3 +459,25 @@ def flags_pipeline():
     slow = harness.run(spec, enable_caching=False, fast_start=False)
     assert fast.task("flags").outputs == {"Output": 1}
     assert slow.task("flags").outputs == {"Output": 0}
+
+
+def test_metrics_come_from_outputs_and_metrics_artifacts(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
+    spec = make_pipeline(
+        """
+from pipelines.kfp import dsl
+from pipelines.kfp.dsl import Metrics, Output
+
+@dsl.component
+def train(lr: float, metrics: Output[Metrics]) -> float:
+    metrics.log_metric("accuracy", 1 - lr)
+    metrics.log_metric("note", "not a number")
+    return lr * 2
+
+@dsl.pipeline(name="metrics")
+def metrics_pipeline(lr: float = 0.25):
+    return train(lr=lr).outputs["Output"]
+"""
+    )
+    result = harness.run(spec, {"lr": "0.1"})
+    assert result.outputs == {"Output": 0.2}
+    assert result.metrics() == {"accuracy": 0.9, "Output": 0.2}
