@@ -77,13 +77,17 @@ def run_pipeline_func_locally(
             "(ExecutionMode('local'))"
         )
     settings = Settings.from_env(artifacts_url=pipeline_root) if pipeline_root else Settings.from_env()
-    runner = LocalRunner(
-        settings, recorder or default_recorder(settings), observer=observer or ConsoleObserver()
-    )
+    used = recorder if recorder is not None else default_recorder(settings)
+    runner = LocalRunner(settings, used, observer=observer or ConsoleObserver())
     options = RunOptions(
         parallelism=parallelism, enable_caching=enable_caching, install_packages=install_packages
     )
-    return run_pipeline(pipeline_func, arguments, options, runner)
+    try:
+        return run_pipeline(pipeline_func, arguments, options, runner)
+    finally:
+        close = getattr(used, "close", None)
+        if recorder is None and close is not None:
+            close()  # the store this call opened
 
 
 class LocalClient:
@@ -192,6 +196,12 @@ class Client:
         """An experiment is only a name attached to local runs."""
         self._check_local()
         return Experiment(uuid.uuid5(uuid.NAMESPACE_URL, name).hex, name, description)
+
+    def close(self) -> None:
+        """Close the metadata store this client records in."""
+        close = getattr(self._runner.recorder, "close", None)
+        if close is not None:
+            close()
 
     def get_run(self, run_id: str) -> RunResult:
         """A run made by this client."""

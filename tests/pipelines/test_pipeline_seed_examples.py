@@ -183,3 +183,22 @@ def test_client_with_a_host_says_how_to_run_locally(tmp_path: Path) -> None:
     )
     assert done.returncode != 0
     assert "TUNER_PIPELINES_HOST=local" in done.stderr and "Client()" in done.stderr
+
+
+def test_run_pipeline_func_locally_streams_prefixed_output_and_records_the_run(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from pipelines.kfp import run_pipeline_func_locally
+    from tuner.store import open_store
+
+    result = run_pipeline_func_locally(seed_module("add_numbers").calc_pipeline, {"a": "7", "b": "8"})
+    assert result.success() and result.task("add-op-3").outputs == {"Output": 26.0}
+    captured = capsys.readouterr()
+    assert "[add-op-3] 11.0 + 15.0 = 26.0" in captured.out
+    assert "'Calculation pipeline': Succeeded" in captured.err
+    store = open_store()  # the default store in TUNER_HOME, where the run was recorded
+    try:
+        (run,) = store.list_runs()
+        assert run.state.value == "Succeeded" and len(store.list_tasks(run.id)) == 3
+    finally:
+        store.close()
