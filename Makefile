@@ -34,7 +34,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy tuner controllers
+	$(VENV)/bin/mypy tuner controllers pipelines
 
 imports: install
 	$(VENV)/bin/lint-imports

@@ -15,7 +15,14 @@ from tuner._version import __version__
 from tuner.cli._common import new_typer, run_app
 
 # Command modules, in the order their commands appear in `tuner --help`.
-COMMAND_MODULES: tuple[str, ...] = ("run", "validate", "experiments", "suggestion_server", "db")
+COMMAND_MODULES: tuple[str, ...] = (
+    "run",
+    "validate",
+    "experiments",
+    "pipelines",
+    "suggestion_server",
+    "db",
+)
 
 app = new_typer(
     name="tuner",

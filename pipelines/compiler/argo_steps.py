@@ -1,0 +1,225 @@
+"""Container templates of the Argo target: one per task, running a Python component through the same
+executor the local runner uses, or a container step's command with its `file_outputs`.
+
+Used by `pipelines.compiler.argo`, which builds the DAG templates around these.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from pipelines.compiler.ir import TOKEN_PATTERN, ComponentSpec, PipelineSpec, ValueRef, placeholder
+
+DEFAULT_IMAGE = "python:3.11"
+INPUTS_DIR = "/tmp/inputs"
+OUTPUTS_DIR = "/tmp/outputs"
+
+
+def pack(parameters: list[dict[str, Any]], artifacts: list[dict[str, Any]]) -> dict[str, Any]:
+    """An Argo `inputs`/`outputs`/`arguments` block, without empty lists."""
+    packed: dict[str, Any] = {}
+    if parameters:
+        packed["parameters"] = parameters
+    if artifacts:
+        packed["artifacts"] = artifacts
+    return packed
+
+
+class StepTemplates:
+    """Builds task templates; `exit_value` renders an exit task's fixed arguments, `file_params` lists the
+    (task, output) file outputs that must also be exported as parameters."""
+
+    def __init__(
+        self,
+        spec: PipelineSpec,
+        exits: dict[str, str],
+        file_params: set[tuple[str, str]],
+        exit_value: Callable[[ValueRef, str, str], str],
+    ) -> None:
+        self.spec = spec
+        self.exits = exits
+        self.file_params = file_params
+        self.exit_value = exit_value
+
+    def template(self, name: str) -> dict[str, Any]:
+        """The container template of task `name`."""
+        task = self.spec.tasks[name]
+        component = self.spec.components[task.component]
+        template: dict[str, Any] = {"name": name}
+        metadata = self._metadata(name)
+        if metadata:
+            template["metadata"] = metadata
+        inputs, outputs, container = (
+            self._python(name, component) if component.python is not None else self._container(component)
+        )
+        if inputs:
+            template["inputs"] = inputs
+        if outputs:
+            template["outputs"] = outputs
+        if task.env:
+            container["env"] = [{"name": k, "value": v} for k, v in task.env.items()]
+        resources = self._resources(name)
+        if resources:
+            container["resources"] = resources
+        template["container"] = container
+        if task.retry is not None:
+            template["retryStrategy"] = {
+                "limit": task.retry.max_retries,
+                "retryPolicy": task.retry.policy or "Always",
+                "backoff": {
+                    "duration": f"{task.retry.backoff_duration:g}s",
+                    "factor": int(task.retry.backoff_factor)
+                    if task.retry.backoff_factor.is_integer()
+                    else f"{task.retry.backoff_factor:g}",
+                    "maxDuration": f"{task.retry.backoff_max_duration:g}s",
+                },
+            }
+        if task.timeout_seconds is not None:
+            template["activeDeadlineSeconds"] = math.ceil(task.timeout_seconds)
+        return template
+
+    def _metadata(self, name: str) -> dict[str, Any]:
+        task = self.spec.tasks[name]
+        annotations: dict[str, str] = {}
+        if task.display_name:
+            annotations["pipelines.kubeflow.org/task_display_name"] = task.display_name
+        if not task.caching.enabled:
+            annotations["pipelines.kubeflow.org/max_cache_staleness"] = "P0D"
+        return {"annotations": annotations} if annotations else {}
+
+    def _resources(self, name: str) -> dict[str, Any]:
+        res = self.spec.tasks[name].resources
+        if res is None:
+            return {}
+        limits: dict[str, str] = {}
+        requests: dict[str, str] = {}
+        if res.cpu_limit:
+            limits["cpu"] = res.cpu_limit
+        if res.memory_limit:
+            limits["memory"] = res.memory_limit
+        if res.accelerator_limit:
+            limits[res.accelerator_type or "nvidia.com/gpu"] = str(res.accelerator_limit)
+        if res.cpu_request:
+            requests["cpu"] = res.cpu_request
+        if res.memory_request:
+            requests["memory"] = res.memory_request
+        out: dict[str, Any] = {}
+        if limits:
+            out["limits"] = limits
+        if requests:
+            out["requests"] = requests
+        return out
+
+    def _python(
+        self, name: str, component: ComponentSpec
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        from pipelines.runner.processes import executor_source
+
+        python = component.python
+        assert python is not None
+        task = self.spec.tasks[name]
+        is_exit = name in self.exits
+        in_params: list[dict[str, Any]] = []
+        in_artifacts: list[dict[str, Any]] = []
+        args: list[str] = []
+        spec_doc: dict[str, Any] = {"source": python.source, "function": python.function_name, "types": {}}
+        paths: dict[str, str] = {}
+        artifacts: dict[str, Any] = {}
+        final: dict[str, Any] = {}
+        for key, spec_in in component.inputs.items():
+            param = spec_in.param or key
+            if spec_in.passing == "finalStatus":
+                final[param] = {
+                    "state": "{{workflow.status}}",
+                    "pipeline_job_resource_name": "{{workflow.name}}",
+                }
+                continue
+            if key not in task.arguments:
+                continue
+            if spec_in.passing == "value":
+                entry: dict[str, Any] = {"name": key}
+                if is_exit:
+                    entry["value"] = self.exit_value(task.arguments[key], name, key)
+                in_params.append(entry)
+                spec_doc["types"][param] = spec_in.type
+                args += ["--param", f"{param}=" + placeholder(f"inputs.parameters.{key}")]
+            else:
+                path = f"{INPUTS_DIR}/{key}/data"
+                entry = {"name": key, "path": path}
+                if is_exit:
+                    entry["raw"] = {"data": self.exit_value(task.arguments[key], name, key)}
+                in_artifacts.append(entry)
+                if spec_in.passing == "path":
+                    paths[param] = path
+                else:
+                    artifacts[param] = {"name": key, "path": path, "direction": "input"}
+        out_params: list[dict[str, Any]] = []
+        out_artifacts: list[dict[str, Any]] = []
+        value_outputs: list[dict[str, Any]] = []
+        output_files: dict[str, str] = {}
+        for key, spec_out in component.outputs.items():
+            path = f"{OUTPUTS_DIR}/{key}/data"
+            if spec_out.passing == "value":
+                value_outputs.append({"name": key, "type": spec_out.type})
+                output_files[key] = path
+                out_params.append({"name": key, "valueFrom": {"path": path}})
+            else:
+                param = spec_out.param or key
+                if spec_out.passing == "path":
+                    paths[param] = path
+                else:
+                    artifacts[param] = {"name": key, "path": path, "direction": "output"}
+                out_artifacts.append({"name": key, "path": path})
+                if (name, key) in self.file_params:
+                    out_params.append({"name": key, "valueFrom": {"path": path}})
+        spec_doc.update(
+            {
+                "paths": paths,
+                "artifacts": artifacts,
+                "finalStatus": final,
+                "outputs": value_outputs,
+                "outputFiles": output_files,
+            }
+        )
+        spec_doc["env"] = {}
+        command = ["python3", "-u", "-c", executor_source()]
+        if python.packages_to_install:
+            packages = " ".join(shlex.quote(p) for p in python.packages_to_install)
+            command = [
+                "sh",
+                "-c",
+                f'python3 -m pip install --quiet --no-warn-script-location {packages} && exec python3 -u -c "$0" "$@"',
+                executor_source(),
+            ]
+        container = {
+            "image": python.base_image or DEFAULT_IMAGE,
+            "command": command,
+            "args": ["--spec", json.dumps(spec_doc, sort_keys=True), *args],
+        }
+        return pack(in_params, in_artifacts), pack(out_params, out_artifacts), container
+
+    def _container(self, component: ComponentSpec) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        container_spec = component.container
+        assert container_spec is not None
+
+        def argo(text: str) -> str:
+            return TOKEN_PATTERN.sub(
+                lambda m: (
+                    placeholder(f"inputs.parameters.{m.group('input')}") if m.group("input") else m.group(0)
+                ),
+                text,
+            )
+
+        in_params = [{"name": key} for key, s in component.inputs.items() if s.passing == "value"]
+        out_params = [{"name": k, "valueFrom": {"path": p}} for k, p in container_spec.file_outputs.items()]
+        out_artifacts = [{"name": k, "path": p} for k, p in container_spec.file_outputs.items()]
+        container: dict[str, Any] = {"image": container_spec.image}
+        if container_spec.command:
+            container["command"] = [argo(c) for c in container_spec.command]
+        if container_spec.args:
+            container["args"] = [argo(a) for a in container_spec.args]
+        return pack(in_params, []), pack(out_params, out_artifacts), container

@@ -1,0 +1,70 @@
+"""The pipeline DSL: KFP v1 names (`pipeline`, `ContainerOp`, `Condition`, `ExitHandler`, `python_component`,
+`InputPath`, `OutputPath`) and the KFP v2 style (`component`, `If`/`Elif`/`Else`, `ParallelFor`,
+`Collected`, `Input[...]`/`Output[...]` with artifact classes).
+
+Implementation lives in the submodules; this module only re-exports the public names.
+"""
+
+from pipelines.dsl.channels import Channel as PipelineParam
+from pipelines.dsl.components import (
+    Component,
+    component,
+    create_component_from_func,
+    func_to_container_op,
+    load_component_from_file,
+    load_component_from_text,
+    python_component,
+)
+from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, ParallelFor
+from pipelines.dsl.pipeline import Pipeline, pipeline
+from pipelines.dsl.tasks import ContainerOp, PipelineTask
+from pipelines.dsl.types import (
+    HTML,
+    Artifact,
+    ClassificationMetrics,
+    Dataset,
+    Input,
+    InputPath,
+    Markdown,
+    Metrics,
+    Model,
+    Output,
+    OutputPath,
+    PipelineTaskFinalStatus,
+    SlicedClassificationMetrics,
+)
+
+__all__ = [
+    "HTML",
+    "Artifact",
+    "ClassificationMetrics",
+    "Collected",
+    "Component",
+    "Condition",
+    "ContainerOp",
+    "Dataset",
+    "Elif",
+    "Else",
+    "ExitHandler",
+    "If",
+    "Input",
+    "InputPath",
+    "Markdown",
+    "Metrics",
+    "Model",
+    "Output",
+    "OutputPath",
+    "ParallelFor",
+    "Pipeline",
+    "PipelineParam",
+    "PipelineTask",
+    "PipelineTaskFinalStatus",
+    "SlicedClassificationMetrics",
+    "component",
+    "create_component_from_func",
+    "func_to_container_op",
+    "load_component_from_file",
+    "load_component_from_text",
+    "pipeline",
+    "python_component",
+]

@@ -1,0 +1,18 @@
+"""`kfp.components`: building components from Python functions, and file-passing annotations."""
+
+from pipelines.dsl.components import (
+    create_component_from_func,
+    func_to_container_op,
+    load_component_from_file,
+    load_component_from_text,
+)
+from pipelines.dsl.types import InputPath, OutputPath
+
+__all__ = [
+    "InputPath",
+    "OutputPath",
+    "create_component_from_func",
+    "func_to_container_op",
+    "load_component_from_file",
+    "load_component_from_text",
+]

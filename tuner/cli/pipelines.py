@@ -1,0 +1,176 @@
+"""`tuner pipelines compile|run`: compile a pipeline file to the IR or an Argo Workflow, or run it here.
+
+`run` streams each task's output prefixed by its name (stdout), one progress line per task state change
+and a final summary of the pipeline's groups and tasks (stderr). Exit codes: 0 the run succeeded, 1 it
+failed, 2 the file, the pipeline or an argument is invalid.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tuner.cli._common import (
+    ExitCode,
+    OutputFormat,
+    fail,
+    new_typer,
+    output_option,
+    print_document,
+    settings_from,
+    stderr_console,
+    stdout_console,
+    store_option,
+)
+
+
+def _parse_args(pairs: list[str]) -> dict[str, Any]:
+    arguments: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            fail(f"--arg {pair!r}: write it as NAME=VALUE, e.g. --arg a=7")
+        arguments[key.strip()] = value
+    return arguments
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `pipelines` command group."""
+    group = new_typer(name="pipelines", help="Compile pipelines (KFP-style) and run them on this machine.")
+
+    @group.command("compile")
+    def compile_command(
+        file: Path = typer.Argument(..., help="A Python file defining @dsl.pipeline functions."),
+        pipeline: str = typer.Option(
+            None, "--pipeline", "-p", help="Which pipeline: function name or name=."
+        ),
+        output: Path = typer.Option(
+            None, "-o", "--output", help="Write here (.yaml, .zip, .tar.gz); default: stdout."
+        ),
+        target: str = typer.Option(
+            "ir", "--target", help="ir (this project's format, runnable) or argo (a Workflow)."
+        ),
+    ) -> None:
+        """Compile a pipeline to the IR (runnable with `tuner pipelines run`) or to an Argo Workflow."""
+        from pipelines.compiler.compiler import render
+        from pipelines.compiler.loader import load_pipeline
+        from pipelines.compiler.package import write_text_package
+
+        if target not in ("ir", "argo"):
+            fail(f"--target {target!r}: use ir or argo")
+        spec = load_pipeline(file, pipeline)
+        text = render(spec, target)  # type: ignore[arg-type]
+        if output is None:
+            sys.stdout.write(text)
+            return
+        write_text_package(text, output)
+        stderr_console().print(
+            f"wrote {output} ({target}, pipeline {spec.pipeline.display_name or spec.pipeline.name!r})",
+            markup=False,
+        )
+
+    @group.command("run")
+    def run_command(
+        file: Path = typer.Argument(
+            ..., help="A Python file (.py) or a compiled package (.yaml, .zip, .tar.gz)."
+        ),
+        pipeline: str = typer.Option(
+            None, "--pipeline", "-p", help="Which pipeline: function name or name=."
+        ),
+        arg: list[str] = typer.Option([], "--arg", "-a", help="A pipeline argument NAME=VALUE (repeatable)."),
+        parallelism: int = typer.Option(
+            None, "--parallelism", min=1, help="Tasks running at once (default: CPU count)."
+        ),
+        no_cache: bool = typer.Option(
+            False, "--no-cache", help="Run every task, reusing no earlier outputs."
+        ),
+        install_packages: bool = typer.Option(
+            False, "--install-packages", help="Install packages_to_install into cached virtual environments."
+        ),
+        run_name: str = typer.Option(None, "--run-name", help="A name for this run."),
+        store: str = store_option(),
+    ) -> None:
+        """Run a pipeline on this machine, tasks in parallel, and print a summary."""
+        from pipelines.compiler.loader import load_pipeline
+        from pipelines.runner.console import ConsoleObserver
+        from pipelines.runner.local import LocalRunner, RunOptions
+        from pipelines.runner.store_recorder import StoreRecorder
+        from tuner.store import open_store
+
+        arguments = _parse_args(arg)
+        settings = settings_from(store)
+        spec = load_pipeline(file, pipeline)
+        recorder = StoreRecorder(open_store(settings=settings), owns_store=True)
+        try:
+            runner = LocalRunner(settings, recorder, observer=ConsoleObserver())
+            options = RunOptions(
+                parallelism=parallelism,
+                enable_caching=not no_cache,
+                install_packages=install_packages,
+                run_name=run_name,
+            )
+            result = runner.run(spec, arguments, options)
+            stored = recorder.store_run_id(result.run_id)
+            stderr_console().print(
+                f"  recorded as run {stored}: tuner pipelines runs show {stored}", markup=False
+            )
+        finally:
+            recorder.close()
+        raise typer.Exit(int(ExitCode.OK if result.success() else ExitCode.FAILED))
+
+    runs = new_typer(name="runs", help="Pipeline runs kept in the metadata store.")
+
+    @runs.command("list")
+    def runs_list(store: str = store_option(), output: OutputFormat = output_option()) -> None:
+        """List pipeline runs, oldest first."""
+        from pipelines.runner.stored_runs import run_rows
+        from tuner.store import open_store
+
+        opened = open_store(settings=settings_from(store))
+        try:
+            rows = run_rows(opened)
+        finally:
+            opened.close()
+        if output is not None:
+            print_document(rows, output)
+            return
+        console = stdout_console()
+        if not rows:
+            console.print("no pipeline runs yet (tuner pipelines run FILE.py records one)", markup=False)
+        for row in rows:
+            tasks = ", ".join(f"{n} {s.lower()}" for s, n in row["tasks"].items())
+            took = f"{row['seconds']:.2f}s" if row["seconds"] is not None else "-"
+            console.print(
+                f"{row['id']:>5}  {row['state']:<10} {took:>8}  {row['name']}  [{row['pipeline']}]  {tasks}",
+                markup=False,
+            )
+
+    @runs.command("show")
+    def runs_show(
+        run_id: int = typer.Argument(..., help="The run's id (from `tuner pipelines runs list`)."),
+        store: str = store_option(),
+        output: OutputFormat = output_option(),
+    ) -> None:
+        """Show a run as its pipeline's groups and tasks: states, outputs, log files."""
+        from pipelines.runner.stored_runs import run_detail, run_lines
+        from tuner.errors import NotFoundError
+        from tuner.store import open_store
+
+        opened = open_store(settings=settings_from(store))
+        try:
+            if output is not None:
+                print_document(run_detail(opened, run_id), output)
+                return
+            lines = run_lines(opened, run_id)
+        except NotFoundError:
+            fail(f"no pipeline run {run_id}; see `tuner pipelines runs list`")
+        finally:
+            opened.close()
+        stdout_console().print("\n".join(lines), markup=False)
+
+    group.add_typer(runs, name="runs")
+
+    app.add_typer(group, name="pipelines")
