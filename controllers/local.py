@@ -45,6 +45,7 @@ from controllers.resources import Grant, Request, ResourcePool, request_of
 from tuner.errors import Problem
 from tuner.spec import Experiment
 from tuner.spec.collector import CollectorKind, FileFormat
+from tuner.spec.workload import is_pipeline_run
 
 UNSUPPORTED_COLLECTORS = {
     CollectorKind.TENSORFLOW_EVENT: "read the events in your code and print `name=value` lines (StdOut) or use Push",
@@ -159,6 +160,16 @@ class LocalTrialPlan:
         except _TemplateNotFound as missing:
             problems.append(missing.problem)
             return problems
+        if is_pipeline_run(trial_spec):
+            pipeline = _pipeline_path(trial_spec or {}, context.experiment_dir)
+            if not pipeline.exists():
+                problems.append(
+                    Problem(
+                        "spec.trialTemplate.trialSpec.spec.pipeline",
+                        f"{pipeline} does not exist (the path is relative to the experiment file's folder)",
+                    )
+                )
+            return problems
         name = spec.trial_template.primary_container_name or ""
         container = primary_container(trial_spec or {}, name)
         if container is None:
@@ -219,9 +230,19 @@ class LocalTrialPlan:
         """The launch request of one attempt; creates the trial's folders."""
         identity = self._identity(trial)
         rendered = self.rendered(trial, assignment)
-        container = primary_container(rendered, self.container_name) or {}
         files = self.files(trial)
         files.work.mkdir(parents=True, exist_ok=True)
+        if is_pipeline_run(rendered):
+            return LaunchRequest(
+                trial=trial,
+                argv=pipeline_command(rendered, self.context.experiment_dir),
+                env=self._environment(trial, files, {}, identity, grant),
+                workdir=files.work,
+                log_path=files.log,
+                attempt=attempt,
+                deadline_seconds=self.deadline_seconds,
+            )
+        container = primary_container(rendered, self.container_name) or {}
         env = self._environment(trial, files, container, identity, grant)
         argv = [
             expand_env_references(str(a), env)
@@ -251,6 +272,10 @@ class LocalTrialPlan:
         files = self.files(trial)
         kind = self.experiment.spec.metrics_collector_kind
         sources: list[MetricSource] = []
+        if is_pipeline_run(self.trial_spec):
+            # a pipeline trial's metrics are the run's numeric outputs and logged metrics, reported once it
+            # succeeded; its tasks' printed lines are logs, not metrics
+            return [MetricSource(FileFollower(files.push), JsonLinesCollector(self.metrics))]
         if kind == CollectorKind.STDOUT:
             sources.append(
                 MetricSource(FileFollower(files.log), TextCollector(self.metrics, self._filters()))
@@ -346,6 +371,36 @@ class LocalTrialPlan:
             source.config_map_namespace or experiment.namespace,
             source.template_path or "",
         )
+
+
+def _pipeline_path(workload: Mapping[str, Any], experiment_dir: Path) -> Path:
+    return (experiment_dir / str((workload.get("spec") or {}).get("pipeline", ""))).resolve()
+
+
+def pipeline_command(workload: Mapping[str, Any], experiment_dir: Path) -> list[str]:
+    """A PipelineRun trial as a command: `tuner pipelines run FILE --arg k=v ... --report-metrics`.
+
+    The run is recorded in the store linked to the trial, its tasks' output goes to the trial's log, and its
+    numeric outputs and logged metrics come back as the trial's metrics (through `tuner.report`).
+    """
+    spec = workload.get("spec") or {}
+    argv = [
+        sys.executable,
+        "-m",
+        "tuner.cli",
+        "pipelines",
+        "run",
+        str(_pipeline_path(workload, experiment_dir)),
+    ]
+    if spec.get("pipelineName"):
+        argv += ["--pipeline", str(spec["pipelineName"])]
+    for key, value in (spec.get("arguments") or {}).items():
+        argv += ["--arg", f"{key}={value}"]
+    if spec.get("parallelism"):
+        argv += ["--parallelism", str(spec["parallelism"])]
+    if spec.get("enableCaching") is False:
+        argv.append("--no-cache")
+    return [*argv, "--report-metrics"]
 
 
 class _TemplateNotFound(Exception):

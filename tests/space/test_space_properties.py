@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tests.space.space_strategies import space_specs
 
+from tests.space.space_strategies import space_specs
 from tuner.space import CategoricalParameter, SearchSpace
 
 unit_points = st.lists(st.floats(0.0, 1.0), min_size=8, max_size=8)

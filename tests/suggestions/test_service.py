@@ -8,7 +8,6 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.suggestions.conftest import LoopbackServer, free_port
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
@@ -18,6 +17,7 @@ from suggestions.history import History, TrialRecord
 from suggestions.registry import builtin_registry
 from suggestions.service import create_app
 from suggestions.settings import InvalidSettingsError
+from tests.suggestions.conftest import LoopbackServer, free_port
 from tuner.errors import SearchExhaustedError, SpecError, SuggestionError
 from tuner.space import SearchSpace
 from tuner.states import TrialState

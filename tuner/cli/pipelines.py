@@ -37,6 +37,34 @@ def _parse_args(pairs: list[str]) -> dict[str, Any]:
     return arguments
 
 
+def _trial_from_environment(store: Any) -> int | None:
+    """The store id of the trial this run belongs to (TUNER_EXPERIMENT, TUNER_NAMESPACE, TUNER_TRIAL_NAME)."""
+    import os
+
+    from tuner.errors import NotFoundError
+
+    experiment, trial = os.environ.get("TUNER_EXPERIMENT"), os.environ.get("TUNER_TRIAL_NAME")
+    if not experiment or not trial:
+        return None
+    try:
+        record = store.get_experiment(experiment, os.environ.get("TUNER_NAMESPACE", "default"))
+        return int(store.get_trial_by_name(record.id, trial).id)
+    except NotFoundError:
+        return None
+
+
+def _report(metrics: dict[str, float]) -> None:
+    """Hand the run's numbers to the trial (the controller reads them as pushed metrics)."""
+    import tuner.reporting
+
+    if metrics:
+        tuner.reporting.report(**metrics)
+    stderr_console().print(
+        "  reported to the trial: " + (", ".join(f"{k}={v!r}" for k, v in metrics.items()) or "nothing"),
+        markup=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the `pipelines` command group."""
     group = new_typer(name="pipelines", help="Compile pipelines (KFP-style) and run them on this machine.")
@@ -91,6 +119,12 @@ def register(app: typer.Typer) -> None:
             False, "--install-packages", help="Install packages_to_install into cached virtual environments."
         ),
         run_name: str = typer.Option(None, "--run-name", help="A name for this run."),
+        report_metrics: bool = typer.Option(
+            False,
+            "--report-metrics",
+            help="Run as a trial of an experiment: link the run to the trial named by TUNER_TRIAL_NAME and "
+            "report its numeric outputs and logged metrics with tuner.report.",
+        ),
         store: str = store_option(),
     ) -> None:
         """Run a pipeline on this machine, tasks in parallel, and print a summary."""
@@ -111,8 +145,11 @@ def register(app: typer.Typer) -> None:
                 enable_caching=not no_cache,
                 install_packages=install_packages,
                 run_name=run_name,
+                trial_id=_trial_from_environment(recorder.store) if report_metrics else None,
             )
             result = runner.run(spec, arguments, options)
+            if report_metrics and result.success():
+                _report(result.metrics())
             stored = recorder.store_run_id(result.run_id)
             stderr_console().print(
                 f"  recorded as run {stored}: tuner pipelines runs show {stored}", markup=False

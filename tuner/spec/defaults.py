@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import secrets
 
+from tuner.spec import workload
 from tuner.spec.collector import (
     DEFAULT_METRICS_FILE,
     DEFAULT_PROMETHEUS_PATH,
@@ -101,8 +102,19 @@ def _default_objective(objective: ObjectiveSpec) -> None:
     objective.metric_strategies = strategies
 
 
+PIPELINE_SUCCESS_CONDITION = 'status.conditions.#(type=="Succeeded")#|#(status=="True")#'
+PIPELINE_FAILURE_CONDITION = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
+PIPELINE_CONTAINER = "pipeline"
+"""A PipelineRun trial has no container of its own; this names its (only) primary part."""
+
+
 def _default_trial_template(template: TrialTemplate) -> None:
     kind = template.workload_kind
+    if workload.is_pipeline_run(template.trial_spec):
+        template.success_condition = template.success_condition or PIPELINE_SUCCESS_CONDITION
+        template.failure_condition = template.failure_condition or PIPELINE_FAILURE_CONDITION
+        template.primary_container_name = template.primary_container_name or PIPELINE_CONTAINER
+        return
     if kind == JOB_KIND:
         success, failure, labels = JOB_SUCCESS_CONDITION, JOB_FAILURE_CONDITION, None
     elif kind in KUBEFLOW_JOB_KINDS:

@@ -7,6 +7,8 @@ containers cannot be checked here; the Kubernetes launcher checks them when it f
 
 from __future__ import annotations
 
+from typing import Any
+
 from tuner.errors import Problem
 from tuner.spec import workload
 from tuner.spec.experiment import ExperimentSpec
@@ -80,7 +82,48 @@ def _check_workload(template: TrialTemplate) -> list[Problem]:
         problems.append(
             Problem(f"{at}.spec.template.spec.containers", "required: a Job needs at least one container")
         )
+    if workload.is_pipeline_run(body):
+        return problems + _check_pipeline_run(body, at)
     return problems + _check_primary_container(template)
+
+
+def _check_pipeline_run(body: dict[str, Any], at: str) -> list[Problem]:
+    """A tuner.dev PipelineRun: `spec.pipeline` (a .py file or package), optional `pipelineName` and
+    `arguments` (name -> value, where values may hold ${trialParameters.x})."""
+    spec = body.get("spec")
+    if not isinstance(spec, dict):
+        return [Problem(f"{at}.spec", "required: {pipeline: FILE, pipelineName: NAME, arguments: {...}}")]
+    problems: list[Problem] = []
+    pipeline = spec.get("pipeline")
+    if not isinstance(pipeline, str) or not pipeline.strip():
+        problems.append(
+            Problem(
+                f"{at}.spec.pipeline", "required: the pipeline's .py file or compiled package (.yaml, .zip)"
+            )
+        )
+    name = spec.get("pipelineName")
+    if name is not None and not isinstance(name, str):
+        problems.append(Problem(f"{at}.spec.pipelineName", f"must be a string, got {name!r}"))
+    arguments = spec.get("arguments", {})
+    if not isinstance(arguments, dict):
+        problems.append(
+            Problem(f"{at}.spec.arguments", f"must map argument names to values, got {arguments!r}")
+        )
+    else:
+        for key, value in arguments.items():
+            if isinstance(value, (dict, list)):
+                problems.append(
+                    Problem(f"{at}.spec.arguments.{key}", "must be a single value (text or number)")
+                )
+    unknown = sorted(set(spec) - {"pipeline", "pipelineName", "arguments", "parallelism", "enableCaching"})
+    for key in unknown:
+        problems.append(
+            Problem(
+                f"{at}.spec.{key}",
+                "unknown field; known: pipeline, pipelineName, arguments, parallelism, enableCaching",
+            )
+        )
+    return problems
 
 
 def _check_primary_container(template: TrialTemplate) -> list[Problem]:
@@ -109,7 +152,11 @@ def _check_conditions(template: TrialTemplate) -> list[Problem]:
         what = "a configMap template"
     elif kind is None:
         return []  # no usable source: reported by _check_source
-    elif workload.has_known_layout(kind) or kind == workload.TRAIN_JOB_KIND:
+    elif (
+        workload.has_known_layout(kind)
+        or kind == workload.TRAIN_JOB_KIND
+        or workload.is_pipeline_run(template.trial_spec)
+    ):
         return []  # Katib defaults both conditions for these kinds
     else:
         what = f"kind {kind}"

@@ -71,6 +71,24 @@ def _searched_containers(node: Any, path: str) -> Iterator[ContainerRef]:
             yield from _searched_containers(item, f"{path}[{i}]")
 
 
+PIPELINE_RUN_KIND = "PipelineRun"
+"""tuner's own workload kind: a trial that runs a pipeline (`spec.pipeline`, `spec.arguments`)."""
+
+PIPELINE_GROUP = "tuner.dev"
+
+
+def is_pipeline_run(workload: Mapping[str, Any] | None) -> bool:
+    """True for a `tuner.dev/*` PipelineRun workload (a pipeline run as a trial)."""
+    if not workload:
+        return False
+    api_version = workload.get("apiVersion")
+    return (
+        workload.get("kind") == PIPELINE_RUN_KIND
+        and isinstance(api_version, str)
+        and api_version.split("/")[0] == PIPELINE_GROUP
+    )
+
+
 def has_known_layout(kind: str | None) -> bool:
     """True for kinds whose container layout is fixed (Job, Kubeflow training jobs)."""
     return kind == JOB_KIND or kind in KUBEFLOW_JOB_KINDS
