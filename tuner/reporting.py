@@ -60,7 +60,17 @@ def report(step: int | None = None, **metrics: float) -> None:
         ValueError: a value is not a number.
         RuntimeError: not called from inside a trial.
     """
-    values = _as_floats(metrics)
+    publish(metrics, step)
+
+
+def report_metrics(metrics: Mapping[str, Any], **_ignored: Any) -> None:
+    """Katib SDK compatibility: `katib.report_metrics({"accuracy": 0.9})`."""
+    publish(metrics)
+
+
+def publish(metrics: Mapping[str, Any], step: int | None = None) -> None:
+    """`report` with the metrics as a mapping (any names, `step` included); raises as `report` does."""
+    values = _as_floats({str(k): v for k, v in metrics.items()})
     if step is not None and (isinstance(step, bool) or not isinstance(step, int) or step < 0):
         raise ValueError(f"step must be a non-negative int, got {step!r}")
     now = time.time()
@@ -76,11 +86,6 @@ def report(step: int | None = None, **metrics: float) -> None:
         "tuner.report() was called outside a trial: run this code as a trial of `tuner run` or `tuner.tune`, "
         f"or set {METRICS_FILE_ENV} to a file to collect the values"
     )
-
-
-def report_metrics(metrics: Mapping[str, Any], **_ignored: Any) -> None:
-    """Katib SDK compatibility: `katib.report_metrics({"accuracy": 0.9})`."""
-    report(**{str(k): v for k, v in metrics.items()})
 
 
 def _as_floats(metrics: Mapping[str, Any]) -> dict[str, float]:

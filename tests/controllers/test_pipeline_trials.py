@@ -122,5 +122,5 @@ def test_the_pipeline_run_form_is_validated() -> None:
 def test_a_missing_pipeline_file_is_refused_before_running(tmp_path: Path, sqlite_url: str) -> None:
     path = tmp_path / "experiment.yaml"
     path.write_text(yaml.safe_dump(experiment(pipeline="missing.py")))
-    with pytest.raises(SpecError, match="missing.py does not exist"):
+    with pytest.raises(SpecError, match=r"missing\.py does not exist"):
         load_local(path, Settings(data_dir=tmp_path / "home", store_url=sqlite_url))

@@ -58,7 +58,7 @@ def _report(metrics: dict[str, float]) -> None:
     import tuner.reporting
 
     if metrics:
-        tuner.reporting.report(**metrics)
+        tuner.reporting.report_metrics(metrics)
     stderr_console().print(
         "  reported to the trial: " + (", ".join(f"{k}={v!r}" for k, v in metrics.items()) or "nothing"),
         markup=False,
