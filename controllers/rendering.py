@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tuner.errors import Problem, SpecError
+from tuner.spec.workload import find_container
 
 _META_REFERENCE = re.compile(
     r"^\$\{trialSpec\.(Name|Namespace|Kind|APIVersion|Labels|Annotations)(?:\[(.+)\])?\}$"
@@ -85,23 +86,10 @@ def _resolve(reference: str, assignment: Mapping[str, str], trial: TrialIdentity
     return source.get(index or "", "")
 
 
-def find_containers(workload: Any) -> Iterable[dict[str, Any]]:
-    """Every container of every pod template in a workload of any kind (Job, TFJob, PyTorchJob, ...)."""
-    if isinstance(workload, Mapping):
-        for key, value in workload.items():
-            if key in ("containers", "initContainers") and isinstance(value, list):
-                if key == "containers":
-                    yield from (c for c in value if isinstance(c, dict))
-                continue
-            yield from find_containers(value)
-    elif isinstance(workload, list):
-        for item in workload:
-            yield from find_containers(item)
-
-
 def primary_container(workload: Mapping[str, Any], name: str) -> dict[str, Any] | None:
-    """The container called `name` (Katib's primaryContainerName), the first one found."""
-    return next((c for c in find_containers(workload) if c.get("name") == name), None)
+    """The container called `name` (Katib's primaryContainerName) wherever the workload's kind keeps it."""
+    found = find_container(workload, name)
+    return found[1] if found else None
 
 
 def expand_env_references(text: str, env: Mapping[str, str]) -> str:

@@ -23,11 +23,7 @@ from controllers.earlystopping.base import (
     StopDecision,
     best_so_far,
     int_setting,
-    unknown_settings,
 )
-from tuner.errors import Problem
-
-SETTINGS = ("min_resource", "reduction_factor", "min_early_stopping_rate")
 
 
 class Asha(EarlyStopper):
@@ -41,20 +37,11 @@ class Asha(EarlyStopper):
         self.min_early_stopping_rate = min_early_stopping_rate
 
     @classmethod
-    def validate_settings(cls, settings: Mapping[str, str], path: str) -> list[Problem]:
-        problems = unknown_settings(settings, SETTINGS, path)
-        int_setting(settings, "min_resource", 1, 1, path, problems)
-        int_setting(settings, "reduction_factor", 3, 2, path, problems)
-        int_setting(settings, "min_early_stopping_rate", 0, 0, path, problems)
-        return problems
-
-    @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> Asha:
-        ignored: list[Problem] = []
         return cls(
-            min_resource=int_setting(settings, "min_resource", 1, 1, "", ignored),
-            reduction_factor=int_setting(settings, "reduction_factor", 3, 2, "", ignored),
-            min_early_stopping_rate=int_setting(settings, "min_early_stopping_rate", 0, 0, "", ignored),
+            min_resource=int_setting(settings, "min_resource", 1),
+            reduction_factor=int_setting(settings, "reduction_factor", 3),
+            min_early_stopping_rate=int_setting(settings, "min_early_stopping_rate", 0),
         )
 
     def rung_steps(self, up_to: int) -> list[int]:

@@ -2,7 +2,8 @@
 
 The controller calls `should_stop` every time a running trial reports its objective. Rules are pure
 functions of the series, so a restarted controller decides exactly as the old one would have. Settings are
-Katib's `earlyStopping.algorithmSettings` (name/value strings), checked by `validate_settings`.
+Katib's `earlyStopping.algorithmSettings` (name/value strings), validated with the rest of the spec
+(`tuner.spec.early_stopping_rules`) before a stopper is built from them.
 """
 
 from __future__ import annotations
@@ -10,8 +11,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from tuner.errors import Problem
 
 
 @dataclass(frozen=True)
@@ -41,11 +40,6 @@ class EarlyStopper(ABC):
 
     @classmethod
     @abstractmethod
-    def validate_settings(cls, settings: Mapping[str, str], path: str) -> list[Problem]:
-        """Problems with `settings`, each naming `path` plus the setting."""
-
-    @classmethod
-    @abstractmethod
     def from_settings(cls, settings: Mapping[str, str]) -> EarlyStopper:
         """Build the stopper; `settings` were validated."""
 
@@ -62,27 +56,7 @@ def best_so_far(series: Sequence[tuple[int, float]], upto_step: int, maximize: b
     return max(values) if maximize else min(values)
 
 
-def int_setting(
-    settings: Mapping[str, str], name: str, default: int, minimum: int, path: str, problems: list[Problem]
-) -> int:
-    """Read an integer setting >= `minimum`, recording a problem (and returning the default) if it is bad."""
+def int_setting(settings: Mapping[str, str], name: str, default: int) -> int:
+    """An integer setting, or its default when unset (values were validated with the spec)."""
     raw = settings.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(str(raw).strip())
-    except ValueError:
-        problems.append(Problem(f"{path}[{name}]", f"must be an integer >= {minimum}, got {raw!r}"))
-        return default
-    if value < minimum:
-        problems.append(Problem(f"{path}[{name}]", f"must be >= {minimum}, got {value}"))
-        return default
-    return value
-
-
-def unknown_settings(settings: Mapping[str, str], known: Sequence[str], path: str) -> list[Problem]:
-    return [
-        Problem(f"{path}[{name}]", f"unknown setting; known settings are {', '.join(known)}")
-        for name in settings
-        if name not in known
-    ]
+    return default if raw is None else int(str(raw).strip())

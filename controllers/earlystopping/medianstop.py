@@ -22,11 +22,7 @@ from controllers.earlystopping.base import (
     StopDecision,
     best_so_far,
     int_setting,
-    unknown_settings,
 )
-from tuner.errors import Problem
-
-SETTINGS = ("min_trials_required", "start_step")
 
 
 class MedianStop(EarlyStopper):
@@ -37,18 +33,10 @@ class MedianStop(EarlyStopper):
         self.start_step = start_step
 
     @classmethod
-    def validate_settings(cls, settings: Mapping[str, str], path: str) -> list[Problem]:
-        problems = unknown_settings(settings, SETTINGS, path)
-        int_setting(settings, "min_trials_required", 3, 1, path, problems)
-        int_setting(settings, "start_step", 4, 1, path, problems)
-        return problems
-
-    @classmethod
     def from_settings(cls, settings: Mapping[str, str]) -> MedianStop:
-        ignored: list[Problem] = []
         return cls(
-            min_trials_required=int_setting(settings, "min_trials_required", 3, 1, "", ignored),
-            start_step=int_setting(settings, "start_step", 4, 1, "", ignored),
+            min_trials_required=int_setting(settings, "min_trials_required", 3),
+            start_step=int_setting(settings, "start_step", 4),
         )
 
     def should_stop(self, trial: Progress, others: Sequence[Progress], maximize: bool) -> StopDecision | None:

@@ -44,11 +44,23 @@ def test_median_stop_ignores_running_peers_and_short_peers() -> None:
     assert decision is not None and decision.threshold == (0.9 + 0.3) / 2
 
 
-def test_median_stop_settings_validation() -> None:
-    problems = MedianStop.validate_settings({"start_step": "0", "min_trials": "3"}, "spec.earlyStopping")
-    messages = [str(p) for p in problems]
-    assert any("min_trials" in m and "unknown" in m for m in messages)
-    assert any("start_step" in m and ">= 1" in m for m in messages)
+def test_settings_are_validated_with_the_spec() -> None:
+    from tuner.spec.common import AlgorithmSetting, EarlyStoppingSpec
+    from tuner.spec.early_stopping_rules import check_early_stopping
+
+    def problems(name: str, settings: dict[str, str]) -> list[str]:
+        spec = EarlyStoppingSpec(
+            algorithm_name=name, algorithm_settings=[AlgorithmSetting(name=k, value=v) for k, v in settings.items()]
+        )
+        return [str(p) for p in check_early_stopping(spec)]
+
+    assert any("min_trials" in m and "not a setting of medianstop" in m for m in problems("medianstop", {"min_trials": "3"}))
+    assert any("at least 1" in m for m in problems("medianstop", {"start_step": "0"}))
+    assert any("at least 2" in m for m in problems("asha", {"reduction_factor": "1"}))
+    assert problems("asha", {"min_resource": "2", "reduction_factor": "4", "min_early_stopping_rate": "0"}) == []
+    stopper = Asha.from_settings({"min_resource": "2", "reduction_factor": "4"})
+    assert (stopper.min_resource, stopper.reduction_factor, stopper.min_early_stopping_rate) == (2, 4, 0)
+    assert MedianStop.from_settings({}).start_step == 4
 
 
 def test_asha_rungs() -> None:

@@ -12,6 +12,8 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -47,10 +49,16 @@ def register(app: typer.Typer) -> None:
     app.add_typer(trials)
 
 
-def _open(store: str | None) -> Any:
+@contextmanager
+def _opened(store: str | None) -> Iterator[Any]:
+    """The store named by `--store` (or the environment), closed afterwards."""
     from tuner.store import open_store
 
-    return open_store(settings_from(store=store).store_url)
+    db = open_store(settings_from(store=store).store_url)
+    try:
+        yield db
+    finally:
+        db.close()
 
 
 def _get(db: Any, name: str, namespace: str) -> Any:
@@ -74,8 +82,7 @@ def list_experiments(
     """List experiments with their state and best trial."""
     from tuner.views import experiment_document, list_document
 
-    db = _open(store)
-    try:
+    with _opened(store) as db:
         records = db.list_experiments(namespace)
         if output is not None:
             print_document(list_document(experiment_document(r) for r in records), output)
@@ -96,8 +103,6 @@ def list_experiments(
                 r.namespace, r.name, r.state.value, str(status.get("trials", 0)), best, str(r.created_at)[:19]
             )
         stdout_console().print(table)
-    finally:
-        db.close()
 
 
 def show_experiment(
@@ -110,8 +115,7 @@ def show_experiment(
     from tuner.cli.run import print_summary
     from tuner.views import experiment_document
 
-    db = _open(store)
-    try:
+    with _opened(store) as db:
         record = _get(db, name, namespace)
         if output is not None:
             print_document(experiment_document(record), output)
@@ -120,8 +124,6 @@ def show_experiment(
         lease = db.get_lease(record.id)
         if lease is not None:
             stdout_console().print(f"running: driven by {lease.holder}", markup=False)
-    finally:
-        db.close()
 
 
 def stop_experiment(
@@ -131,8 +133,7 @@ def stop_experiment(
     wait: float = typer.Option(30.0, help="Seconds to wait for the run to stop."),
 ) -> None:
     """Stop a running experiment, as Ctrl-C in its terminal would: its trials stop, it stays resumable."""
-    db = _open(store)
-    try:
+    with _opened(store) as db:
         record = _get(db, name, namespace)
         lease = db.get_lease(record.id)
         if lease is None:
@@ -160,8 +161,6 @@ def stop_experiment(
         if db.get_lease(record.id) is not None:
             fail(f"experiment {name} did not stop within {wait:g} s (process {pid})", ExitCode.FAILED)
         stderr_console().print(f"stopped {name}; `tuner run` on its file continues it", markup=False)
-    finally:
-        db.close()
 
 
 def delete_experiment(
@@ -174,8 +173,7 @@ def delete_experiment(
     from controllers.local_run import runs_root
 
     settings = settings_from(store=store)
-    db = _open(store)
-    try:
+    with _opened(store) as db:
         record = _get(db, name, namespace)
         if db.get_lease(record.id) is not None:
             fail(
@@ -190,8 +188,6 @@ def delete_experiment(
         folder = runs_root(settings) / namespace / name
         shutil.rmtree(folder, ignore_errors=True)
         stderr_console().print(f"deleted experiment {name}", markup=False)
-    finally:
-        db.close()
 
 
 def list_trials(
@@ -203,8 +199,7 @@ def list_trials(
     """List the trials of an experiment with their assignments and metrics."""
     from tuner.views import list_document, trial_documents
 
-    db = _open(store)
-    try:
+    with _opened(store) as db:
         record = _get(db, experiment, namespace)
         if output is not None:
             print_document(list_document(trial_documents(db, record)), output)
@@ -228,8 +223,6 @@ def list_trials(
                 row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], *values
             )
         stdout_console().print(table)
-    finally:
-        db.close()
 
 
 def trial_logs(
@@ -239,8 +232,7 @@ def trial_logs(
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing while the trial runs."),
 ) -> None:
     """Print a trial's output (stdout and stderr of every attempt)."""
-    db = _open(store)
-    try:
+    with _opened(store) as db:
         found = _find_trial(db, trial, namespace)
         path = Path(found.runtime.log_path) if found.runtime and found.runtime.log_path else None
         if path is None:
@@ -256,8 +248,6 @@ def trial_logs(
                 out.write(follower.read_all_new())
                 return
             time.sleep(0.3)
-    finally:
-        db.close()
 
 
 def _find_trial(db: Any, name: str, namespace: str) -> Any:
