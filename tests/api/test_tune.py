@@ -140,3 +140,49 @@ def test_report_to_a_metrics_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
     observations = JsonLinesCollector(["loss"]).feed(target.read_text())
     assert [(o.step, o.value) for o in observations] == [(3, 0.5), (4, 0.25)]
+
+
+SCRIPT = """
+import sys, time, tuner
+
+def objective(params):
+    time.sleep(0.3)
+    return params["x"]
+
+result = tuner.tune(objective, {"x": tuner.search.double(0, 1)}, name="resumable", algorithm_name="random",
+                    max_trial_count=6, store=sys.argv[1])
+print(result.state.value, result.interrupted, sum(t.state.value == "Succeeded" for t in result.trials))
+"""
+
+
+def test_an_interrupted_tune_call_resumes_by_name(tmp_path: Path) -> None:
+    """Ctrl-C in a real process stops the trials cleanly; the same call with the same name finishes the job."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = tmp_path / "tune_me.py"
+    script.write_text(SCRIPT)
+    store = f"sqlite:///{tmp_path / 'store.db'}"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    first = subprocess.Popen([sys.executable, str(script), store], stdout=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:  # interrupt once it is well under way
+        if (tmp_path / "store.db").exists():
+            with tuner.Client(store=store) as client:
+                try:
+                    if len(client.get_success_trial_details("resumable")) >= 2:
+                        break
+                except Exception:
+                    pass
+        time.sleep(0.1)
+    first.send_signal(signal.SIGINT)
+    out, _ = first.communicate(timeout=60)
+    state, interrupted, succeeded = out.split()
+    assert (state, interrupted) == ("Running", "True") and int(succeeded) < 6
+    second = subprocess.run(
+        [sys.executable, str(script), store], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert second.stdout.split() == ["Succeeded", "False", "6"], second.stderr

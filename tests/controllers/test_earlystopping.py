@@ -50,14 +50,20 @@ def test_settings_are_validated_with_the_spec() -> None:
 
     def problems(name: str, settings: dict[str, str]) -> list[str]:
         spec = EarlyStoppingSpec(
-            algorithm_name=name, algorithm_settings=[AlgorithmSetting(name=k, value=v) for k, v in settings.items()]
+            algorithm_name=name,
+            algorithm_settings=[AlgorithmSetting(name=k, value=v) for k, v in settings.items()],
         )
         return [str(p) for p in check_early_stopping(spec)]
 
-    assert any("min_trials" in m and "not a setting of medianstop" in m for m in problems("medianstop", {"min_trials": "3"}))
+    assert any(
+        "min_trials" in m and "not a setting of medianstop" in m
+        for m in problems("medianstop", {"min_trials": "3"})
+    )
     assert any("at least 1" in m for m in problems("medianstop", {"start_step": "0"}))
     assert any("at least 2" in m for m in problems("asha", {"reduction_factor": "1"}))
-    assert problems("asha", {"min_resource": "2", "reduction_factor": "4", "min_early_stopping_rate": "0"}) == []
+    assert (
+        problems("asha", {"min_resource": "2", "reduction_factor": "4", "min_early_stopping_rate": "0"}) == []
+    )
     stopper = Asha.from_settings({"min_resource": "2", "reduction_factor": "4"})
     assert (stopper.min_resource, stopper.reduction_factor, stopper.min_early_stopping_rate) == (2, 4, 0)
     assert MedianStop.from_settings({}).start_step == 4
