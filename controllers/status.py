@@ -74,7 +74,7 @@ def optimal_trial(best: TrialView | None, metric_order: Sequence[str]) -> dict[s
     if best is None:
         return None
     metrics = [
-        {"name": name, **{k: _text(getattr(best.metrics[name], k)) for k in ("min", "max", "latest")}}
+        {"name": name, **{k: metric_text(getattr(best.metrics[name], k)) for k in ("min", "max", "latest")}}
         for name in metric_order
         if name in best.metrics
     ]
@@ -85,7 +85,8 @@ def optimal_trial(best: TrialView | None, metric_order: Sequence[str]) -> dict[s
     }
 
 
-def _text(value: float | None) -> str:
+def metric_text(value: float | None) -> str:
+    """A metric value as Katib writes it in a status (a string; `unavailable` when there is none)."""
     if value is None:
         return "unavailable"
     return repr(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from controllers.status import metric_text
 from tuner.states import TrialState
 from tuner.store import StoreReader
 from tuner.store.records import Experiment as StoredExperiment
@@ -39,12 +40,12 @@ def experiment_document(record: StoredExperiment) -> dict[str, Any]:
 
 
 def metric_document(name: str, summary: MetricSummary) -> dict[str, str]:
-    def text(value: float | None) -> str:
-        if value is None:
-            return "unavailable"
-        return repr(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-
-    return {"name": name, "min": text(summary.min), "max": text(summary.max), "latest": text(summary.latest)}
+    return {
+        "name": name,
+        "min": metric_text(summary.min),
+        "max": metric_text(summary.max),
+        "latest": metric_text(summary.latest),
+    }
 
 
 def trial_document(
