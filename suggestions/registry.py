@@ -29,7 +29,6 @@ Factory = Callable[[], Suggester]
 
 # name -> "module:attribute" of the built-in algorithms (Katib's names, plus `auto`).
 BUILTINS: dict[str, str] = {
-    "auto": "suggestions.auto:AutoSuggester",
     "random": "suggestions.random:RandomSuggester",
     "grid": "suggestions.grid:GridSuggester",
     "sobol": "suggestions.sobol:SobolSuggester",
