@@ -25,7 +25,7 @@ demo: install
 	$(PY) -m tuner.cli run examples/quickstart/experiment.yaml
 
 test: install check
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2
 
 check: lint typecheck imports
 
