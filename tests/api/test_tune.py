@@ -97,7 +97,7 @@ def test_early_stopping_with_function_trials(sqlite_url: str) -> None:
 
         for step in range(1, 11):
             tuner.report(step=step, accuracy=params["quality"] * step / 10)
-            time.sleep(0.03)  # a training step takes time; decisions happen while the trial runs
+            time.sleep(0.05)  # a training step takes time; decisions happen while the trial runs
 
     result = tuner.tune(
         objective,

@@ -126,7 +126,7 @@ def test_parallelism_is_never_exceeded(
     spans = tmp_path / "spans.jsonl"
     script = f"""
     import json, os, time
-    start = time.time(); time.sleep(0.3)
+    start = time.time(); time.sleep(0.5)
     with open({str(spans)!r}, 'a') as out:
         out.write(json.dumps([start, time.time()]) + '\\n')
     print('loss=1')

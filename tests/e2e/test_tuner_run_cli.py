@@ -117,7 +117,7 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(
 
 
 def test_second_run_of_a_running_experiment_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
-    path = write(tmp_path, "busy", "import time; time.sleep(0.5); print('loss=1')", max_trials=6, parallel=1)
+    path = write(tmp_path, "busy", "import time; time.sleep(3); print('loss=1')", max_trials=3, parallel=1)
     first = start("run", str(path), env=env)
     try:
         deadline = time.monotonic() + 30
@@ -139,9 +139,7 @@ def test_second_run_of_a_running_experiment_is_refused(tmp_path: Path, env: dict
 
 
 def test_ctrl_c_stops_trials_and_leaves_it_resumable(tmp_path: Path, env: dict[str, str]) -> None:
-    path = write(
-        tmp_path, "sigint", "import time; time.sleep(1.0); print('loss=1')", max_trials=4, parallel=2
-    )
+    path = write(tmp_path, "sigint", "import time; time.sleep(3); print('loss=1')", max_trials=4, parallel=2)
     process = start("run", str(path), env=env)
     wait_for_running_trials(env, "sigint", 2)
     process.send_signal(signal.SIGINT)
