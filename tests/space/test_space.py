@@ -169,3 +169,19 @@ def test_assignment_is_hashable_and_ordered() -> None:
     assert a == Assignment([("a", "x"), ("b", 1)]) and hash(a) == hash(Assignment({"a": "x", "b": 1}))
     with pytest.raises(TypeError):
         Assignment({"flag": True})
+
+
+def test_an_int_range_may_hold_one_value_as_the_spec_allows() -> None:
+    """Katib's hyperband example fixes its resource with min == max; the spec accepts it, so the space must."""
+    space = SearchSpace.from_parameters(
+        [{"name": "n", "parameterType": "int", "feasibleSpace": {"min": "3", "max": "3"}}]
+    )
+    assert space.size == 1 and space.point_at(0)["n"] == 3
+    with pytest.raises(SpecError, match="must not be greater than max"):
+        SearchSpace.from_parameters(
+            [{"name": "n", "parameterType": "int", "feasibleSpace": {"min": "4", "max": "3"}}]
+        )
+    with pytest.raises(SpecError, match="must be less than max"):
+        SearchSpace.from_parameters(
+            [{"name": "x", "parameterType": "double", "feasibleSpace": {"min": "3", "max": "3"}}]
+        )

@@ -349,7 +349,7 @@ def _build_range(name: str, ptype: str, feasible: Any, fs: str) -> Parameter:
             allowed = ", ".join(d.value for d in Distribution)
             problems.append(Problem(f"{fs}.distribution", f"{dist_text!r} is not one of {allowed}"))
     if not problems:
-        problems += _range_problems(numbers, distribution, fs)
+        problems += _range_problems(numbers, distribution, fs, allow_single=ptype == "int")
     if problems:
         raise SpecError(problems)
     low, high = numbers["min"], numbers["max"]
@@ -359,10 +359,16 @@ def _build_range(name: str, ptype: str, feasible: Any, fs: str) -> Parameter:
     return DoubleParameter(name, low, high, step, distribution, texts)
 
 
-def _range_problems(numbers: dict[str, Decimal], distribution: Distribution, fs: str) -> list[Problem]:
+def _range_problems(
+    numbers: dict[str, Decimal], distribution: Distribution, fs: str, allow_single: bool = False
+) -> list[Problem]:
+    """The rules of `tuner.spec.parameter_rules` for a range (this is also the HTTP API's entry point);
+    an int range may hold a single value (min == max), as Katib's own hyperband example does."""
     low, high, step = numbers["min"], numbers["max"], numbers.get("step")
     problems: list[Problem] = []
-    if not low < high:
+    if allow_single and low > high:
+        problems.append(Problem(fs, f"min ({low}) must not be greater than max ({high})"))
+    elif not allow_single and not low < high:
         problems.append(Problem(fs, f"min ({low}) must be less than max ({high})"))
     if step is not None and step <= 0:
         problems.append(Problem(f"{fs}.step", f"must be positive, got {step}"))
