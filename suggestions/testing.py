@@ -223,7 +223,7 @@ def check_sequential_run_stays_in_space(s: Suggester, profile: Profile) -> None:
 
 
 def check_parallel_batches_avoid_pending(s: Suggester, profile: Profile) -> None:
-    """k = 4 with trials still running: never a pending or running point, never twice in a batch."""
+    """k = 3 with trials still running: never a pending or running point, never twice in a batch."""
     space = space_for(s, profile)
     history = random_history(space, 6, seed=3)
     history = _with(
@@ -231,7 +231,7 @@ def check_parallel_batches_avoid_pending(s: Suggester, profile: Profile) -> None
         TrialRecord("pending", space.sample(np.random.default_rng(1)), TrialState.CREATED),
         TrialRecord("running", space.sample(np.random.default_rng(2)), TrialState.RUNNING),
     )
-    _run(s, space, profile.settings, history, max(3, profile.rounds // 3), 4)
+    _run(s, space, profile.settings, history, max(3, profile.rounds // 4), 3)
 
 
 def check_deterministic_with_random_state(s: Suggester, profile: Profile) -> None:
@@ -319,6 +319,7 @@ CHECKS: tuple[Check, ...] = (
 
 BUILTIN_PROFILES: dict[str, Profile] = {
     "bayesianoptimization": Profile(rounds=12),
+    "auto": Profile(rounds=12),
     "hyperband": Profile(
         settings={"r_l": "9", "resource_name": "epochs", "eta": "3"},
         finite_space=tuple(FINITE_SPACE_WITH_RESOURCE),
