@@ -48,6 +48,7 @@ class FixedSpaceGp(GPSampler):
         return super().sample_relative(study, trial, search_space)
 
     def _prefit(self, study: Study, search_space: dict[str, BaseDistribution]) -> None:
+        assert self._fit_gtol is not None
         try:
             from optuna._gp import gp as gp_module
             from optuna._gp import search_space as gp_search_space
