@@ -31,7 +31,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy tuner/errors.py tuner/states.py tuner/config.py tuner/spec
+	$(VENV)/bin/mypy tuner/errors.py tuner/states.py tuner/config.py tuner/spec tuner/space suggestions
 
 imports: install
 	$(VENV)/bin/lint-imports
