@@ -34,7 +34,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy tuner controllers pipelines
+	$(VENV)/bin/mypy tuner controllers pipelines suggestions
 
 imports: install
 	$(VENV)/bin/lint-imports

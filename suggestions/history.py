@@ -61,6 +61,12 @@ class TrialRecord:
         """True while the trial occupies a parallel slot (Created or Running)."""
         return self.state.is_active
 
+    @cached_property
+    def fingerprint(self) -> bytes:
+        """A hash of everything algorithms read from this trial (cached: records are immutable)."""
+        text = repr((self.name, self.state.value, self.value, self.assignment.rendered(), self.intermediate))
+        return hashlib.sha256(text.encode()).digest()
+
 
 @dataclass(frozen=True)
 class History:
@@ -112,7 +118,7 @@ class History:
     def _digest(self) -> str:
         h = hashlib.sha256(self.direction.value.encode())
         for t in self.trials:
-            h.update(repr((t.name, t.state.value, t.value, t.assignment.rendered(), t.intermediate)).encode())
+            h.update(t.fingerprint)
         return h.hexdigest()[:24]
 
     # -- JSON form (HTTP service) -------------------------------------------------------------------

@@ -37,6 +37,7 @@ BUILTINS: dict[str, str] = {
     "multivariate-tpe": "suggestions.tpe:MultivariateTpeSuggester",
     "cmaes": "suggestions.cmaes:CmaEsSuggester",
     "hyperband": "suggestions.hyperband:HyperbandSuggester",
+    "auto": "suggestions.auto:AutoSuggester",
 }
 
 

@@ -24,6 +24,23 @@ import numpy as np
 
 from suggestions.base import Suggester
 from suggestions.history import Direction, History, TrialRecord
+
+__all__ = [
+    "BUILTIN_PROFILES",
+    "CHECKS",
+    "CONFORMANCE_SPACE",
+    "FINITE_SPACE",
+    "Check",
+    "Profile",
+    "TrialRecord",
+    "TrialState",
+    "objective",
+    "profile_for",
+    "random_history",
+    "run_conformance",
+    "space_for",
+    "with_trials",
+]
 from tuner.errors import SearchExhaustedError, SuggestionError
 from tuner.space import Assignment, SearchSpace
 from tuner.states import TrialState
@@ -151,7 +168,8 @@ def random_history(
     return History(tuple(trials), direction)
 
 
-def _with(history: History, *records: TrialRecord) -> History:
+def with_trials(history: History, *records: TrialRecord) -> History:
+    """`history` with `records` appended."""
     return replace(history, trials=history.trials + records)
 
 
@@ -223,22 +241,22 @@ def check_sequential_run_stays_in_space(s: Suggester, profile: Profile) -> None:
 
 
 def check_parallel_batches_avoid_pending(s: Suggester, profile: Profile) -> None:
-    """k = 4 with trials still running: never a pending or running point, never twice in a batch."""
+    """k = 3 with trials still running: never a pending or running point, never twice in a batch."""
     space = space_for(s, profile)
     history = random_history(space, 6, seed=3)
-    history = _with(
+    history = with_trials(
         history,
         TrialRecord("pending", space.sample(np.random.default_rng(1)), TrialState.CREATED),
         TrialRecord("running", space.sample(np.random.default_rng(2)), TrialState.RUNNING),
     )
-    _run(s, space, profile.settings, history, max(3, profile.rounds // 3), 4)
+    _run(s, space, profile.settings, history, max(3, profile.rounds // 4), 3)
 
 
 def check_deterministic_with_random_state(s: Suggester, profile: Profile) -> None:
     """With random_state, equal inputs give equal answers, from a warm and from a fresh instance."""
     space = space_for(s, profile)
     settings = {**profile.settings, "random_state": "7"}
-    history = _with(
+    history = with_trials(
         random_history(space, 12, seed=5),
         TrialRecord("running", space.sample(np.random.default_rng(9)), TrialState.RUNNING),
     )
@@ -266,7 +284,7 @@ def check_failed_and_odd_trials_are_handled(s: Suggester, profile: Profile) -> N
         TrialRecord("stopped", space.sample(rng), TrialState.EARLY_STOPPED, 0.5, ((1, 0.9), (2, 0.5))),
     ]
     base = random_history(space, 11, seed=13)
-    _suggest(s, space, profile.settings, _with(base, *odd), 2)
+    _suggest(s, space, profile.settings, with_trials(base, *odd), 2)
     only_failures = History(tuple(t for t in odd if not t.observed))
     assert _suggest(s, space, profile.settings, only_failures, 2), f"{s.name}: nothing after failures only"
     flat = History(tuple(replace(t, value=1.0) for t in base.trials))
@@ -294,7 +312,7 @@ def check_exhaustion_is_signalled(s: Suggester, profile: Profile) -> None:
         done = tuple(
             TrialRecord(f"t{r}-{i}", a, TrialState.SUCCEEDED, objective(space, a)) for i, a in enumerate(out)
         )
-        history = _with(history, *done)
+        history = with_trials(history, *done)
     else:
         raise AssertionError(f"{s.name}: no SearchExhaustedError after {3 * size} calls on {size} points")
     if profile.covers_finite_space:
@@ -319,6 +337,7 @@ CHECKS: tuple[Check, ...] = (
 
 BUILTIN_PROFILES: dict[str, Profile] = {
     "bayesianoptimization": Profile(rounds=12),
+    "auto": Profile(rounds=12),
     "hyperband": Profile(
         settings={"r_l": "9", "resource_name": "epochs", "eta": "3"},
         finite_space=tuple(FINITE_SPACE_WITH_RESOURCE),

@@ -28,7 +28,7 @@ from tuner.space import Assignment
 _GAMMA_CAP = 25  # optuna and hyperopt both cap the "good" group at 25 trials
 
 
-class _FixedSpaceTpe(TPESampler):
+class FixedSpaceTpe(TPESampler):
     """TPESampler told the search space instead of inferring it from every trial of the study.
 
     The inference walks all trials (about 12 ms at 1,000 trials) to find the parameters they share,
@@ -110,7 +110,7 @@ class TpeSuggester(_TpeBase):
             extra["gamma"] = hyperopt_gamma(settings["gamma"])
         if settings["prior_weight"] is not None:  # deprecated in optuna 4.9: passed only when asked for
             extra["prior_weight"] = settings["prior_weight"]
-        return _FixedSpaceTpe(
+        return FixedSpaceTpe(
             space,
             n_ei_candidates=settings["n_EI_candidates"],
             n_startup_trials=0,
@@ -140,7 +140,7 @@ class MultivariateTpeSuggester(_TpeBase):
     def sampler(
         self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int
     ) -> TPESampler:
-        return _FixedSpaceTpe(
+        return FixedSpaceTpe(
             space,
             n_ei_candidates=settings["n_ei_candidates"],
             n_startup_trials=0,

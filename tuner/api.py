@@ -78,7 +78,7 @@ def tune(
     objective_type: str = "maximize",
     objective_goal: float | None = None,
     metric_strategies: Mapping[str, str] | None = None,
-    algorithm_name: str = "tpe",
+    algorithm_name: str = "auto",
     algorithm_settings: Mapping[str, Any] | None = None,
     max_trial_count: int = 10,
     parallel_trial_count: int = 1,

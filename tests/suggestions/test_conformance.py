@@ -8,7 +8,7 @@ from suggestions import testing
 from suggestions.registry import builtin_registry
 
 REGISTRY = builtin_registry()
-ALGORITHMS = [n for n in REGISTRY.names() if n != "auto"]
+ALGORITHMS = REGISTRY.names()
 
 
 @pytest.mark.parametrize("check", testing.CHECKS, ids=lambda c: c.__name__.removeprefix("check_"))

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of tuner's suggestion algorithms and the reference tools, then the latency table.
+# Run by hand (takes hours on 2 cores); results and reports go to benchmarks/results/.
+#
+#   benchmarks/run_hpo.sh                 # everything
+#   STEPS=quality benchmarks/run_hpo.sh   # or latency
+#
+# HPO_BENCH_HOME is the folder holding bench/ (the shared harness); PYTHON a Python with the project, the
+# reference libraries and torch installed.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+HOME_DIR=${HPO_BENCH_HOME:-/work/shared}
+OUT=${OUT:-$ROOT/benchmarks/results}
+PY=${PYTHON:-$ROOT/.venv/bin/python}
+SEEDS=${SEEDS:-5}
+BUDGET=${BUDGET:-100}
+STEPS=${STEPS:-quality latency}
+ALGORITHMS=${ALGORITHMS:-auto tpe multivariate-tpe bayesianoptimization cmaes sobol random grid}
+mkdir -p "$OUT"
+cd "$HOME_DIR"
+export PYTHONPATH=$ROOT HPO_BENCH_PROJECT=benchmarks.hpo_adapter:create_optimizer
+
+if [[ " $STEPS " == *" quality "* ]]; then
+  "$PY" -m bench.hpo.run --optimizers random,optuna-tpe,optuna-gp,skopt-gp,optuna-cmaes,hyperopt-tpe \
+    --problems public --seeds "$SEEDS" --budget "$BUDGET" --out "$OUT/reference.json"
+  for alg in $ALGORITHMS; do
+    HPO_BENCH_ALGORITHM=$alg "$PY" -m bench.hpo.run --optimizers project --project-label "tuner-$alg" \
+      --problems public --seeds "$SEEDS" --budget "$BUDGET" --out "$OUT/tuner-$alg.json"
+  done
+  "$PY" -m bench.hpo.report "$OUT/reference.json" "$OUT/tuner-auto.json" \
+    --budgets 20,50,100 --reference optuna-tpe --out "$OUT/report-auto.md"
+  "$PY" -m bench.hpo.report "$OUT/reference.json" "$OUT"/tuner-*.json \
+    --budgets 20,50,100 --reference optuna-tpe --out "$OUT/report-all.md"
+fi
+
+if [[ " $STEPS " == *" latency "* ]]; then
+  "$PY" -m bench.hpo.latency --optimizers random,optuna-tpe,hyperopt-tpe,optuna-cmaes,optuna-gp,skopt-gp \
+    --n 50,200,500,1000 --repeats 3 --cap 30 --out "$OUT/latency-reference.json"
+  for alg in $ALGORITHMS; do
+    HPO_BENCH_ALGORITHM=$alg "$PY" -m bench.hpo.latency --optimizers project \
+      --n 50,200,500,1000 --repeats 3 --cap 30 --out "$OUT/latency-tuner-$alg.json"
+  done
+  "$PY" "$ROOT/benchmarks/merge_latency.py" "$OUT/latency.json" "$OUT/latency-reference.json" "$OUT"/latency-tuner-*.json
+  "$PY" -m bench.hpo.latency --render "$OUT/latency.json" > "$OUT/report-latency.md"
+fi

@@ -1,0 +1,147 @@
+"""`auto`: the default algorithm; picks and combines methods by the search space and the budget.
+
+The plan, decided on every call from the request alone (so any replica answers the same):
+
+1. A finite space no larger than the budget (maxTrialCount) is enumerated: grid search finds the best
+   point for sure, in a seeded random order.
+2. Otherwise the first ``n_startup_trials`` trials (default: the number of parameters + 2, between 5 and
+   10) are points of a scrambled Sobol' sequence mapped through the priors: an even cover of the space,
+   fewer points than the 10 random ones optuna's samplers start with, so the model starts earlier.
+3. Then Gaussian-process Bayesian optimisation: optuna's GPSampler (Matern 5/2 with ARD, log expected
+   improvement, q-batch LogEI for pending trials and batches), with the kernel fitted to convergence on
+   every call and the objective treated as noise-free; both choices measured better than optuna's
+   defaults on the benchmark (benchmarks/README.md). Beyond `MAX_GP_OBSERVATIONS` observations the GP
+   sees the best half and the most recent half of them, which bounds the time per suggestion.
+4. Tree-structured Parzen estimators instead of the GP when the GP does not fit the problem: more than
+   `MAX_GP_DIMENSIONS` parameters, or torch (the ``gp`` extra) is not installed.
+
+Settings: ``random_state``; ``n_startup_trials`` to override the quasi-random start.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from scipy.stats import qmc
+
+from suggestions import _optuna
+from suggestions.base import Suggester, SuggestRequest
+from suggestions.grid import GridSuggester
+from suggestions.history import History
+from suggestions.settings import Setting, SettingsSchema, integer, random_state_setting
+from tuner.space import Assignment, SearchSpace
+
+logger = logging.getLogger(__name__)
+
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+"""Whether optuna's GPSampler can run here (torch comes with the ``gp`` extra)."""
+
+MAX_GP_DIMENSIONS = 20
+"""Above this many parameters, TPE: the GP's fit and acquisition search grow costly and weak."""
+
+MAX_GP_OBSERVATIONS = 200
+"""Most observations the GP is fitted on (the best half and the most recent half)."""
+
+KERNEL_FIT_TOLERANCE = 1e-4
+"""Gradient tolerance of the kernel fit (optuna's own, 1e-2, stops near its starting point)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What `auto` does for one request: the method and the length of the quasi-random start."""
+
+    method: str  # "grid", "sobol", "gp" or "tpe"
+    startup: int
+
+
+def plan(space: SearchSpace, settings: Mapping[str, Any], observed: int, budget: int | None) -> Plan:
+    """The method for the next suggestions (see the module docstring)."""
+    startup = settings.get("n_startup_trials") or min(max(len(space) + 2, 5), 10)
+    if space.size is not None and budget is not None and space.size <= budget:
+        return Plan("grid", startup)
+    if observed < startup:
+        return Plan("sobol", startup)
+    if HAS_TORCH and len(space) <= MAX_GP_DIMENSIONS:
+        return Plan("gp", startup)
+    return Plan("tpe", startup)
+
+
+class AutoSuggester(Suggester):
+    """The default: quasi-random start, then GP-based Bayesian optimisation, or TPE (module docstring)."""
+
+    name = "auto"
+    settings_schema = SettingsSchema(
+        random_state_setting(),
+        Setting(
+            "n_startup_trials", integer(1), None, "quasi-random trials before modelling (d + 2, 5 to 10)"
+        ),
+    )
+
+    def propose(self, request: SuggestRequest) -> list[Assignment]:
+        chosen = plan(request.space, request.settings, len(request.history.observed), request.budget)
+        if chosen.method == "grid":
+            return GridSuggester().propose(request)
+        if chosen.method == "sobol":
+            return sobol_points(request, len(request.history), request.k)
+        if chosen.method == "gp":
+            return _gp(request)
+        return _tpe(request)
+
+
+def sobol_points(request: SuggestRequest, start: int, k: int) -> list[Assignment]:
+    """Points `start` .. `start + k - 1` of the experiment's scrambled Sobol' sequence, through the priors."""
+    space = request.space
+    seed = request.random_state if request.random_state is not None else int(space.digest()[:8], 16)
+    engine = qmc.Sobol(d=len(space), scramble=True, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "balance properties ... power of 2"
+        if start:
+            engine.fast_forward(start)
+        return [space.from_quantiles(q) for q in engine.random(k)]
+
+
+def _gp(request: SuggestRequest) -> list[Assignment]:
+    from suggestions._gp import FixedSpaceGp
+
+    dists = _optuna.distributions(request.space)
+    seed = request.seed % 2**32
+    return _optuna.ask(
+        request.space,
+        keep_informative(request.history, MAX_GP_OBSERVATIONS),
+        request.k,
+        lambda: FixedSpaceGp(dists, seed=seed, deterministic_objective=True, fit_gtol=KERNEL_FIT_TOLERANCE),
+    )
+
+
+def _tpe(request: SuggestRequest) -> list[Assignment]:
+    from suggestions.tpe import FixedSpaceTpe
+
+    dists = _optuna.distributions(request.space)
+    seed = request.seed % 2**32
+    return _optuna.ask(
+        request.space,
+        request.history,
+        request.k,
+        lambda: FixedSpaceTpe(dists, n_startup_trials=0, multivariate=True, constant_liar=True, seed=seed),
+    )
+
+
+def keep_informative(history: History, limit: int) -> History:
+    """The history with at most `limit` observations: the best half and the most recent ones.
+
+    Pending trials are always kept (the model must avoid them).
+    """
+    observed = history.observed
+    if len(observed) <= limit:
+        return history
+    keep = {id(t) for t in sorted(observed, key=history.loss)[: limit // 2]}
+    for t in reversed(observed):
+        if len(keep) >= limit:
+            break
+        keep.add(id(t))
+    return History(tuple(t for t in history.trials if t.pending or id(t) in keep), history.direction)
