@@ -23,18 +23,19 @@ import abc
 import math
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
+from statistics import NormalDist
 from typing import Any, ClassVar
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 
 from tuner.space.values import Value, render_value
 from tuner.spec.parameters import Distribution
 
 # Katib's normal prior covers the range with +-3 sigma; the truncated normal lives on [0, 1] in unit space.
 _NORMAL_SIGMA = 1.0 / 6.0
-_CDF_LO = float(ndtr(-3.0))
-_CDF_HI = float(ndtr(3.0))
+_STANDARD_NORMAL = NormalDist()  # the standard library's, so that importing the space needs no scipy
+_CDF_LO = _STANDARD_NORMAL.cdf(-3.0)
+_CDF_HI = _STANDARD_NORMAL.cdf(3.0)
 # Relative tolerance when checking that a double lies on its step grid (values read back from text).
 _STEP_TOLERANCE = 1e-9
 
@@ -111,7 +112,7 @@ class Parameter(abc.ABC):
 def truncated_normal_unit(q: float) -> float:
     """Quantile `q` of Katib's normal prior in unit space: mean 0.5, sigma 1/6, truncated to [0, 1]."""
     p = _CDF_LO + min(max(q, 0.0), 1.0) * (_CDF_HI - _CDF_LO)
-    return min(max(0.5 + _NORMAL_SIGMA * float(ndtri(p)), 0.0), 1.0)
+    return min(max(0.5 + _NORMAL_SIGMA * _STANDARD_NORMAL.inv_cdf(p), 0.0), 1.0)
 
 
 class NumericRange(Parameter):
