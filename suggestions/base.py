@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from suggestions._threads import one_thread
 from suggestions.history import History
 from suggestions.settings import InvalidSettingsError, SettingsSchema, random_state_setting
 from tuner.errors import Problem, SearchExhaustedError, SuggestionError, TunerError
@@ -188,7 +189,8 @@ class Suggester(abc.ABC):
             taken,
         )
         try:
-            proposed = self.propose(request)
+            with one_thread():
+                proposed = self.propose(request)
         except TunerError:
             raise
         except Exception as exc:  # a library failure becomes one readable error for the caller

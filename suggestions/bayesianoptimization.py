@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from skopt import Optimizer
 from skopt.space import Categorical, Dimension, Integer, Real
+from skopt.utils import cook_estimator
 
 from suggestions.base import Suggester, SuggestRequest, fresh_points
 from suggestions.history import TrialRecord
@@ -41,7 +42,11 @@ from tuner.space import (
 MAX_OBSERVATIONS = 100
 """Most observations the surrogate is fitted on (the best half and the most recent half)."""
 
-ACQUISITION_SEARCH = {"n_points": 2000, "n_restarts_optimizer": 3}
+GP_FIT_RESTARTS = 0
+"""Extra random starts of the GP's kernel fit (skopt's default 2 triples the fit's cost; the fit from
+skopt's default length scales found kernels as good on the benchmark, benchmarks/README.md)."""
+
+ACQUISITION_SEARCH = {"n_points": 1000, "n_restarts_optimizer": 2}
 """How the acquisition is maximised: skopt's defaults (10,000 random points, 5 L-BFGS starts) cost
 more than the surrogate fit at small budgets, for no measurable gain (benchmarks/README.md)."""
 
@@ -99,14 +104,15 @@ class BayesianOptimizationSuggester(Suggester):
         dimensions = [_dimension(p) for p in space]
         out: list[Assignment] = []
         for i in range(request.k):  # constant liar: each point of the batch is told as the best so far
+            seed = (request.seed + i) % 2**32
             optimizer = Optimizer(
                 dimensions,
-                base_estimator=settings["base_estimator"],
+                base_estimator=_estimator(settings["base_estimator"], dimensions, seed),
                 n_initial_points=0,
                 acq_func=settings["acq_func"],
                 acq_optimizer=settings["acq_optimizer"],
                 acq_optimizer_kwargs=dict(ACQUISITION_SEARCH),
-                random_state=(request.seed + i) % 2**32,
+                random_state=seed,
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # "evaluated at this point before", convergence warnings
@@ -116,6 +122,14 @@ class BayesianOptimizationSuggester(Suggester):
             x.append(point)
             y.append(lie)
         return out
+
+
+def _estimator(name: str, dimensions: list[Dimension], seed: int) -> Any:
+    """skopt's surrogate for `name`, with the GP's kernel fitted from one start (`GP_FIT_RESTARTS`)."""
+    estimator = cook_estimator(name, space=dimensions, random_state=seed)
+    if name == "GP":
+        estimator.set_params(n_restarts_optimizer=GP_FIT_RESTARTS)
+    return estimator
 
 
 def _subsample(observed: list[TrialRecord], loss: Any, limit: int) -> list[TrialRecord]:

@@ -100,7 +100,7 @@ def test_model_based_algorithms_beat_random_on_a_quadratic(algorithm: str) -> No
         return sum((float(a[f"x{i}"]) - c) ** 2 for i, c in enumerate(centre))
 
     n, settings = 40, {}
-    if algorithm == "bayesianoptimization":  # about 0.2 s per model call: fewer, earlier ones
+    if algorithm == "bayesianoptimization":  # about 0.3 s per model call: fewer, earlier ones
         n, settings = 25, {"n_initial_points": "5"}
     model = [_minimise(algorithm, space, f, n, {**settings, "random_state": str(seed)}) for seed in range(3)]
     random = [_minimise("random", space, f, n, {"random_state": str(seed)}) for seed in range(3)]
