@@ -5,6 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 # Installing is skipped when pyproject.toml has not changed since the last install.
 STAMP := $(VENV)/.installed-test
+# The `gp` extra (torch, for the Gaussian process inside the `auto` algorithm) is installed so that the suite
+# covers it. Pinned to the CPU build that lies on this machine's disk; elsewhere pip downloads this release.
+TORCH ?= torch==2.13.0
 
 .PHONY: demo test check lint typecheck imports install clean
 
@@ -13,7 +16,7 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip setuptools wheel
 
 $(STAMP): pyproject.toml | $(PY)
-	$(PIP) install --quiet -e '.[test]'
+	$(PIP) install --quiet -e '.[test,gp]' '$(TORCH)'
 	@touch $@
 
 install: $(STAMP)
