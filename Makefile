@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-# Installing is skipped when pyproject.toml has not changed since the last install.
+# Installing is skipped when neither pyproject.toml nor this file changed since the last install.
 STAMP := $(VENV)/.installed-test
 # The `gp` extra (torch, for the Gaussian process inside the `auto` algorithm) is installed so that the suite
 # covers it. Pinned to the CPU build that lies on this machine's disk; elsewhere pip downloads this release.
@@ -15,7 +15,7 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip setuptools wheel
 
-$(STAMP): pyproject.toml | $(PY)
+$(STAMP): pyproject.toml Makefile | $(PY)
 	$(PIP) install --quiet -e '.[test,gp]' '$(TORCH)'
 	@touch $@
 
