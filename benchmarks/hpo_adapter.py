@@ -129,5 +129,6 @@ def _parameter(name: str, spec: dict[str, Any], grid_values: int) -> dict[str, A
         }
     fs = {"min": repr(float(low)), "max": repr(float(high)), "distribution": distribution}
     if grid_values:
-        fs["step"] = repr((high - low) / (grid_values - 1))
+        # A hair under the exact spacing: (high - low) / step must not round down to one point fewer.
+        fs["step"] = repr((high - low) / (grid_values - 1) * (1 - 1e-12))
     return {"name": name, "parameterType": "double", "feasibleSpace": fs}
