@@ -32,7 +32,6 @@ from scipy.stats import qmc
 from suggestions import _optuna
 from suggestions.base import Suggester, SuggestRequest
 from suggestions.grid import GridSuggester
-from suggestions.history import History
 from suggestions.settings import Setting, SettingsSchema, integer, random_state_setting
 from tuner.space import Assignment, SearchSpace
 
@@ -112,36 +111,20 @@ def _gp(request: SuggestRequest) -> list[Assignment]:
     seed = request.seed % 2**32
     return _optuna.ask(
         request.space,
-        keep_informative(request.history, MAX_GP_OBSERVATIONS),
+        request.history.keep_informative(MAX_GP_OBSERVATIONS),
         request.k,
         lambda: FixedSpaceGp(dists, seed=seed, deterministic_objective=True, fit_gtol=KERNEL_FIT_TOLERANCE),
     )
 
 
 def _tpe(request: SuggestRequest) -> list[Assignment]:
-    from suggestions.tpe import FixedSpaceTpe
+    from suggestions.tpe import MAX_OBSERVATIONS, FixedSpaceTpe
 
     dists = _optuna.distributions(request.space)
     seed = request.seed % 2**32
     return _optuna.ask(
         request.space,
-        request.history,
+        request.history.keep_informative(MAX_OBSERVATIONS),
         request.k,
         lambda: FixedSpaceTpe(dists, n_startup_trials=0, multivariate=True, constant_liar=True, seed=seed),
     )
-
-
-def keep_informative(history: History, limit: int) -> History:
-    """The history with at most `limit` observations: the best half and the most recent ones.
-
-    Pending trials are always kept (the model must avoid them).
-    """
-    observed = history.observed
-    if len(observed) <= limit:
-        return history
-    keep = {id(t) for t in sorted(observed, key=history.loss)[: limit // 2]}
-    for t in reversed(observed):
-        if len(keep) >= limit:
-            break
-        keep.add(id(t))
-    return History(tuple(t for t in history.trials if t.pending or id(t) in keep), history.direction)

@@ -25,7 +25,6 @@ from skopt.space import Categorical, Dimension, Integer, Real
 from skopt.utils import cook_estimator
 
 from suggestions.base import Suggester, SuggestRequest, fresh_points
-from suggestions.history import TrialRecord
 from suggestions.settings import Setting, SettingsSchema, choice, integer, random_state_setting
 from tuner.errors import Problem
 from tuner.space import (
@@ -95,11 +94,11 @@ class BayesianOptimizationSuggester(Suggester):
         observed = history.observed
         if len(observed) < max(settings["n_initial_points"], 1):
             return fresh_points(space, set(request.taken), request.k, request.rng)
-        kept = _subsample(observed, history.loss, MAX_OBSERVATIONS)
-        x = [_to_skopt(space, t.assignment) for t in kept]
-        y = [history.loss(t) for t in kept]
+        kept = history.keep_informative(MAX_OBSERVATIONS)
+        x = [_to_skopt(space, t.assignment) for t in kept.observed]
+        y = [history.loss(t) for t in kept.observed]
         lie = min(y)
-        x += [_to_skopt(space, t.assignment) for t in history.pending]
+        x += [_to_skopt(space, t.assignment) for t in kept.pending]
         y += [lie] * (len(x) - len(y))
         dimensions = [_dimension(p) for p in space]
         out: list[Assignment] = []
@@ -130,18 +129,6 @@ def _estimator(name: str, dimensions: list[Dimension], seed: int) -> Any:
     if name == "GP":
         estimator.set_params(n_restarts_optimizer=GP_FIT_RESTARTS)
     return estimator
-
-
-def _subsample(observed: list[TrialRecord], loss: Any, limit: int) -> list[TrialRecord]:
-    if len(observed) <= limit:
-        return observed
-    best = sorted(range(len(observed)), key=lambda i: loss(observed[i]))[: limit // 2]
-    chosen = set(best)
-    for i in range(len(observed) - 1, -1, -1):
-        if len(chosen) == limit:
-            break
-        chosen.add(i)
-    return [observed[i] for i in sorted(chosen)]
 
 
 def _by_index(p: Parameter) -> bool:

@@ -106,6 +106,22 @@ class History:
         observed = self.observed
         return min(observed, key=self.loss) if observed else None
 
+    def keep_informative(self, limit: int) -> History:
+        """This history with at most `limit` observations: the best half and the most recent ones.
+
+        Models whose cost grows with the history (GP fits, Parzen estimators) see this beyond their
+        limit. Pending trials are always kept (the model must avoid them); the order is unchanged.
+        """
+        observed = self.observed
+        if len(observed) <= limit:
+            return self
+        keep = {id(t) for t in sorted(observed, key=self.loss)[: limit // 2]}
+        for t in reversed(observed):
+            if len(keep) >= limit:
+                break
+            keep.add(id(t))
+        return History(tuple(t for t in self.trials if t.pending or id(t) in keep), self.direction)
+
     def assignments(self) -> set[Assignment]:
         """Every assignment ever proposed, whatever its trial's state."""
         return {t.assignment for t in self.trials}

@@ -82,7 +82,7 @@ def test_keep_informative_keeps_the_best_the_recent_and_the_pending() -> None:
     history = testing.random_history(space, 30, seed=1)
     pending = testing.TrialRecord("p", space.sample(np.random.default_rng(0)), testing.TrialState.RUNNING)
     history = testing.with_trials(history, pending)
-    kept = auto.keep_informative(history, 10)
+    kept = history.keep_informative(10)
     observed = kept.observed
     assert len(observed) == 10 and pending in kept.trials
     best = sorted(history.observed, key=history.loss)[:5]
