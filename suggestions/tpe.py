@@ -1,8 +1,9 @@
 """`tpe` and `multivariate-tpe`: Tree-structured Parzen Estimators on optuna's TPESampler.
 
 Katib runs `tpe` on hyperopt and validates hyperopt's setting names (gamma, prior_weight,
-n_EI_candidates, random_state); we keep those names and hyperopt's independent (per-parameter) model, but
-run optuna's sampler, which did better than hyperopt on the benchmark (see benchmarks/README.md). `multivariate-tpe` is Katib's optuna setup:
+n_EI_candidates, random_state); we keep those names but run optuna's sampler, which did better than
+hyperopt on the benchmark (see benchmarks/README.md), in optuna's default form for one objective:
+multivariate (one joint Parzen estimator over all parameters). `multivariate-tpe` is Katib's optuna setup:
 ``TPESampler(multivariate=True, constant_liar=True)`` with n_startup_trials, n_ei_candidates and
 random_state. Both see pending trials through the constant liar, so parallel suggestions spread out,
 and both draw their start-up points from the space's own priors (normal and log-normal included), as
@@ -45,7 +46,8 @@ class FixedSpaceTpe(TPESampler):
         self._fixed_space = {name: d for name, d in space.items() if not d.single()}
 
     def infer_relative_search_space(self, study: Study, trial: FrozenTrial) -> dict[str, BaseDistribution]:
-        return dict(self._fixed_space)
+        # Independent TPE samples each parameter on its own (sample_independent): no joint space.
+        return dict(self._fixed_space) if self._multivariate is not False else {}
 
 
 class _TpeBase(Suggester):
@@ -56,9 +58,9 @@ class _TpeBase(Suggester):
         raise NotImplementedError
 
     def sampler(
-        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int
+        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int, liar: bool
     ) -> TPESampler:
-        """The sampler for one call."""
+        """The sampler for one call; `liar`: pending trials exist (optuna's constant liar, slower)."""
         raise NotImplementedError
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:
@@ -67,8 +69,11 @@ class _TpeBase(Suggester):
         seed = request.seed % 2**32
         dists = _optuna.distributions(request.space)
         history = request.history.keep_informative(MAX_OBSERVATIONS)
+        # The liar only matters when some trial is pending (earlier points of this batch count); without
+        # one it changes nothing but costs time, as optuna then reads the trials uncached.
+        liar = bool(history.pending) or request.k > 1
         return _optuna.ask(
-            request.space, history, request.k, lambda: self.sampler(request.settings, dists, seed)
+            request.space, history, request.k, lambda: self.sampler(request.settings, dists, seed, liar)
         )
 
 
@@ -109,7 +114,7 @@ class TpeSuggester(_TpeBase):
         return self.n_startup
 
     def sampler(
-        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int
+        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int, liar: bool
     ) -> TPESampler:
         extra: dict[str, Any] = {}
         if settings["gamma"] is not None:
@@ -120,8 +125,8 @@ class TpeSuggester(_TpeBase):
             space,
             n_ei_candidates=settings["n_EI_candidates"],
             n_startup_trials=0,
-            multivariate=False,  # hyperopt's TPE, which Katib's `tpe` runs, models each parameter alone
-            constant_liar=True,
+            multivariate=True,  # optuna's default for one objective, and what the benchmark's optuna-tpe runs
+            constant_liar=liar,
             seed=seed,
             **extra,
         )
@@ -144,13 +149,13 @@ class MultivariateTpeSuggester(_TpeBase):
         return int(settings["n_startup_trials"])
 
     def sampler(
-        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int
+        self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int, liar: bool
     ) -> TPESampler:
         return FixedSpaceTpe(
             space,
             n_ei_candidates=settings["n_ei_candidates"],
             n_startup_trials=0,
             multivariate=True,
-            constant_liar=True,
+            constant_liar=liar,
             seed=seed,
         )
