@@ -12,6 +12,12 @@ The plan, decided on every call from the request alone (so any replica answers t
    every call and the objective treated as noise-free; both choices measured better than optuna's
    defaults on the benchmark (benchmarks/README.md). Beyond `MAX_GP_OBSERVATIONS` observations the GP
    sees the best half and the most recent half of them, which bounds the time per suggestion.
+   From `MIX_AFTER` observations on, every `MIX_EVERY`-th suggestion comes from TPE instead: a stateless
+   GP, refitted from scratch on every call, tends to settle in one basin (optuna's stateful sampler
+   escapes by carrying its kernel over between calls); TPE's points, drawn around the good region with
+   a different model, give it the data to move on. Measured on the benchmark's public problems (5 seeds):
+   Hartmann-6 at 100 trials 0.163 -> 0.048 from the optimum, mixed4 0.0015 -> 0.00016, ackley5 3.3 ->
+   2.5, average rank at 100 trials from behind optuna's GPSampler to ahead of it (benchmarks/README.md).
 4. Tree-structured Parzen estimators instead of the GP when the GP does not fit the problem: more than
    `MAX_GP_DIMENSIONS` parameters, or torch (the ``gp`` extra) is not installed.
 
@@ -46,6 +52,12 @@ MAX_GP_DIMENSIONS = 20
 MAX_GP_OBSERVATIONS = 200
 """Most observations the GP is fitted on (the best half and the most recent half)."""
 
+MIX_AFTER = 30
+"""Observations before TPE suggestions are mixed into the GP's (module docstring, point 3)."""
+
+MIX_EVERY = 4
+"""One suggestion in this many comes from TPE once `MIX_AFTER` observations exist."""
+
 KERNEL_FIT_TOLERANCE = 1e-4
 """Gradient tolerance of the kernel fit (optuna's own, 1e-2, stops near its starting point)."""
 
@@ -66,7 +78,8 @@ def plan(space: SearchSpace, settings: Mapping[str, Any], observed: int, budget:
     if observed < startup:
         return Plan("sobol", startup)
     if HAS_TORCH and len(space) <= MAX_GP_DIMENSIONS:
-        return Plan("gp", startup)
+        mixed_in = observed >= MIX_AFTER and observed % MIX_EVERY == MIX_EVERY - 1
+        return Plan("tpe" if mixed_in else "gp", startup)
     return Plan("tpe", startup)
 
 

@@ -36,6 +36,9 @@ def test_plan_by_space_and_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     assert auto.plan(_doubles(2), {}, 0, None) == auto.Plan("sobol", 5)
     assert auto.plan(_doubles(6), {}, 7, None) == auto.Plan("sobol", 8)
     assert auto.plan(_doubles(6), {}, 8, 100).method == "gp"
+    late = [auto.plan(_doubles(6), {}, n, None).method for n in range(auto.MIX_AFTER, auto.MIX_AFTER + 8)]
+    assert late.count("tpe") == 2 and late.count("gp") == 6, "one in four from TPE after MIX_AFTER"
+    assert auto.plan(_doubles(6), {}, auto.MIX_AFTER - 1, None).method == "gp"
     assert auto.plan(_doubles(12), {}, 3, None).startup == 10
     assert auto.plan(_doubles(21), {}, 50, None).method == "tpe", "many parameters: TPE"
     assert auto.plan(_doubles(3), {"n_startup_trials": 2}, 2, None).method == "gp"
