@@ -8,6 +8,7 @@
 # HPO_BENCH_HOME is the folder holding bench/ (the shared harness); PYTHON a Python with the project, the
 # reference libraries and torch installed.
 set -euo pipefail
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 HOME_DIR=${HPO_BENCH_HOME:-/work/shared}
 OUT=${OUT:-$ROOT/benchmarks/results}
@@ -22,15 +23,20 @@ export PYTHONPATH=$ROOT HPO_BENCH_PROJECT=benchmarks.hpo_adapter:create_optimize
 
 if [[ " $STEPS " == *" quality "* ]]; then
   "$PY" -m bench.hpo.run --optimizers random,optuna-tpe,optuna-gp,skopt-gp,optuna-cmaes,hyperopt-tpe \
-    --problems public --seeds "$SEEDS" --budget "$BUDGET" --out "$OUT/reference.json"
+    --problems public --seeds "$SEEDS" --budget "$BUDGET" --threads 1 --out "$OUT/reference.json"
   for alg in $ALGORITHMS; do
     HPO_BENCH_ALGORITHM=$alg "$PY" -m bench.hpo.run --optimizers project --project-label "tuner-$alg" \
-      --problems public --seeds "$SEEDS" --budget "$BUDGET" --out "$OUT/tuner-$alg.json"
+      --problems public --seeds "$SEEDS" --budget "$BUDGET" --threads 1 --out "$OUT/tuner-$alg.json"
   done
   "$PY" -m bench.hpo.report "$OUT/reference.json" "$OUT/tuner-auto.json" \
     --budgets 20,50,100 --reference optuna-tpe --out "$OUT/report-auto.md"
   "$PY" -m bench.hpo.report "$OUT/reference.json" "$OUT"/tuner-*.json \
     --budgets 20,50,100 --reference optuna-tpe --out "$OUT/report-all.md"
+  # the issue's two pairwise checks, per problem
+  "$PY" -m benchmarks.hpo_pairs "$OUT/reference.json" "$OUT/tuner-tpe.json" \
+    --optimizer tuner-tpe --reference optuna-tpe > "$OUT/pairs-tpe.md"
+  "$PY" -m benchmarks.hpo_pairs "$OUT/reference.json" "$OUT/tuner-bayesianoptimization.json" \
+    --optimizer tuner-bayesianoptimization --reference random > "$OUT/pairs-bayesianoptimization.md"
 fi
 
 if [[ " $STEPS " == *" latency "* ]]; then
