@@ -9,8 +9,9 @@ The plan, decided on every call from the request alone (so any replica answers t
    fewer points than the 10 random ones optuna's samplers start with, so the model starts earlier.
 3. Then Gaussian-process Bayesian optimisation: optuna's GPSampler (Matern 5/2 with ARD, log expected
    improvement, q-batch LogEI for pending trials and batches), with the kernel fitted to convergence on
-   every call and the objective treated as noise-free; both choices measured better than optuna's
-   defaults on the benchmark (benchmarks/README.md). Beyond `MAX_GP_OBSERVATIONS` observations the GP
+   every call and the objective treated as noise-free (measured on the benchmark without the TPE mix:
+   optuna's own loose fit did better on the synthetic problems but clearly worse on the ML ones; a noisy
+   objective did worse on Hartmann-6). Beyond `MAX_GP_OBSERVATIONS` observations the GP
    sees the best half and the most recent half of them, which bounds the time per suggestion.
    From `MIX_AFTER` observations on, every `MIX_EVERY`-th suggestion comes from TPE instead: a stateless
    GP, refitted from scratch on every call, tends to settle in one basin (optuna's stateful sampler
