@@ -29,17 +29,15 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from scipy.stats import qmc
 
 from suggestions import _optuna
 from suggestions.base import Suggester, SuggestRequest
 from suggestions.grid import GridSuggester
 from suggestions.settings import Setting, SettingsSchema, integer, random_state_setting
+from suggestions.sobol import sobol_points, start_length
 from tuner.space import Assignment, SearchSpace
 
 logger = logging.getLogger(__name__)
@@ -73,7 +71,7 @@ class Plan:
 
 def plan(space: SearchSpace, settings: Mapping[str, Any], observed: int, budget: int | None) -> Plan:
     """The method for the next suggestions (see the module docstring)."""
-    startup = settings.get("n_startup_trials") or min(max(len(space) + 2, 5), 10)
+    startup = settings.get("n_startup_trials") or start_length(space)
     if space.size is not None and budget is not None and space.size <= budget:
         return Plan("grid", startup)
     if observed < startup:
@@ -104,18 +102,6 @@ class AutoSuggester(Suggester):
         if chosen.method == "gp":
             return _gp(request)
         return _tpe(request)
-
-
-def sobol_points(request: SuggestRequest, start: int, k: int) -> list[Assignment]:
-    """Points `start` .. `start + k - 1` of the experiment's scrambled Sobol' sequence, through the priors."""
-    space = request.space
-    seed = request.random_state if request.random_state is not None else int(space.digest()[:8], 16)
-    engine = qmc.Sobol(d=len(space), scramble=True, seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # "balance properties ... power of 2"
-        if start:
-            engine.fast_forward(start)
-        return [space.from_quantiles(q) for q in engine.random(k)]
 
 
 def _gp(request: SuggestRequest) -> list[Assignment]:

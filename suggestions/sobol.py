@@ -14,7 +14,7 @@ from scipy.stats import qmc
 
 from suggestions.base import Suggester, SuggestRequest
 from suggestions.settings import SettingsSchema, random_state_setting
-from tuner.space import Assignment
+from tuner.space import Assignment, SearchSpace
 
 
 class SobolSuggester(Suggester):
@@ -24,12 +24,21 @@ class SobolSuggester(Suggester):
     settings_schema = SettingsSchema(random_state_setting())
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:
-        space = request.space
-        seed = request.random_state if request.random_state is not None else int(space.digest()[:8], 16)
-        engine = qmc.Sobol(d=len(space), scramble=True, seed=seed)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # "balance properties ... power of 2"
-            if len(request.history):  # scipy cannot fast-forward by 0
-                engine.fast_forward(len(request.history))
-            points = engine.random(request.k)
-        return [space.from_quantiles(q) for q in points]
+        return sobol_points(request, len(request.history), request.k)
+
+
+def start_length(space: SearchSpace) -> int:
+    """Quasi-random points before a model takes over: d + 2, between 5 and 10 (optuna starts with 10)."""
+    return min(max(len(space) + 2, 5), 10)
+
+
+def sobol_points(request: SuggestRequest, start: int, k: int) -> list[Assignment]:
+    """Points `start` .. `start + k - 1` of the experiment's scrambled Sobol' sequence, through the priors."""
+    space = request.space
+    seed = request.random_state if request.random_state is not None else int(space.digest()[:8], 16)
+    engine = qmc.Sobol(d=len(space), scramble=True, seed=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "balance properties ... power of 2"
+        if start:  # scipy cannot fast-forward by 0
+            engine.fast_forward(start)
+        return [space.from_quantiles(q) for q in engine.random(k)]

@@ -24,6 +24,7 @@ from optuna.trial import FrozenTrial
 from suggestions import _optuna
 from suggestions.base import Suggester, SuggestRequest, fresh_points
 from suggestions.settings import Setting, SettingsSchema, integer, number, random_state_setting
+from suggestions.sobol import sobol_points, start_length
 from tuner.space import Assignment
 
 MAX_OBSERVATIONS = 500
@@ -53,9 +54,13 @@ class FixedSpaceTpe(TPESampler):
 class _TpeBase(Suggester):
     """Shared driver: random start-up from the priors, then a fresh TPESampler over the history."""
 
-    def startup_trials(self, settings: Mapping[str, Any]) -> int:
-        """How many observations to collect at random before modelling."""
+    def startup_trials(self, request: SuggestRequest) -> int:
+        """How many observations to collect before modelling."""
         raise NotImplementedError
+
+    def startup_points(self, request: SuggestRequest) -> list[Assignment]:
+        """The points suggested before modelling: random ones from the priors."""
+        return fresh_points(request.space, set(request.taken), request.k, request.rng)
 
     def sampler(
         self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int, liar: bool
@@ -64,8 +69,8 @@ class _TpeBase(Suggester):
         raise NotImplementedError
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:
-        if len(request.history.observed) < self.startup_trials(request.settings):
-            return fresh_points(request.space, set(request.taken), request.k, request.rng)
+        if len(request.history.observed) < self.startup_trials(request):
+            return self.startup_points(request)
         seed = request.seed % 2**32
         dists = _optuna.distributions(request.space)
         history = request.history.keep_informative(MAX_OBSERVATIONS)
@@ -91,7 +96,7 @@ class TpeSuggester(_TpeBase):
 
     Settings: ``gamma`` in (0, 1): when set, the best ceil(gamma * sqrt(n)) observations are "good"
     (hyperopt's rule); unset, optuna's default (10 %, at most 25). ``prior_weight`` > 0 (1.0);
-    ``n_EI_candidates`` >= 1 (24); ``random_state``. Models from the 10th observation on.
+    ``n_EI_candidates`` >= 1 (24); ``random_state``. Models after a quasi-random start of d + 2 (5 to 10) points.
     """
 
     name = "tpe"
@@ -108,10 +113,14 @@ class TpeSuggester(_TpeBase):
         Setting("n_EI_candidates", integer(1), 24, "candidates scored by expected improvement"),
         random_state_setting(),
     )
-    n_startup = 10
 
-    def startup_trials(self, settings: Mapping[str, Any]) -> int:
-        return self.n_startup
+    def startup_trials(self, request: SuggestRequest) -> int:
+        # Katib's hyperopt service models after the first batch; optuna's default waits for 10 random
+        # trials. Here: a short quasi-random start (d + 2, 5 to 10 points), as `auto` does.
+        return start_length(request.space)
+
+    def startup_points(self, request: SuggestRequest) -> list[Assignment]:
+        return sobol_points(request, len(request.history), request.k)
 
     def sampler(
         self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int, liar: bool
@@ -145,8 +154,8 @@ class MultivariateTpeSuggester(_TpeBase):
         random_state_setting(),
     )
 
-    def startup_trials(self, settings: Mapping[str, Any]) -> int:
-        return int(settings["n_startup_trials"])
+    def startup_trials(self, request: SuggestRequest) -> int:
+        return int(request.settings["n_startup_trials"])
 
     def sampler(
         self, settings: Mapping[str, Any], space: dict[str, BaseDistribution], seed: int, liar: bool
