@@ -216,3 +216,44 @@ def test_hyperband_settings_are_checked() -> None:
     ]
     assert "not a parameter" in str(hb.validate({"r_l": "9", "resource_name": "steps"}, HB_SPACE)[0])
     assert "above the maximum" in str(hb.validate({"r_l": "81", "resource_name": "epochs"}, HB_SPACE)[0])
+
+
+# -- tpe starts quasi-randomly -------------------------------------------------------------------------------
+
+
+def test_tpe_starts_with_the_sobol_sequence_then_models() -> None:
+    space = _space(*(_double(f"x{i}", "0", "1") for i in range(3)))  # d + 2 = 5 start points
+    settings = {"random_state": "4"}
+    history = History()
+    for _ in range(5):
+        history = _complete(history, REGISTRY.get("tpe").suggest(space, settings, history, 1), lambda a: 0.0)
+    sobol = REGISTRY.get("sobol").suggest(space, settings, History(), 5)
+    assert [t.assignment for t in history.trials] == sobol, "the start is the experiment's Sobol' points"
+    after = REGISTRY.get("tpe").suggest(space, settings, history, 1)
+    assert after != REGISTRY.get("sobol").suggest(space, settings, history, 1), "then TPE takes over"
+
+
+# -- suggestions compute on one thread ----------------------------------------------------------------------
+
+
+def test_algorithms_propose_on_one_blas_thread() -> None:
+    """BLAS pools are limited to one thread while an algorithm proposes, and restored afterwards."""
+    from threadpoolctl import threadpool_info
+
+    from suggestions.base import Suggester, SuggestRequest
+    from suggestions.settings import SettingsSchema
+
+    seen: list[int] = []
+
+    class Probe(Suggester):
+        name = "probe"
+        settings_schema = SettingsSchema()
+
+        def propose(self, request: SuggestRequest) -> list[Assignment]:
+            seen.extend(pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas")
+            return [request.space.sample(request.rng)]
+
+    before = [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"]
+    Probe().suggest(_space(_double("x", "0", "1")), {}, History(), 1)
+    assert seen and set(seen) == {1}
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == before
