@@ -3,7 +3,9 @@
 On a busy two-core machine (trials running, two test workers), OpenBLAS's and OpenMP's spinning threads
 made scikit-optimize's GP about ten times slower than on one thread (measured: 32 s against 3.3 s for the
 same 39 suggestions). The limit applies while an algorithm proposes and is restored afterwards, so trial
-code running in the same process keeps its own thread settings.
+code running in the same process keeps its own thread settings. Overlapping suggestions on several threads
+(the HTTP service) may leave a process-wide pool (OpenBLAS on pthreads) at one thread, which only makes the
+service's own later suggestions faster; OpenMP pools are per thread, so each suggestion sets its own.
 """
 
 from __future__ import annotations
