@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Update,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 
 from tuner.errors import (
     AlreadyExistsError,
@@ -94,11 +107,38 @@ def load_trials(connection: Connection, *conditions: ColumnElement[bool]) -> lis
     return [trial_from_row(row, by_trial[row.id]) for row in rows]
 
 
+# One trial by id, the hottest read of the controller: statements built once (see `_sqlbase._row_by_id`).
+_TRIAL_BY_ID = select(T).where(T.c.id == bindparam("trial_id"))
+_ASSIGNMENTS_OF_TRIAL = (
+    select(A.c.name, A.c.value, A.c.numeric)
+    .where(A.c.trial_id == bindparam("trial_id"))
+    .order_by(A.c.position)
+)
+
+
+_INSERT_TRIAL = insert(T)
+_HIGHEST_NUMBER = select(func.max(T.c.number)).where(T.c.experiment_id == bindparam("experiment_id"))
+_NAME_OR_NUMBER_CLASH = select(T.c.name, T.c.number).where(
+    T.c.experiment_id == bindparam("experiment_id"),
+    or_(T.c.name == bindparam("name"), T.c.number == bindparam("number")),
+)
+
+
+@cache
+def _trial_update(columns: tuple[str, ...], new_attempt: bool) -> Update:
+    """UPDATE of a trial's `columns` (values bound as ``v_<column>``), plus one more attempt if asked."""
+    values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in columns}
+    if new_attempt:
+        values["attempt"] = T.c.attempt + 1
+    return update(T).where(T.c.id == bindparam("trial_id")).values(values)
+
+
 def load_trial(connection: Connection, trial_id: int) -> Trial:
-    trials = load_trials(connection, T.c.id == trial_id)
-    if not trials:
+    row = connection.execute(_TRIAL_BY_ID, {"trial_id": trial_id}).first()
+    if row is None:
         raise NotFoundError(f"trial {trial_id} does not exist")
-    return trials[0]
+    assignments = connection.execute(_ASSIGNMENTS_OF_TRIAL, {"trial_id": trial_id})
+    return trial_from_row(row, [Assignment(a.name, a.value, a.numeric) for a in assignments])
 
 
 def _experiment_label(row: Row[Any]) -> str:
@@ -312,7 +352,7 @@ class TuningSql(SqlBase):
                 "created_at": now,
                 "updated_at": now,
             }
-            trial_id = new_id(connection.execute(insert(T).values(values)))
+            trial_id = new_id(connection.execute(_INSERT_TRIAL, values))
             if assignments:
                 connection.execute(
                     insert(A),
@@ -336,16 +376,12 @@ class TuningSql(SqlBase):
     ) -> int:
         """Check name and number are free (for a precise error; the unique constraints stay the guard)."""
         if number is None:
-            highest = connection.execute(
-                select(func.max(T.c.number)).where(T.c.experiment_id == experiment.id)
-            ).scalar()
+            highest = connection.execute(_HIGHEST_NUMBER, {"experiment_id": experiment.id}).scalar()
             number = 0 if highest is None else highest + 1
         elif number < 0:
             raise StoreValueError(f"trial number must be 0 or more, got {number}")
         clash = connection.execute(
-            select(T.c.name, T.c.number).where(
-                T.c.experiment_id == experiment.id, or_(T.c.name == name, T.c.number == number)
-            )
+            _NAME_OR_NUMBER_CLASH, {"experiment_id": experiment.id, "name": name, "number": number}
         ).first()
         if clash is not None:
             what = f"named {name!r}" if clash.name == name else f"numbered {number}"
@@ -384,9 +420,8 @@ class TuningSql(SqlBase):
                 values["completed_at"] = now
             if runtime is not None:
                 values["runtime"] = runtime.to_json()
-            if new_attempt:
-                values["attempt"] = T.c.attempt + 1
-            connection.execute(update(T).where(T.c.id == trial_id).values(values))
+            statement = _trial_update(tuple(sorted(values)), new_attempt)
+            connection.execute(statement, {"trial_id": trial_id, **{f"v_{k}": v for k, v in values.items()}})
             return load_trial(connection, trial_id)
 
     def set_trial_runtime(self, trial_id: int, runtime: RuntimeInfo, *, new_attempt: bool = False) -> Trial:

@@ -10,9 +10,10 @@ import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, Table, select
+from sqlalchemy import Connection, CursorResult, Engine, Select, Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -83,13 +84,18 @@ def require(connection: Connection, table: Table, record_id: int, what: str, *, 
     but, unlike FOR UPDATE, does not block inserts of children that reference it, such as metric points
     of a trial being transitioned); on SQLite the write transaction's database lock serialises writers.
     """
-    query = select(table).where(table.c.id == record_id)
-    if lock and connection.dialect.name == "postgresql":
-        query = query.with_for_update(key_share=True)
-    row = connection.execute(query).first()
+    query = _row_by_id(table, lock and connection.dialect.name == "postgresql")
+    row = connection.execute(query, {"record_id": record_id}).first()
     if row is None:
         raise NotFoundError(f"{what} {record_id} does not exist")
     return row
+
+
+@cache
+def _row_by_id(table: Table, lock: bool) -> Select[Any]:
+    """The statement of `require`, built once: building it per call cost more than running it on SQLite."""
+    query = select(table).where(table.c.id == bindparam("record_id"))
+    return query.with_for_update(key_share=True) if lock else query
 
 
 def new_id(result: CursorResult[Any]) -> int:
