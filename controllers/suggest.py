@@ -13,16 +13,18 @@ from controllers.view import ExperimentView, reduce_summary
 from suggestions import Direction, History, Suggester, TrialRecord
 from tuner.space import Assignment, SearchSpace
 from tuner.spec import Experiment
+from tuner.store.records import Trial
 
 __all__ = ["build_history", "in_process", "reduce_summary"]
 
 
 class _Parsed:
-    """Typed assignments of the trials, parsed once each."""
+    """Typed assignments of the trials, parsed once each, and the records of finished trials, built once."""
 
     def __init__(self, space: SearchSpace) -> None:
         self.space = space
         self._by_trial: dict[int, Assignment] = {}
+        self._finished: dict[int, TrialRecord] = {}
 
     def __call__(self, trial_id: int, rendered: dict[str, str]) -> Assignment:
         found = self._by_trial.get(trial_id)
@@ -30,19 +32,22 @@ class _Parsed:
             found = self._by_trial[trial_id] = self.space.parse(rendered)
         return found
 
+    def record(self, view: ExperimentView, trial: Trial) -> TrialRecord:
+        """The algorithms' record of `trial`; a finished trial's never changes, so it is kept."""
+        done = self._finished.get(trial.id)
+        if done is not None:
+            return done
+        assignment = self._by_trial.get(trial.id) or self(trial.id, trial.assignment_values())
+        if not trial.state.is_finished:
+            return TrialRecord(trial.name, assignment, trial.state, None)
+        done = self._finished[trial.id] = TrialRecord(trial.name, assignment, trial.state, view.value(trial))
+        return done
+
 
 def build_history(view: ExperimentView, parse: _Parsed) -> History:
     """Every trial so far as the algorithms see it."""
-    records = [
-        TrialRecord(
-            t.name,
-            parse(t.id, t.assignment_values()),
-            t.state,
-            view.value(t) if t.state.is_finished else None,
-        )
-        for t in view.ordered()
-    ]
-    return History(tuple(records), Direction.MAXIMIZE if view.maximize else Direction.MINIMIZE)
+    records = tuple(parse.record(view, t) for t in view.ordered())
+    return History(records, Direction.MAXIMIZE if view.maximize else Direction.MINIMIZE)
 
 
 def in_process(experiment: Experiment, suggester: Suggester, space: SearchSpace) -> SuggestFn:
