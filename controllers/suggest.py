@@ -26,10 +26,10 @@ class _Parsed:
         self._by_trial: dict[int, Assignment] = {}
         self._finished: dict[int, TrialRecord] = {}
 
-    def __call__(self, trial_id: int, rendered: dict[str, str]) -> Assignment:
-        found = self._by_trial.get(trial_id)
+    def __call__(self, trial: Trial) -> Assignment:
+        found = self._by_trial.get(trial.id)
         if found is None:
-            found = self._by_trial[trial_id] = self.space.parse(rendered)
+            found = self._by_trial[trial.id] = self.space.parse(trial.assignment_values())
         return found
 
     def record(self, view: ExperimentView, trial: Trial) -> TrialRecord:
@@ -37,7 +37,7 @@ class _Parsed:
         done = self._finished.get(trial.id)
         if done is not None:
             return done
-        assignment = self._by_trial.get(trial.id) or self(trial.id, trial.assignment_values())
+        assignment = self(trial)
         if not trial.state.is_finished:
             return TrialRecord(trial.name, assignment, trial.state, None)
         done = self._finished[trial.id] = TrialRecord(trial.name, assignment, trial.state, view.value(trial))

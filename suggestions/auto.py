@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from suggestions import _optuna
 from suggestions.base import Suggester, SuggestRequest
@@ -39,10 +39,6 @@ from suggestions.grid import GridSuggester
 from suggestions.settings import Setting, SettingsSchema, integer, random_state_setting
 from suggestions.sobol import sobol_points, start_length
 from tuner.space import Assignment, SearchSpace
-
-if TYPE_CHECKING:
-    from optuna.distributions import BaseDistribution
-    from optuna.samplers import BaseSampler
 
 logger = logging.getLogger(__name__)
 
@@ -111,32 +107,22 @@ class AutoSuggester(Suggester):
 def _gp(request: SuggestRequest) -> list[Assignment]:
     from suggestions._gp import FixedSpaceGp
 
-    return _ask_sampler(
-        request,
-        MAX_GP_OBSERVATIONS,
-        lambda dists, seed: FixedSpaceGp(
-            dists, seed=seed, deterministic_objective=True, fit_gtol=KERNEL_FIT_TOLERANCE
-        ),
+    dists = _optuna.distributions(request.space)
+    seed = request.seed % 2**32
+    return _optuna.ask(
+        request.space,
+        request.history.keep_informative(MAX_GP_OBSERVATIONS),
+        request.k,
+        lambda: FixedSpaceGp(dists, seed=seed, deterministic_objective=True, fit_gtol=KERNEL_FIT_TOLERANCE),
     )
 
 
 def _tpe(request: SuggestRequest) -> list[Assignment]:
-    from suggestions.tpe import MAX_OBSERVATIONS, FixedSpaceTpe
+    from suggestions.tpe import FixedSpaceTpe, ask_tpe
 
-    return _ask_sampler(
+    return ask_tpe(
         request,
-        MAX_OBSERVATIONS,
-        lambda dists, seed: FixedSpaceTpe(
-            dists, n_startup_trials=0, multivariate=True, constant_liar=True, seed=seed
+        lambda dists, seed, liar: FixedSpaceTpe(
+            dists, n_startup_trials=0, multivariate=True, constant_liar=liar, seed=seed
         ),
     )
-
-
-def _ask_sampler(
-    request: SuggestRequest, limit: int, make: Callable[[dict[str, BaseDistribution], int], BaseSampler]
-) -> list[Assignment]:
-    """`request.k` points from a fresh optuna sampler over at most `limit` observations."""
-    dists = _optuna.distributions(request.space)
-    seed = request.seed % 2**32
-    history = request.history.keep_informative(limit)
-    return _optuna.ask(request.space, history, request.k, lambda: make(dists, seed))

@@ -5,9 +5,10 @@ n_EI_candidates, random_state); we keep those names but run optuna's sampler, wh
 hyperopt on the benchmark (see benchmarks/README.md), in optuna's default form for one objective:
 multivariate (one joint Parzen estimator over all parameters). `multivariate-tpe` is Katib's optuna setup:
 ``TPESampler(multivariate=True, constant_liar=True)`` with n_startup_trials, n_ei_candidates and
-random_state. Both see pending trials through the constant liar, so parallel suggestions spread out,
-and both draw their start-up points from the space's own priors (normal and log-normal included), as
-optuna has no normal prior.
+random_state. Both see pending trials through the constant liar, so parallel suggestions spread out.
+`tpe` starts with d + 2 (5 to 10) scrambled Sobol' points, `multivariate-tpe` with Katib's
+n_startup_trials random points from the space's own priors (normal and log-normal included, which
+optuna lacks).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ class FixedSpaceTpe(TPESampler):
 
 
 class _TpeBase(Suggester):
-    """Shared driver: random start-up from the priors, then a fresh TPESampler over the history."""
+    """Shared driver: a start-up design, then a fresh TPESampler over the history."""
 
     def startup_trials(self, request: SuggestRequest) -> int:
         """How many observations to collect before modelling."""
@@ -71,15 +72,23 @@ class _TpeBase(Suggester):
     def propose(self, request: SuggestRequest) -> list[Assignment]:
         if len(request.history.observed) < self.startup_trials(request):
             return self.startup_points(request)
-        seed = request.seed % 2**32
-        dists = _optuna.distributions(request.space)
-        history = request.history.keep_informative(MAX_OBSERVATIONS)
-        # The liar only matters when some trial is pending (earlier points of this batch count); without
-        # one it changes nothing but costs time, as optuna then reads the trials uncached.
-        liar = bool(history.pending) or request.k > 1
-        return _optuna.ask(
-            request.space, history, request.k, lambda: self.sampler(request.settings, dists, seed, liar)
-        )
+        return ask_tpe(request, lambda dists, seed, liar: self.sampler(request.settings, dists, seed, liar))
+
+
+def ask_tpe(
+    request: SuggestRequest, make: Callable[[dict[str, BaseDistribution], int, bool], TPESampler]
+) -> list[Assignment]:
+    """`request.k` points from a fresh TPE sampler, `make(distributions, seed, liar)`, over the history.
+
+    The history is bounded by `MAX_OBSERVATIONS`. The liar only matters when some trial is pending
+    (earlier points of this batch count); without one it changes nothing but costs time, as optuna then
+    reads the trials uncached.
+    """
+    seed = request.seed % 2**32
+    dists = _optuna.distributions(request.space)
+    history = request.history.keep_informative(MAX_OBSERVATIONS)
+    liar = bool(history.pending) or request.k > 1
+    return _optuna.ask(request.space, history, request.k, lambda: make(dists, seed, liar))
 
 
 def hyperopt_gamma(gamma: float) -> Callable[[int], int]:
