@@ -273,3 +273,40 @@ def test_many_shape_problems_still_leave_the_rules_running(doc: dict[str, Any]) 
     lines = [str(p) for p in caught.value.problems]
     assert len(lines) == 13
     assert "spec.parameters[0].feasibleSpace: min (5) must be less than max (1)" in lines
+
+
+def test_snake_case_keys_are_unknown_fields_with_the_camel_case_name_suggested(
+    doc: dict[str, Any],
+) -> None:
+    """Katib's API server reads camelCase only: `max_trial_count: 5` must not quietly mean maxTrialCount."""
+    spec = doc["spec"]
+    spec["max_trial_count"] = spec.pop("maxTrialCount")
+    spec["objective"]["objective_metric_name"] = spec["objective"].pop("objectiveMetricName")
+    spec["algorithm"]["algorithm_name"] = spec["algorithm"].pop("algorithmName")
+    spec["parameters"][0]["parameter_type"] = spec["parameters"][0].pop("parameterType")
+    spec["parameters"][1]["feasible_space"] = spec["parameters"][1].pop("feasibleSpace")
+    spec["parameters"][2]["feasibleSpace"]["list_"] = spec["parameters"][2]["feasibleSpace"].pop("list")
+    spec["trialTemplate"]["trial_parameters"] = spec["trialTemplate"].pop("trialParameters")
+    spec["early_stopping"] = {"algorithmName": "medianstop"}
+    with pytest.raises(SpecError) as caught:
+        load_experiment(doc)
+    lines = [str(p) for p in caught.value.problems]
+    for path, name in [
+        ("spec.max_trial_count", "maxTrialCount"),
+        ("spec.objective.objective_metric_name", "objectiveMetricName"),
+        ("spec.algorithm.algorithm_name", "algorithmName"),
+        ("spec.parameters[0].parameter_type", "parameterType"),
+        ("spec.parameters[1].feasible_space", "feasibleSpace"),
+        ("spec.parameters[2].feasibleSpace.list_", "list"),
+        ("spec.trialTemplate.trial_parameters", "trialParameters"),
+        ("spec.early_stopping", "earlyStopping"),
+    ]:
+        assert f"{path}: unknown field; did you mean {name}?" in lines, (path, lines)
+
+
+def test_models_built_in_python_keep_their_snake_case_names() -> None:
+    """The Python side (tuner.tune, tests) may build models by attribute name; only documents are camelCase."""
+    from tuner.spec import ObjectiveSpec
+
+    objective = ObjectiveSpec(objective_metric_name="loss", type="minimize")  # type: ignore[arg-type]
+    assert objective.objective_metric_name == "loss"

@@ -10,6 +10,7 @@ reported here (`tuner.spec.paths.covers`).
 
 from __future__ import annotations
 
+import re
 import types
 from collections.abc import Sequence
 from enum import Enum
@@ -38,7 +39,9 @@ def parse_model(model: type[M], document: dict[str, Any]) -> tuple[M | None, lis
     reported: list[str] = []
     for _ in range(_MAX_ROUNDS):
         try:
-            return model.model_validate(doc), problems, reported
+            # Documents use Katib's camelCase names only: a snake_case key (`max_trial_count`) is an unknown
+            # field, as Katib's API server would not read it; Python callers may still build models by name.
+            return model.model_validate(doc, by_alias=True, by_name=False), problems, reported
         except ValidationError as exc:
             repairs: list[tuple[list[Part], str, Any]] = []
             for error in exc.errors(include_url=False):
@@ -167,7 +170,7 @@ def _message(error: ErrorDetails, annotation: Any, owner: type[BaseModel] | None
     if kind == "extra_forbidden":
         key = str(error["loc"][-1]) if error["loc"] else ""
         known = [info.alias or name for name, info in owner.model_fields.items()] if owner else []
-        hint = did_you_mean(key, known)
+        hint = _camel_case_hint(key, known) or did_you_mean(key, known)
         return f"unknown field{hint}" if hint else f"unknown field; known fields here: {', '.join(known)}"
     if kind == "missing":
         if isinstance(annotation, type) and issubclass(annotation, Enum):
@@ -183,6 +186,16 @@ def _message(error: ErrorDetails, annotation: Any, owner: type[BaseModel] | None
         return f"expected a date-time such as 2024-05-01T12:00:00Z, got {show(value)}"
     hint = _BOOL_HINT if isinstance(value, bool) and annotation is str else ""
     return f"expected {_expected(annotation)}, got {show(value)}{hint}"
+
+
+def _camel_case_hint(key: str, known: Sequence[str]) -> str:
+    """`; did you mean maxTrialCount?` for `max_trial_count` (or `Max-Trial-Count`), when that field exists here."""
+    words = [w for w in re.split(r"[_\-\s]+", key) if w]
+    if len(words) < 2:
+        return ""
+    camel = words[0].lower() + "".join(w[:1].upper() + w[1:] for w in words[1:])
+    match = next((k for k in known if k.lower() == camel.lower()), None)
+    return f"; did you mean {match}?" if match else ""
 
 
 # -- repairing the document for another round -------------------------------------------------------------
