@@ -45,7 +45,7 @@ from controllers.resources import Grant, Request, ResourcePool, request_of
 from tuner.errors import Problem
 from tuner.spec import Experiment
 from tuner.spec.collector import CollectorKind, FileFormat
-from tuner.spec.workload import is_pipeline_run
+from tuner.spec.workload import TRAIN_JOB_KIND, argo_primary_steps, is_argo_workflow, is_pipeline_run
 
 UNSUPPORTED_COLLECTORS = {
     CollectorKind.TENSORFLOW_EVENT: "read the events in your code and print `name=value` lines (StdOut) or use Push",
@@ -169,6 +169,10 @@ class LocalTrialPlan:
                         f"{pipeline} does not exist (the path is relative to the experiment file's folder)",
                     )
                 )
+            return problems
+        cluster_only = _cluster_only_workload(trial_spec or {}, spec.trial_template.primary_pod_labels)
+        if cluster_only is not None:
+            problems.append(cluster_only)
             return problems
         name = spec.trial_template.primary_container_name or ""
         container = primary_container(trial_spec or {}, name)
@@ -371,6 +375,37 @@ class LocalTrialPlan:
             source.config_map_namespace or experiment.namespace,
             source.template_path or "",
         )
+
+
+def _cluster_only_workload(workload: Mapping[str, Any], pod_labels: Mapping[str, str] | None) -> Problem | None:
+    """Why a workload whose pods another controller creates cannot run here, and what to do instead."""
+    kind = workload.get("kind")
+    if is_argo_workflow(workload):
+        steps = argo_primary_steps(workload, pod_labels)
+        if steps:
+            which = f"template {', '.join(repr(s) for s in steps)}"
+            which += " (its pod carries spec.trialTemplate.primaryPodLabels)" if pod_labels else ""
+            todo = "or write that step as a batch/v1 Job trialSpec to run it here"
+        else:
+            which = "none: no container template matches spec.trialTemplate.primaryPodLabels"
+            todo = "or write the training step as a batch/v1 Job trialSpec to run it here"
+        return Problem(
+            "spec.trialTemplate.trialSpec",
+            "an Argo Workflow runs its steps as pods under Argo's controller, which needs a Kubernetes "
+            f"cluster, while here each trial is one local process; the step Katib would run and collect "
+            f"metrics from is {which}. Run this experiment with Katib on Kubernetes (with Argo installed), "
+            f"{todo}",
+        )
+    if kind == TRAIN_JOB_KIND:
+        runtime = (workload.get("spec") or {}).get("runtimeRef") or {}
+        name = f" {runtime.get('name')!r}" if isinstance(runtime, dict) and runtime.get("name") else ""
+        return Problem(
+            "spec.trialTemplate.trialSpec",
+            f"a TrainJob's pods are made by Kubeflow Trainer from its training runtime{name} "
+            "(spec.runtimeRef), which exists only in a cluster; run this experiment with Katib on "
+            "Kubernetes, or write the trainer's command as a batch/v1 Job trialSpec to run it here",
+        )
+    return None
 
 
 def _pipeline_path(workload: Mapping[str, Any], experiment_dir: Path) -> Path:

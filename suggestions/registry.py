@@ -41,6 +41,24 @@ BUILTINS: dict[str, str] = {
 }
 
 
+NOT_AVAILABLE: dict[str, str] = {
+    "darts": "Katib's neural architecture search algorithm (DARTS)",
+    "enas": "Katib's neural architecture search algorithm (ENAS)",
+    "pbt": "Katib's population based training",
+}
+"""Katib algorithms tuner does not run, by name: naming one says so instead of "unknown algorithm"."""
+
+_WHAT_TO_DO = {
+    "darts": "neural architecture search needs spec.nasConfig, Katib's NAS suggestion service and its "
+    "training images: run this experiment with Katib on Kubernetes, or describe the architecture choices "
+    "as spec.parameters and tune them here with another algorithm (e.g. tpe)",
+    "pbt": "its trials resume from each other's checkpoints on a volume Katib shares between them: run this "
+    "experiment with Katib on Kubernetes, or choose another algorithm here (e.g. hyperband, or tpe with "
+    "earlyStopping medianstop)",
+}
+_WHAT_TO_DO["enas"] = _WHAT_TO_DO["darts"]
+
+
 class UnknownAlgorithmError(SuggestionError):
     """No algorithm is registered under the name; `closest` is the best guess, if any."""
 
@@ -48,6 +66,16 @@ class UnknownAlgorithmError(SuggestionError):
         self.closest = closest_name(name, known)
         hint = f"; did you mean {self.closest!r}?" if self.closest else ""
         super().__init__(f"unknown algorithm {name!r}{hint} (known: {', '.join(known)})")
+
+
+class UnavailableAlgorithmError(UnknownAlgorithmError):
+    """A Katib algorithm that tuner does not run (NAS, pbt): the message says why and what to do."""
+
+    def __init__(self, name: str) -> None:
+        self.closest = None
+        SuggestionError.__init__(
+            self, f"{name!r} is {NOT_AVAILABLE[name]}, which tuner does not run; {_WHAT_TO_DO[name]}"
+        )
 
 
 def closest_name(name: str, known: list[str]) -> str | None:
@@ -110,10 +138,14 @@ class Registry:
         """The suggester registered as `name`.
 
         Raises:
+            UnavailableAlgorithmError: a Katib algorithm tuner does not run (darts, enas, pbt), unless a
+                plugin registered it.
             UnknownAlgorithmError: no such name (the message suggests the closest one).
             SuggestionError: the algorithm's module failed to import (e.g. a missing optional library).
         """
         if name not in self._factories:
+            if name in NOT_AVAILABLE:
+                raise UnavailableAlgorithmError(name)
             raise UnknownAlgorithmError(name, self.names())
         with self._lock:
             if name not in self._instances:

@@ -110,3 +110,40 @@ def find_container(workload: Mapping[str, Any], name: str) -> ContainerRef | Non
         if ref[1].get("name") == name:
             return ref
     return None
+
+
+ARGO_WORKFLOW_KIND = "Workflow"
+ARGO_GROUP = "argoproj.io"
+
+
+def is_argo_workflow(workload: Mapping[str, Any] | None) -> bool:
+    """True for an Argo Workflow (`argoproj.io/*`, kind Workflow)."""
+    if not workload:
+        return False
+    api_version = workload.get("apiVersion")
+    return (
+        workload.get("kind") == ARGO_WORKFLOW_KIND
+        and isinstance(api_version, str)
+        and api_version.split("/")[0] == ARGO_GROUP
+    )
+
+
+def argo_primary_steps(workload: Mapping[str, Any], primary_pod_labels: Mapping[str, str] | None) -> list[str]:
+    """The names of the Workflow's container templates whose pods Katib's metrics collector would wrap.
+
+    A step's pod carries its template's `metadata.labels`; Katib wraps the pods that carry every label of
+    `primaryPodLabels` (every pod when none are given), and in them the container Argo names `main`.
+    """
+    spec = workload.get("spec")
+    templates = spec.get("templates") if isinstance(spec, Mapping) else None
+    wanted = dict(primary_pod_labels or {})
+    names: list[str] = []
+    for template in templates if isinstance(templates, list) else []:
+        if not isinstance(template, Mapping) or not any(k in template for k in ("container", "script")):
+            continue
+        metadata = template.get("metadata")
+        labels = metadata.get("labels") if isinstance(metadata, Mapping) else None
+        labels = labels if isinstance(labels, Mapping) else {}
+        if all(str(labels.get(k)) == str(v) for k, v in wanted.items()):
+            names.append(str(template.get("name", "")))
+    return names

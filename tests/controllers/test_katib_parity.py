@@ -1,0 +1,53 @@
+"""Katib's own kinds of Experiment, run here: what runs as Katib runs it, and what is refused with the real reason.
+
+The experiments under tests/golden/experiments are re-creations of Katib's examples (written for these tests,
+not copied); each refusal must name the field and say what to do instead.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from controllers.local_run import load_local
+from tuner.config import Settings
+from tuner.errors import SpecError
+
+ROOT = Path(__file__).resolve().parents[2]
+VALID = ROOT / "tests" / "golden" / "experiments" / "valid"
+
+
+def refusal(path: Path, settings: Settings) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        load_local(path, settings)
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize("name", ["nas-darts", "nas-enas"])
+def test_nas_experiments_are_refused_as_nas_not_as_an_unknown_algorithm(name: str, settings: Settings) -> None:
+    [line] = refusal(VALID / f"{name}.yaml", settings)
+    assert line.startswith("spec.algorithm.algorithmName: ")
+    assert "neural architecture search" in line and "Katib on Kubernetes" in line
+    assert "unknown algorithm" not in line
+
+
+def test_pbt_is_refused_with_its_reason(settings: Settings) -> None:
+    [line] = refusal(VALID / "resume-from-volume-pbt.yaml", settings)
+    assert line.startswith("spec.algorithm.algorithmName: 'pbt' is Katib's population based training")
+    assert "Katib on Kubernetes" in line and "choose another algorithm" in line
+    assert "unknown algorithm" not in line
+
+
+def test_an_argo_workflow_is_refused_naming_the_step_katib_would_run(settings: Settings) -> None:
+    [line] = refusal(VALID / "argo-workflow.yaml", settings)
+    assert line.startswith("spec.trialTemplate.trialSpec: an Argo Workflow runs its steps as pods")
+    assert "template 'model-training'" in line and "batch/v1 Job" in line
+    assert "no container named" not in line
+
+
+def test_a_trainjob_is_refused_naming_its_runtime(settings: Settings) -> None:
+    [line] = refusal(VALID / "trainjob.yaml", settings)
+    assert line.startswith("spec.trialTemplate.trialSpec: a TrainJob's pods are made by Kubeflow Trainer")
+    assert "'torch-distributed'" in line and "Katib on Kubernetes" in line
+    assert "no container named" not in line
