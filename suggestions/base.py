@@ -134,6 +134,25 @@ class Suggester(abc.ABC):
         """Hook: algorithm-specific problems, given parsed settings. The default finds none."""
         return []
 
+    def proposal_space(self, settings: Mapping[str, Any], space: SearchSpace) -> SearchSpace:
+        """Hook: the space this algorithm's proposals lie in, given parsed settings; the experiment's space
+        unless the algorithm sets a parameter itself (hyperband's resource takes its schedule's values,
+        whatever the parameter's range, as in Katib)."""
+        return space
+
+    def space_for(self, settings: Mapping[str, str], space: SearchSpace) -> SearchSpace:
+        """`proposal_space` for Katib's settings as text; the space itself when the settings are invalid.
+
+        Callers that check a history against the space (the HTTP service) use this space for it.
+        """
+        try:
+            parsed = self.settings_schema.parse(settings)
+        except InvalidSettingsError:
+            return space
+        if self.check(parsed, space):
+            return space
+        return self.proposal_space(parsed, space)
+
     def suggest(
         self,
         space: SearchSpace,
@@ -172,6 +191,7 @@ class Suggester(abc.ABC):
         problems = self.check(parsed, space)
         if problems:
             raise InvalidSettingsError(self.name, problems)
+        space = self.proposal_space(parsed, space)
         taken = frozenset(history.assignments())
         if _used_up(space, taken):
             raise SearchExhaustedError(

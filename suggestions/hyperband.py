@@ -1,11 +1,22 @@
 """`hyperband`: successive halving in brackets over a resource parameter (epochs, samples, ...).
 
 Katib's settings: ``r_l`` (required), the largest resource a trial gets; ``resource_name`` (required),
-the parameter that carries it; ``eta`` (3), the halving rate. With s_max = floor(log_eta(r_l)), bracket
-s = s_max .. 0 starts n = ceil((s_max + 1) / (s + 1) * eta^s) random configurations with resource
-r_l * eta^-s; each rung keeps the best 1/eta of the previous one (failed trials rank last) and gives
-them eta times the resource. After the last bracket a new round of brackets begins, until the
-experiment's maxTrialCount ends it.
+the parameter that carries it; ``eta`` (3), the halving rate. With s_max = int(log(r_l) / log(eta)),
+bracket s = s_max .. 0 starts n = ceil((s_max + 1) / (s + 1) * eta^s) random configurations with resource
+r = int(r_l * eta^-s); each rung keeps the best 1/eta of the previous one (failed trials rank last) and
+gives them int(r * eta^i). After the last bracket a new round of brackets begins, until the experiment's
+maxTrialCount ends it.
+
+Validation is Katib's (its suggestion service's ValidateAlgorithmSettings): both required settings set,
+r_l a positive number, eta read as int(eta) with 0 or less meaning 3, resource_name one of the parameters,
+and parallelTrialCount at least ceil(int(eta)^s_max), the size of the first bracket. Katib does not bound
+the resource by its parameter's feasibleSpace: its example fixes `num-epochs` to min = max = 1 and runs with
+r_l 2, so the trials get 1 and then 2 epochs. Here too the resource takes the schedule's values whatever the
+parameter's range (`proposal_space` widens that one parameter for the algorithm). Refused beyond Katib: an
+eta between 0 and 2 (Katib's service divides by log(int(eta)) = 0, or loops on a negative exponent), an r_l
+so small that no bracket exists (s_max < 0: Katib's service then answers nothing), and a categorical or
+discrete resource. A double resource keeps the exact value r_l * eta^(i - s) (Katib writes its integer
+part); an int resource gets Katib's integer part.
 
 Stateless: the bracket state is recomputed from the history on every call. Trials fill the rungs in
 history order (a trial belongs to the current rung when its resource matches; others are ignored), so
@@ -25,9 +36,20 @@ from suggestions.base import Suggester, SuggestRequest
 from suggestions.history import History, TrialRecord
 from suggestions.settings import Setting, SettingsSchema, number, random_state_setting, text
 from tuner.errors import Problem, SearchExhaustedError
-from tuner.space import Assignment, NumericRange, SearchSpace, Value
+from tuner.space import Assignment, IntParameter, NumericRange, SearchSpace, Value
 
 _MAX_DRAWS_PER_POINT = 50
+
+
+def _eta(text: str) -> float:
+    """Katib's eta: a number; 0 or less means the default 3; below 2 Katib's service cannot run."""
+    try:
+        eta = float(text)
+    except ValueError:
+        raise ValueError("must be a number of at least 2 (0 or less means 3)") from None
+    if not math.isfinite(eta) or 0 < eta < 2:
+        raise ValueError("must be a number of at least 2 (0 or less means 3)")
+    return 3.0 if eta <= 0 else eta
 
 
 @dataclass(frozen=True)
@@ -47,7 +69,7 @@ class HyperbandSuggester(Suggester):
     settings_schema = SettingsSchema(
         Setting("r_l", number(0, low_open=True), None, "the largest resource a trial gets", required=True),
         Setting("resource_name", text(), None, "the parameter that carries the resource", required=True),
-        Setting("eta", number(1, low_open=True), 3.0, "halving rate: each rung keeps the best 1/eta"),
+        Setting("eta", _eta, 3.0, "halving rate: each rung keeps the best 1/eta (0 or less: 3)"),
         random_state_setting(),
     )
 
@@ -67,28 +89,55 @@ class HyperbandSuggester(Suggester):
                     f"{name!r} is not a parameter; name one of {space.names}",
                 )
             ]
-        p = space[name]
-        if not isinstance(p, NumericRange):
+        if not isinstance(space[name], NumericRange):
             return [
                 Problem(
                     "algorithmSettings.resource_name",
                     f"parameter {name!r} must be int or double to hold a resource",
                 )
             ]
-        if settings["r_l"] > p.high:
+        r_l, eta = settings["r_l"], settings["eta"]
+        if _s_max(r_l, eta) < 0:
             return [
                 Problem(
                     "algorithmSettings.r_l",
-                    f"{settings['r_l']:g} is above the maximum of {name!r} ({p.high:g})",
+                    f"{r_l:g} gives no bracket with eta {eta:g} (int(log(r_l) / log(eta)) is below 0); "
+                    "use r_l of at least 1",
+                )
+            ]
+        first_bracket = math.ceil(int(eta) ** _s_max(r_l, int(eta)))
+        if parallel_trial_count is not None and parallel_trial_count < first_bracket:
+            return [
+                Problem(
+                    "parallelTrialCount",
+                    f"must be at least {first_bracket} for hyperband with r_l {r_l:g} and eta {eta:g} "
+                    f"(its first bracket starts {first_bracket} trials at once), got {parallel_trial_count}",
                 )
             ]
         return []
+
+    def proposal_space(self, settings: Mapping[str, Any], space: SearchSpace) -> SearchSpace:
+        """The space with the resource parameter's range widened to every value the schedule gives it."""
+        name = settings["resource_name"]
+        p = space[name] if name in space else None
+        if not isinstance(p, NumericRange) or _s_max(settings["r_l"], settings["eta"]) < 0:
+            return space
+        values = _resource_values(settings["r_l"], settings["eta"], p)
+        if all(p.contains(v) for v in values):
+            return space
+        low, high = min([p.low, *map(float, values)]), max([p.high, *map(float, values)])
+        widened = {**p.to_spec()["feasibleSpace"], "min": _text(low, p), "max": _text(high, p)}
+        widened.pop("step", None)
+        specs = [
+            {**q.to_spec(), "feasibleSpace": widened} if q.name == name else q.to_spec() for q in space
+        ]
+        return SearchSpace.from_parameters(specs, "parameters")
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:
         settings, space, history = request.settings, request.space, request.history
         resource = space[settings["resource_name"]]
         assert isinstance(resource, NumericRange)
-        rungs = _schedule(settings["r_l"], settings["eta"], resource)
+        rungs = _schedule(settings["r_l"], settings["eta"], resource)  # `space` is `proposal_space`
         members = _fill(rungs, history, resource.name)
         rung, filled = members[-1]
         free = rung.size - len(filled)
@@ -129,15 +178,37 @@ class HyperbandSuggester(Suggester):
         return out
 
 
+def _s_max(r_l: float, eta: float) -> int:
+    """Katib's s_max: int(log(r_l) / log(eta)), truncated toward zero as Katib's service does."""
+    return int(math.log(r_l) / math.log(eta))
+
+
+def _resource(r_l: float, eta: float, s: int, i: int, resource: NumericRange) -> Value:
+    """The resource of rung i of bracket s: Katib's int(int(r_l * eta^-s) * eta^i) for an int parameter."""
+    if isinstance(resource, IntParameter):
+        base = int(r_l * eta ** (-s) + 1e-9)  # the tolerance keeps 9 * 3^-2 at 1, never 0.999...
+        return int(base * eta**i + 1e-9)
+    return float(r_l * eta ** (i - s))
+
+
+def _resource_values(r_l: float, eta: float, resource: NumericRange) -> set[Value]:
+    s_max = _s_max(r_l, eta)
+    return {_resource(r_l, eta, s, i, resource) for s in range(s_max + 1) for i in range(s + 1)}
+
+
+def _text(value: float, p: NumericRange) -> str:
+    return str(int(value)) if isinstance(p, IntParameter) else repr(float(value))
+
+
 def _schedule(r_l: float, eta: float, resource: NumericRange) -> Iterator[Rung]:
     """The rungs of every bracket, round after round, without end."""
-    s_max = math.floor(math.log(r_l) / math.log(eta) + 1e-9)
+    s_max = _s_max(r_l, eta)
     while True:
         for s in range(s_max, -1, -1):
             n = math.ceil((s_max + 1) / (s + 1) * eta**s)
             for i in range(s + 1):
-                r_i = r_l * eta ** (i - s)
-                yield Rung(s, i, max(1, math.ceil(n / eta**i - 1e-9)), resource.nearest(r_i))
+                size = max(1, math.ceil(n / eta**i - 1e-9))
+                yield Rung(s, i, size, _resource(r_l, eta, s, i, resource))
 
 
 def _fill(

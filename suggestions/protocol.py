@@ -96,8 +96,9 @@ def suggest_assignments(body: SuggestBody, registry: Registry | None = None) -> 
     """
     suggester = (registry or default_registry()).get(body.algorithm)
     space = SearchSpace.from_dict(body.parameters)
-    history = History.from_dict(body.history, space)
-    return suggester.suggest(space, settings_map(body.settings), history, body.count, budget=body.budget)
+    settings = settings_map(body.settings)
+    history = History.from_dict(body.history, suggester.space_for(settings, space))
+    return suggester.suggest(space, settings, history, body.count, budget=body.budget)
 
 
 def validate_settings(body: ValidateBody, registry: Registry | None = None) -> list[Problem]:

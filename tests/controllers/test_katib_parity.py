@@ -51,3 +51,22 @@ def test_a_trainjob_is_refused_naming_its_runtime(settings: Settings) -> None:
     assert line.startswith("spec.trialTemplate.trialSpec: a TrainJob's pods are made by Kubeflow Trainer")
     assert "'torch-distributed'" in line and "Katib on Kubernetes" in line
     assert "no container named" not in line
+
+
+def test_katibs_hyperband_example_validates_and_runs(settings: Settings) -> None:
+    """Katib runs its hyperband example (resource fixed to [1, 1], r_l 2); so must `tuner run`."""
+    from controllers.local_run import run_local
+    from tuner.states import ExperimentState, TrialState
+    from tuner.store import open_store
+
+    local = load_local(VALID / "hyperband.yaml", settings)
+    store = open_store(settings.store_url)
+    try:
+        outcome = run_local(store, local)
+        trials = store.list_trials(outcome.record.id)
+    finally:
+        store.close()
+    assert outcome.record.state == ExperimentState.SUCCEEDED
+    assert [t.state for t in trials] == [TrialState.SUCCEEDED] * 2
+    assert [t.assignment_values()["num-epochs"] for t in trials] == ["1", "1"]  # hyperband's first rung
+    assert outcome.record.status["currentOptimalTrial"]["bestTrialName"] in {t.name for t in trials}

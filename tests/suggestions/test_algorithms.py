@@ -215,7 +215,43 @@ def test_hyperband_settings_are_checked() -> None:
         "algorithmSettings.resource_name",
     ]
     assert "not a parameter" in str(hb.validate({"r_l": "9", "resource_name": "steps"}, HB_SPACE)[0])
-    assert "above the maximum" in str(hb.validate({"r_l": "81", "resource_name": "epochs"}, HB_SPACE)[0])
+    # Katib's rules (its hyperband service's ValidateAlgorithmSettings), not the resource's range
+    assert hb.validate({"r_l": "81", "resource_name": "epochs"}, HB_SPACE, parallel_trial_count=81) == []
+    [too_few] = hb.validate({"r_l": "9", "resource_name": "epochs"}, HB_SPACE, parallel_trial_count=8)
+    assert too_few.path == "parallelTrialCount" and "must be at least 9" in too_few.message
+    # eta is read as int(eta) for this rule: 2.5 -> 2, so r_l 8 needs 2^3 = 8 trials at once
+    assert hb.validate({"r_l": "8", "resource_name": "epochs", "eta": "2.5"}, HB_SPACE, parallel_trial_count=8) == []
+    assert hb.validate({"r_l": "9", "resource_name": "epochs", "eta": "-1"}, HB_SPACE, parallel_trial_count=9) == []
+    [eta] = hb.validate({"r_l": "9", "resource_name": "epochs", "eta": "1.5"}, HB_SPACE)
+    assert eta.path == "algorithmSettings.eta" and "at least 2" in eta.message
+    [small] = hb.validate({"r_l": "0.2", "resource_name": "epochs"}, HB_SPACE)
+    assert small.path == "algorithmSettings.r_l" and "no bracket" in small.message
+
+
+def test_hyperband_resource_goes_beyond_its_parameter_range_as_in_katib() -> None:
+    """Katib's example fixes num-epochs to [1, 1] with r_l 2, eta 2: rungs get 1, then 2 epochs."""
+    hb = REGISTRY.get("hyperband")
+    space = _space(_double("lr", "0.01", "0.03"), _int("num-epochs", "1", "1"))
+    settings = {"r_l": "2", "eta": "2", "resource_name": "num-epochs", "random_state": "3"}
+    assert hb.validate(settings, space, parallel_trial_count=2) == []
+    history = History()
+    epochs: list[int] = []
+    while len(history) < 2 + 1 + 2:
+        out = hb.suggest(space, settings, history, 2)
+        epochs += [int(a["num-epochs"]) for a in out]
+        history = _complete(history, out, lambda a: float(a["lr"]) / int(a["num-epochs"]))
+    assert epochs == [1, 1, 2, 2, 2]  # bracket s=1: 2 configs at 1 epoch, the best at 2; bracket s=0: 2 at 2
+    # the HTTP service reads such a history back (the resource outside its range is the algorithm's own)
+    from suggestions.protocol import SuggestBody, suggest_assignments
+
+    body = SuggestBody(
+        algorithm="hyperband",
+        settings=settings,
+        parameters=space.to_dict(),
+        history=history.to_dict(),
+        count=2,
+    )
+    assert [int(a["num-epochs"]) for a in suggest_assignments(body, REGISTRY)] == [1, 1]
 
 
 # -- tpe starts quasi-randomly -------------------------------------------------------------------------------

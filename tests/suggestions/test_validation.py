@@ -58,7 +58,7 @@ def _check(name: str, settings: dict[str, str] | None = None, **spec: Any) -> li
 
 def test_a_valid_experiment_has_no_problems() -> None:
     assert _check("tpe", {"gamma": "0.3", "n_EI_candidates": "12"}) == []
-    assert _check("hyperband", {"r_l": "9", "resource_name": "epochs"}) == []
+    assert _check("hyperband", {"r_l": "9", "resource_name": "epochs"}, parallel_trial_count=9) == []
 
 
 def test_unknown_algorithm_suggests_the_closest_name() -> None:
