@@ -27,8 +27,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from controllers.collectors.base import declared_metrics
 from controllers.collectors.follow import FileFollower
 from controllers.collectors.jsonlines import JsonLinesCollector
@@ -45,6 +43,7 @@ from controllers.resources import Grant, Request, ResourcePool, request_of
 from tuner.errors import Problem
 from tuner.spec import Experiment
 from tuner.spec.collector import CollectorKind, FileFormat
+from tuner.spec.config_map import TemplateNotFound, config_map_template
 from tuner.spec.workload import TRAIN_JOB_KIND, argo_primary_steps, is_argo_workflow, is_pipeline_run
 
 UNSUPPORTED_COLLECTORS = {
@@ -157,7 +156,7 @@ class LocalTrialPlan:
             )
         try:
             trial_spec = cls._template(experiment, context)
-        except _TemplateNotFound as missing:
+        except TemplateNotFound as missing:
             problems.append(missing.problem)
             return problems
         if is_pipeline_run(trial_spec):
@@ -366,18 +365,12 @@ class LocalTrialPlan:
         template = experiment.spec.trial_template
         if template.trial_spec is not None:
             return template.trial_spec
-        source = template.config_map
-        if source is None:
-            return None
-        return _find_config_map_template(
-            context.experiment_dir,
-            source.config_map_name or "",
-            source.config_map_namespace or experiment.namespace,
-            source.template_path or "",
-        )
+        return config_map_template(experiment, context.experiment_dir)
 
 
-def _cluster_only_workload(workload: Mapping[str, Any], pod_labels: Mapping[str, str] | None) -> Problem | None:
+def _cluster_only_workload(
+    workload: Mapping[str, Any], pod_labels: Mapping[str, str] | None
+) -> Problem | None:
     """Why a workload whose pods another controller creates cannot run here, and what to do instead."""
     kind = workload.get("kind")
     if is_argo_workflow(workload):
@@ -436,48 +429,3 @@ def pipeline_command(workload: Mapping[str, Any], experiment_dir: Path) -> list[
     if spec.get("enableCaching") is False:
         argv.append("--no-cache")
     return [*argv, "--report-metrics"]
-
-
-class _TemplateNotFound(Exception):
-    def __init__(self, problem: Problem) -> None:
-        super().__init__(str(problem))
-        self.problem = problem
-
-
-def _find_config_map_template(folder: Path, name: str, namespace: str, key: str) -> dict[str, Any]:
-    """The trial template stored under `key` in a ConfigMap manifest found next to the experiment file."""
-    for path in sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")]):
-        try:
-            documents = list(yaml.safe_load_all(path.read_text()))
-        except (OSError, yaml.YAMLError):
-            continue
-        for doc in documents:
-            if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
-                continue
-            meta = doc.get("metadata") or {}
-            if meta.get("name") != name or meta.get("namespace", namespace) != namespace:
-                continue
-            text = (doc.get("data") or {}).get(key)
-            if text is None:
-                raise _TemplateNotFound(
-                    Problem(
-                        "spec.trialTemplate.configMap.templatePath",
-                        f"ConfigMap {name!r} in {path.name} has no key {key!r}",
-                    )
-                )
-            template = yaml.safe_load(text)
-            if not isinstance(template, dict):
-                raise _TemplateNotFound(
-                    Problem(
-                        "spec.trialTemplate.configMap.templatePath",
-                        f"{key!r} in ConfigMap {name!r} is not a YAML object",
-                    )
-                )
-            return template
-    raise _TemplateNotFound(
-        Problem(
-            "spec.trialTemplate.configMap",
-            f"ConfigMap {name!r} was not found: locally the template is read from a ConfigMap manifest "
-            f"(kind: ConfigMap) in {folder}; add it there or write the template inline as `trialSpec`",
-        )
-    )

@@ -119,7 +119,9 @@ class HyperbandSuggester(Suggester):
     def proposal_space(self, settings: Mapping[str, Any], space: SearchSpace) -> SearchSpace:
         """The space with the resource parameter's range widened to every value the schedule gives it."""
         name = settings["resource_name"]
-        p = space[name] if name in space else None
+        if name not in space:
+            return space
+        p = space[name]
         if not isinstance(p, NumericRange) or _s_max(settings["r_l"], settings["eta"]) < 0:
             return space
         values = _resource_values(settings["r_l"], settings["eta"], p)
@@ -128,9 +130,7 @@ class HyperbandSuggester(Suggester):
         low, high = min([p.low, *map(float, values)]), max([p.high, *map(float, values)])
         widened = {**p.to_spec()["feasibleSpace"], "min": _text(low, p), "max": _text(high, p)}
         widened.pop("step", None)
-        specs = [
-            {**q.to_spec(), "feasibleSpace": widened} if q.name == name else q.to_spec() for q in space
-        ]
+        specs = [{**q.to_spec(), "feasibleSpace": widened} if q.name == name else q.to_spec() for q in space]
         return SearchSpace.from_parameters(specs, "parameters")
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:

@@ -25,7 +25,9 @@ def refusal(path: Path, settings: Settings) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["nas-darts", "nas-enas"])
-def test_nas_experiments_are_refused_as_nas_not_as_an_unknown_algorithm(name: str, settings: Settings) -> None:
+def test_nas_experiments_are_refused_as_nas_not_as_an_unknown_algorithm(
+    name: str, settings: Settings
+) -> None:
     [line] = refusal(VALID / f"{name}.yaml", settings)
     assert line.startswith("spec.algorithm.algorithmName: ")
     assert "neural architecture search" in line and "Katib on Kubernetes" in line
@@ -70,3 +72,94 @@ def test_katibs_hyperband_example_validates_and_runs(settings: Settings) -> None
     assert [t.state for t in trials] == [TrialState.SUCCEEDED] * 2
     assert [t.assignment_values()["num-epochs"] for t in trials] == ["1", "1"]  # hyperband's first rung
     assert outcome.record.status["currentOptimalTrial"]["bestTrialName"] in {t.name for t in trials}
+
+
+CONFIG_MAP_EXPERIMENT = """
+apiVersion: kubeflow.org/v1beta1
+kind: Experiment
+metadata: {name: from-configmap, namespace: kubeflow}
+spec:
+  objective: {type: minimize, objectiveMetricName: loss}
+  algorithm: {algorithmName: random, algorithmSettings: [{name: random_state, value: "5"}]}
+  parallelTrialCount: 1
+  maxTrialCount: 2
+  parameters:
+    - {name: lr, parameterType: double, feasibleSpace: {min: "0.1", max: "0.2"}}
+  trialTemplate:
+    primaryContainerName: training-container
+    successCondition: status.conditions.#(type=="Complete")#|#(status=="True")#
+    failureCondition: status.conditions.#(type=="Failed")#|#(status=="True")#
+    trialParameters:
+      - {name: learningRate, reference: lr}
+    configMap: {configMapName: trial-templates, configMapNamespace: kubeflow, templatePath: job.yaml}
+"""
+
+CONFIG_MAP = """
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: trial-templates, namespace: kubeflow}
+data:
+  job.yaml: |
+    apiVersion: batch/v1
+    kind: Job
+    spec:
+      template:
+        spec:
+          containers:
+            - name: training-container
+              image: example.org/train:1
+              command:
+                - python3
+                - -c
+                - "import sys; print('loss=' + sys.argv[1])"
+                - "${trialParameters.learningRate}"
+                - "${trialParameters.momentum}"
+          restartPolicy: Never
+"""
+
+
+def test_a_configmap_template_is_checked_like_an_inline_one(tmp_path: Path, settings: Settings) -> None:
+    """Katib's webhook fetches the ConfigMap and rejects a placeholder no trialParameter declares."""
+    from tuner.spec import load_experiment
+
+    (tmp_path / "experiment.yaml").write_text(CONFIG_MAP_EXPERIMENT)
+    (tmp_path / "templates.yaml").write_text(CONFIG_MAP)
+    expected = (
+        "spec.trialTemplate.configMap: in the ConfigMap template (trial-templates, key job.yaml) at "
+        "spec.template.spec.containers[0].command[4]: ${trialParameters.momentum} is not declared in "
+        "spec.trialTemplate.trialParameters"
+    )
+    with pytest.raises(SpecError) as caught:
+        load_experiment(tmp_path / "experiment.yaml")  # what `tuner validate` reads
+    assert [str(p) for p in caught.value.problems] == [expected]
+    assert refusal(tmp_path / "experiment.yaml", settings) == [expected]  # and `tuner run`
+
+    # a declared parameter the template never uses is Katib's other placeholder rule
+    (tmp_path / "templates.yaml").write_text(CONFIG_MAP.replace('- "${trialParameters.momentum}"', ""))
+    (tmp_path / "experiment.yaml").write_text(
+        CONFIG_MAP_EXPERIMENT.replace(
+            "- {name: learningRate, reference: lr}",
+            '- {name: learningRate, reference: lr}\n      - {name: unused, reference: "${trialSpec.Name}"}',
+        )
+    )
+    assert refusal(tmp_path / "experiment.yaml", settings) == [
+        "spec.trialTemplate.trialParameters[1].name: 'unused' is declared but ${trialParameters.unused} "
+        "does not appear in the ConfigMap template (trial-templates, key job.yaml); use it there or remove "
+        "this entry"
+    ]
+
+
+def test_a_valid_configmap_template_runs(tmp_path: Path, settings: Settings) -> None:
+    from controllers.local_run import run_local
+    from tuner.states import ExperimentState
+    from tuner.store import open_store
+
+    (tmp_path / "experiment.yaml").write_text(CONFIG_MAP_EXPERIMENT)
+    (tmp_path / "templates.yaml").write_text(CONFIG_MAP.replace('- "${trialParameters.momentum}"', ""))
+    store = open_store(settings.store_url)
+    try:
+        outcome = run_local(store, load_local(tmp_path / "experiment.yaml", settings))
+    finally:
+        store.close()
+    assert outcome.record.state == ExperimentState.SUCCEEDED
+    assert outcome.record.status["trialsSucceeded"] == 2

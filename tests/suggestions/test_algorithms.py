@@ -220,8 +220,14 @@ def test_hyperband_settings_are_checked() -> None:
     [too_few] = hb.validate({"r_l": "9", "resource_name": "epochs"}, HB_SPACE, parallel_trial_count=8)
     assert too_few.path == "parallelTrialCount" and "must be at least 9" in too_few.message
     # eta is read as int(eta) for this rule: 2.5 -> 2, so r_l 8 needs 2^3 = 8 trials at once
-    assert hb.validate({"r_l": "8", "resource_name": "epochs", "eta": "2.5"}, HB_SPACE, parallel_trial_count=8) == []
-    assert hb.validate({"r_l": "9", "resource_name": "epochs", "eta": "-1"}, HB_SPACE, parallel_trial_count=9) == []
+    assert (
+        hb.validate({"r_l": "8", "resource_name": "epochs", "eta": "2.5"}, HB_SPACE, parallel_trial_count=8)
+        == []
+    )
+    assert (
+        hb.validate({"r_l": "9", "resource_name": "epochs", "eta": "-1"}, HB_SPACE, parallel_trial_count=9)
+        == []
+    )
     [eta] = hb.validate({"r_l": "9", "resource_name": "epochs", "eta": "1.5"}, HB_SPACE)
     assert eta.path == "algorithmSettings.eta" and "at least 2" in eta.message
     [small] = hb.validate({"r_l": "0.2", "resource_name": "epochs"}, HB_SPACE)

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 
 from tuner.errors import Problem, SpecError
+from tuner.spec.config_map import TemplateNotFound, config_map_template
 from tuner.spec.defaults import apply_defaults
 from tuner.spec.documents import key_text, parse_documents
 from tuner.spec.experiment import API_VERSIONS, Experiment
@@ -39,7 +40,9 @@ def load_experiment(
     if len(documents) != 1:
         found = f"{len(documents)} documents" if documents else "no document"
         raise SpecError([Problem("", f"expected one Experiment document, found {found}")], name)
-    experiment, problems = experiment_from_document(documents[0], extra_checks=extra_checks)
+    experiment, problems = experiment_from_document(
+        documents[0], extra_checks=extra_checks, template_dir=_folder(source)
+    )
     if problems or experiment is None:
         raise SpecError(problems, name)
     return experiment
@@ -61,7 +64,9 @@ def load_experiments(
     experiments: list[Experiment] = []
     problems: list[Problem] = []
     for number, document in enumerate(documents, start=1):
-        experiment, found = experiment_from_document(document, extra_checks=extra_checks)
+        experiment, found = experiment_from_document(
+            document, extra_checks=extra_checks, template_dir=_folder(source)
+        )
         if len(documents) > 1:
             found = [Problem(f"[document {number}] {p.path}".rstrip(), p.message) for p in found]
         problems += found
@@ -80,16 +85,27 @@ def read_documents(source: Source, source_name: str | None = None) -> tuple[list
     """
     if isinstance(source, Mapping):
         return [_plain(source)], source_name or "<dict>"
-    if isinstance(source, Path) or ("\n" not in source and not source.lstrip().startswith("{")):
+    if isinstance(source, Path) or _is_path(source):
         path = Path(source)
         name = source_name or str(source)
         text = _read_file(path, name)
     else:
-        name, text = source_name or "<text>", source
+        name, text = source_name or "<text>", str(source)
     documents, problems = parse_documents(text)
     if problems:
         raise SpecError(problems, name)
     return documents, name
+
+
+def _is_path(source: Source) -> bool:
+    return isinstance(source, Path) or (
+        isinstance(source, str) and "\n" not in source and not source.lstrip().startswith("{")
+    )
+
+
+def _folder(source: Source) -> Path | None:
+    """The folder of a file source (where its ConfigMap manifests are looked for); None for text and dicts."""
+    return Path(source).resolve().parent if not isinstance(source, Mapping) and _is_path(source) else None
 
 
 def _read_file(path: Path, name: str) -> str:
@@ -117,9 +133,13 @@ def _plain(value: Any) -> Any:
 
 
 def experiment_from_document(
-    document: Any, *, extra_checks: Sequence[ExtraCheck] = ()
+    document: Any, *, extra_checks: Sequence[ExtraCheck] = (), template_dir: Path | None = None
 ) -> tuple[Experiment | None, list[Problem]]:
-    """One parsed document to a defaulted Experiment, and every problem found (empty if valid)."""
+    """One parsed document to a defaulted Experiment, and every problem found (empty if valid).
+
+    With `template_dir`, a `trialTemplate.configMap` found there as a ConfigMap manifest is checked like an
+    inline template; one that is not found is left to whoever runs the experiment (it lives in a cluster).
+    """
     if not isinstance(document, dict):
         what = "a list" if isinstance(document, list) else f"the value {document!r}"
         return None, [
@@ -139,13 +159,23 @@ def experiment_from_document(
         return None, problems
     experiment = apply_defaults(experiment)
     reported += [p.path for p in problems]
+    template = _readable_config_map(experiment, template_dir)
     problems += [
         p
-        for p in validate_experiment(experiment, extra_checks=extra_checks)
+        for p in validate_experiment(experiment, extra_checks=extra_checks, config_map_template=template)
         if not any(covers(path, p.path) for path in reported if path)
     ]
     problems.sort(key=lambda p: document_order(document, p.path))
     return experiment, problems
+
+
+def _readable_config_map(experiment: Experiment, folder: Path | None) -> dict[str, Any] | None:
+    if folder is None:
+        return None
+    try:
+        return config_map_template(experiment, folder)
+    except TemplateNotFound:
+        return None
 
 
 def dump_experiment(experiment: Experiment, fmt: Literal["yaml", "json"] = "yaml") -> str:

@@ -1,8 +1,10 @@
 """Rules for `spec.trialTemplate`: the workload source, conditions, trial parameters and placeholders.
 
 Katib's validating webhook checks these at admission (validator.go, validateTrialTemplate); we report
-every problem instead of the first. A configMap template lives in the cluster, so its placeholders and
-containers cannot be checked here; the Kubernetes launcher checks them when it fetches the template.
+every problem instead of the first. Katib fetches a configMap template from the cluster and checks it like an
+inline one; here it is checked the same way when the caller could read it (`config_map_template`: the loader
+finds ConfigMap manifests next to the experiment file, `tuner.spec.config_map`). Problems inside it name
+`spec.trialTemplate.configMap` and say where in the template they are.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from tuner.spec import workload
 from tuner.spec.experiment import ExperimentSpec
 from tuner.spec.paths import join
 from tuner.spec.suggest import did_you_mean
-from tuner.spec.trial_template import META_REFERENCE, TrialTemplate, is_meta_reference
+from tuner.spec.trial_template import META_REFERENCE, TrialTemplate, is_meta_reference, placeholders_in
 
 AT = "spec.trialTemplate"
 TP = f"{AT}.trialParameters"
@@ -24,8 +26,14 @@ META_FORMS = (
 )
 
 
-def check_trial_template(spec: ExperimentSpec) -> list[Problem]:
-    """Every problem of `spec.trialTemplate`, given the experiment's parameters."""
+def check_trial_template(
+    spec: ExperimentSpec, config_map_template: dict[str, Any] | None = None
+) -> list[Problem]:
+    """Every problem of `spec.trialTemplate`, given the experiment's parameters.
+
+    `config_map_template` is the workload read from the ConfigMap that `configMap` names, when the caller
+    could read it; its problems are reported as Katib's webhook finds them once it fetched the ConfigMap.
+    """
     if "trial_template" not in spec.model_fields_set:
         return [Problem(AT, "required: the workload each trial runs (trialSpec) and its trialParameters")]
     template = spec.trial_template
@@ -38,8 +46,40 @@ def check_trial_template(spec: ExperimentSpec) -> list[Problem]:
     problems += _check_conditions(template)
     problems += _check_trial_parameters(template, spec.parameter_names)
     if template.trial_spec and template.trial_parameters is not None:  # an empty workload has other problems
-        problems += _check_placeholders(template)
+        problems += _check_placeholders(template, _Inline(template.trial_spec))
+    if config_map_template is not None and template.config_map is not None and template.trial_spec is None:
+        body = _InConfigMap(config_map_template, template)
+        problems += _check_body(template, body)
+        if template.trial_parameters is not None:
+            problems += _check_placeholders(template, body)
     return problems
+
+
+class _Inline:
+    """Where problems of the inline `trialSpec` are reported: at their own path."""
+
+    def __init__(self, body: dict[str, Any]) -> None:
+        self.body = body
+        self.name = "spec.trialTemplate.trialSpec"
+
+    def problem(self, relative: str, message: str) -> Problem:
+        return Problem(join(f"{AT}.trialSpec", relative), message)
+
+
+class _InConfigMap:
+    """Where problems of a ConfigMap template are reported: at `configMap`, naming the place inside it."""
+
+    def __init__(self, body: dict[str, Any], template: TrialTemplate) -> None:
+        cm = template.config_map
+        self.body = body
+        self.name = f"the ConfigMap template ({cm.config_map_name if cm else ''}, key {cm.template_path if cm else ''})"
+
+    def problem(self, relative: str, message: str) -> Problem:
+        where = f" at {relative}" if relative else ""
+        return Problem(f"{AT}.configMap", f"in {self.name}{where}: {message}")
+
+
+_Body = _Inline | _InConfigMap
 
 
 def _check_source(template: TrialTemplate) -> list[Problem]:
@@ -63,13 +103,17 @@ def _check_source(template: TrialTemplate) -> list[Problem]:
 
 
 def _check_workload(template: TrialTemplate) -> list[Problem]:
-    body = template.trial_spec or {}
-    at = f"{AT}.trialSpec"
+    return _check_body(template, _Inline(template.trial_spec or {}))
+
+
+def _check_body(template: TrialTemplate, where: _Body) -> list[Problem]:
+    """The workload object itself: apiVersion and kind, no name or namespace, a Job's containers."""
+    body = where.body
     problems: list[Problem] = []
     if not isinstance(body.get("apiVersion"), str) or not body["apiVersion"]:
-        problems.append(Problem(f"{at}.apiVersion", "required: the workload's API version, e.g. batch/v1"))
+        problems.append(where.problem("apiVersion", "required: the workload's API version, e.g. batch/v1"))
     if not isinstance(body.get("kind"), str) or not body["kind"]:
-        problems.append(Problem(f"{at}.kind", "required: the workload's kind, e.g. Job"))
+        problems.append(where.problem("kind", "required: the workload's kind, e.g. Job"))
     metadata = body.get("metadata")
     if isinstance(metadata, dict):
         for field, why in (
@@ -77,14 +121,17 @@ def _check_workload(template: TrialTemplate) -> list[Problem]:
             ("namespace", "it runs in the experiment's namespace"),
         ):
             if metadata.get(field):
-                problems.append(Problem(f"{at}.metadata.{field}", f"must be omitted: {why}"))
-    if template.workload_kind == workload.JOB_KIND and not workload.containers(body):
+                problems.append(where.problem(f"metadata.{field}", f"must be omitted: {why}"))
+    kind = body.get("kind") if isinstance(body.get("kind"), str) else None
+    if kind == workload.JOB_KIND and not workload.containers(body):
         problems.append(
-            Problem(f"{at}.spec.template.spec.containers", "required: a Job needs at least one container")
+            where.problem("spec.template.spec.containers", "required: a Job needs at least one container")
         )
     if workload.is_pipeline_run(body):
-        return problems + _check_pipeline_run(body, at)
-    return problems + _check_primary_container(template)
+        if isinstance(where, _InConfigMap):
+            return problems
+        return problems + _check_pipeline_run(body, f"{AT}.trialSpec")
+    return problems + _check_primary_container(template, body, kind)
 
 
 def _check_pipeline_run(body: dict[str, Any], at: str) -> list[Problem]:
@@ -126,15 +173,17 @@ def _check_pipeline_run(body: dict[str, Any], at: str) -> list[Problem]:
     return problems
 
 
-def _check_primary_container(template: TrialTemplate) -> list[Problem]:
+def _check_primary_container(
+    template: TrialTemplate, body: dict[str, Any], kind: str | None
+) -> list[Problem]:
     """Only for kinds whose layout is known: other kinds (Tekton, Argo, TrainJob) name containers their way."""
-    name, kind, body = template.primary_container_name, template.workload_kind, template.trial_spec or {}
+    name = template.primary_container_name
     known = workload.containers(body)
     if (
         not name
         or not workload.has_known_layout(kind)
         or not known
-        or template.primary_container() is not None
+        or workload.find_container(body, name) is not None
     ):
         return []
     names = ", ".join(sorted({str(c.get("name")) for _, c in known}))
@@ -239,10 +288,10 @@ def _check_reference(reference: str, at: str, parameter_names: list[str]) -> lis
     return []  # Katib checks references only when spec.parameters is given (NAS templates use others)
 
 
-def _check_placeholders(template: TrialTemplate) -> list[Problem]:
+def _check_placeholders(template: TrialTemplate, where: _Body) -> list[Problem]:
     declared = [tp.name for tp in template.trial_parameters or [] if tp.name]
     used: dict[str, list[str]] = {}
-    for path, name in template.placeholders():
+    for path, name in placeholders_in(where.body):
         used.setdefault(name, []).append(path)
     problems: list[Problem] = []
     for i, tp in enumerate(template.trial_parameters or []):
@@ -250,7 +299,7 @@ def _check_placeholders(template: TrialTemplate) -> list[Problem]:
             problems.append(
                 Problem(
                     f"{TP}[{i}].name",
-                    f"'{tp.name}' is declared but ${{trialParameters.{tp.name}}} does not appear in spec.trialTemplate.trialSpec; use it there or remove this entry",
+                    f"'{tp.name}' is declared but ${{trialParameters.{tp.name}}} does not appear in {where.name}; use it there or remove this entry",
                 )
             )
     for name, paths in used.items():
@@ -260,8 +309,8 @@ def _check_placeholders(template: TrialTemplate) -> list[Problem]:
         more = f" (and {others} more place{'s' if others > 1 else ''})" if others else ""
         hint = did_you_mean(name, declared)
         problems.append(
-            Problem(
-                join(f"{AT}.trialSpec", paths[0]),
+            where.problem(
+                paths[0],
                 f"${{trialParameters.{name}}} is not declared in spec.trialTemplate.trialParameters{more}{hint}",
             )
         )

@@ -98,7 +98,12 @@ class TrialTemplate(KatibModel):
     def placeholders(self) -> Iterator[tuple[str, str]]:
         """Every `${trialParameters.x}` in the inline workload as (path inside trialSpec, x), in order."""
         if self.trial_spec is not None:
-            yield from _placeholders(self.trial_spec, "")
+            yield from placeholders_in(self.trial_spec)
+
+
+def placeholders_in(body: Any) -> Iterator[tuple[str, str]]:
+    """Every `${trialParameters.x}` in a workload object as (path inside it, x), in order."""
+    yield from _placeholders(body, "")
 
 
 def _placeholders(node: Any, path: str) -> Iterator[tuple[str, str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from tuner.errors import Problem
 from tuner.spec.collector_rules import check_metrics_collector
@@ -28,10 +29,17 @@ _NAME = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
 _NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
-def validate_experiment(experiment: Experiment, *, extra_checks: Sequence[ExtraCheck] = ()) -> list[Problem]:
+def validate_experiment(
+    experiment: Experiment,
+    *,
+    extra_checks: Sequence[ExtraCheck] = (),
+    config_map_template: dict[str, Any] | None = None,
+) -> list[Problem]:
     """Every problem of `experiment`, part by part in Katib's order; an empty list means valid.
 
-    `load_experiment` sorts them into document order; this function has only the model to go by.
+    `config_map_template` is the workload the experiment's `trialTemplate.configMap` names, when the caller
+    could read it: it is then checked as an inline trialSpec is (as Katib's webhook does once it fetched it).
+    `load_experiment` sorts the problems into document order; this function has only the model to go by.
     """
     problems = check_document(experiment)
     spec = experiment.spec
@@ -45,7 +53,7 @@ def validate_experiment(experiment: Experiment, *, extra_checks: Sequence[ExtraC
     problems += check_algorithm(spec)
     problems += check_early_stopping(spec.early_stopping)
     problems += check_search_space(spec)
-    problems += check_trial_template(spec)
+    problems += check_trial_template(spec, config_map_template)
     problems += check_metrics_collector(spec.metrics_collector_spec)
     for check in extra_checks:
         problems += list(check(experiment))

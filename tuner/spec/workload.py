@@ -128,7 +128,9 @@ def is_argo_workflow(workload: Mapping[str, Any] | None) -> bool:
     )
 
 
-def argo_primary_steps(workload: Mapping[str, Any], primary_pod_labels: Mapping[str, str] | None) -> list[str]:
+def argo_primary_steps(
+    workload: Mapping[str, Any], primary_pod_labels: Mapping[str, str] | None
+) -> list[str]:
     """The names of the Workflow's container templates whose pods Katib's metrics collector would wrap.
 
     A step's pod carries its template's `metadata.labels`; Katib wraps the pods that carry every label of
