@@ -152,6 +152,12 @@ def _with_counts(store: Store, record: StoredExperiment, document: Mapping[str, 
     new = document.get("spec") or {}
     if all(stored.get(k) == new.get(k) for k in COUNT_FIELDS):
         return record
+    # what the controller recorded in the stored metadata (the algorithm's seed) outlives the resubmission
+    kept = (record.spec.get("metadata") or {}).get("annotations") or {}
+    if kept:
+        metadata = dict(document.get("metadata") or {})
+        metadata["annotations"] = {**kept, **(metadata.get("annotations") or {})}
+        document = {**document, "metadata": metadata}
     return store.update_experiment_spec(record.id, document, spec_digest(document))
 
 

@@ -4,18 +4,32 @@ Builds the algorithm's `History` from the controller's view of the experiment (e
 reduced by the metric strategy, as Katib's GetSuggestions request carries it), calls the suggester
 in-process, and hands back rendered values (what the trial template receives and the store keeps) with
 numeric copies for sorting. Parsed assignments are cached by trial: they never change.
+
+Seeding: Katib's algorithms are random unless `random_state` is set. The algorithms here are stateless and
+called again and again, so the experiment's randomness must be fixed once and passed on every call (as the
+other settings are): without `random_state`, a seed is drawn from the OS the first time the experiment asks
+for suggestions, recorded in the stored experiment as the annotation `tuner.dev/random-state`, and passed as
+`random_state` on every call. A resumed experiment reads it back; setting `random_state` to it replays a run.
 """
 
 from __future__ import annotations
+
+import copy
+import secrets
+from typing import Any
 
 from controllers.reconciler import Proposal, SuggestFn
 from controllers.view import ExperimentView, reduce_summary
 from suggestions import Direction, History, Suggester, TrialRecord
 from tuner.space import Assignment, SearchSpace
 from tuner.spec import Experiment
+from tuner.store import Store
 from tuner.store.records import Trial
 
-__all__ = ["build_history", "in_process", "reduce_summary"]
+__all__ = ["SEED_ANNOTATION", "build_history", "experiment_seed", "in_process", "reduce_summary"]
+
+SEED_ANNOTATION = "tuner.dev/random-state"
+"""The stored experiment's annotation holding the seed its algorithm uses when `random_state` is unset."""
 
 
 class _Parsed:
@@ -50,13 +64,33 @@ def build_history(view: ExperimentView, parse: _Parsed) -> History:
     return History(records, Direction.MAXIMIZE if view.maximize else Direction.MINIMIZE)
 
 
+def experiment_seed(store: Store, experiment_id: int) -> int:
+    """The experiment's seed: the one recorded in the stored experiment, or a new one from the OS, recorded."""
+    record = store.get_experiment_by_id(experiment_id)
+    annotations = (record.spec.get("metadata") or {}).get("annotations") or {}
+    recorded = str(annotations.get(SEED_ANNOTATION, ""))
+    if recorded.isdigit() and int(recorded) < 2**32:
+        return int(recorded)
+    seed = secrets.randbelow(2**32)
+    document: dict[str, Any] = copy.deepcopy(record.spec)
+    metadata = document.setdefault("metadata", {})
+    metadata["annotations"] = {**(metadata.get("annotations") or {}), SEED_ANNOTATION: str(seed)}
+    store.update_experiment_spec(record.id, document, record.spec_digest)
+    return seed
+
+
 def in_process(experiment: Experiment, suggester: Suggester, space: SearchSpace) -> SuggestFn:
-    """A SuggestFn that calls `suggester` in this process."""
+    """A SuggestFn that calls `suggester` in this process (seeded once per experiment, see above)."""
     settings = experiment.spec.algorithm.settings()
+    seeded = "random_state" in settings or "random_state" not in suggester.settings_schema.settings
     budget = experiment.spec.max_trial_count
     parse = _Parsed(space)
 
     def suggest(view: ExperimentView, k: int) -> list[Proposal]:
+        nonlocal seeded
+        if not seeded:
+            settings["random_state"] = str(experiment_seed(view.store, view.experiment_id))
+            seeded = True
         proposals = suggester.suggest(space, settings, build_history(view, parse), k, budget=budget)
         return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}) for a in proposals]
 
