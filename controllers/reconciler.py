@@ -30,6 +30,7 @@ from controllers.status import (
     MetricView,
     TrialView,
     conditions_for,
+    no_optimal_trial,
     now_rfc3339,
     optimal_trial,
     trial_counts,
@@ -244,9 +245,7 @@ class ExperimentReconciler:
             "conditions": conditions,
             **trial_counts([TrialView(t.name, t.state, ()) for t in trials]),
         }
-        optimal = self._optimal()
-        if optimal is not None:
-            status["currentOptimalTrial"] = optimal
+        status["currentOptimalTrial"] = self._optimal() or no_optimal_trial()
         if state.is_finished:
             status["completionTime"] = previous.get("completionTime") or now
         comparable = {k: v for k, v in previous.items() if k != "lastReconcileTime"}

@@ -35,7 +35,7 @@ from typing import Any
 from controllers.earlystopping import ALGORITHMS as EARLY_STOPPING
 from controllers.reconciler import ExperimentReconciler, Result, SuggestFn
 from controllers.resources import ResourcePool
-from controllers.status import conditions_for, now_rfc3339
+from controllers.status import conditions_for, no_optimal_trial, now_rfc3339
 from controllers.supervisor import Settled, Supervisor, TrialBackend
 from tuner.errors import LeaseHeldError, NotFoundError, Problem, SpecError
 from tuner.spec import Experiment
@@ -107,6 +107,7 @@ def prepare(store: Store, experiment: Experiment) -> Prepared:
         status = {
             "startTime": now,
             "conditions": conditions_for([], ExperimentState.CREATED, ExperimentReason.CREATED, now),
+            "currentOptimalTrial": no_optimal_trial(),
         }
         record = store.create_experiment(
             experiment.name, document, spec_digest(document), experiment.namespace, status=status

@@ -2,7 +2,13 @@
 
 Pure functions: the reconciler hands in what it read from the store and writes back the document only when
 it changed, so `tuner run -o yaml` and `kubectl get experiment -o yaml` (through the operator) look alike.
-Metric values are strings, as in Katib's `Metric` type.
+Metric values are strings, as in Katib's `Metric` type. The shapes are Katib's Go types
+(experiment_types.go, trial_types.go) as encoding/json writes them: `currentOptimalTrial` is a struct, so it
+is always there (`{observation: {}}` before a best trial); a metric with no value reads `unavailable` in
+min, max and latest; a condition is changed Katib's way (setCondition: unchanged status and reason change
+nothing; otherwise the condition moves to the end, keeping lastTransitionTime when only the reason changed),
+and on completion Running turns False keeping its own reason and message (ExperimentRunning, TrialRunning).
+Trial documents also carry `lastReconcileTime` and, with early stopping, `earlyStoppingRules`.
 """
 
 from __future__ import annotations
@@ -69,20 +75,38 @@ def trial_counts(trials: Sequence[TrialView]) -> dict[str, Any]:
     return doc
 
 
-def optimal_trial(best: TrialView | None, metric_order: Sequence[str]) -> dict[str, Any] | None:
-    """`currentOptimalTrial` for the best trial (chosen by the caller with the metric strategies)."""
+def no_optimal_trial() -> dict[str, Any]:
+    """`currentOptimalTrial` before any trial has an objective value, as Katib writes its empty struct."""
+    return {"observation": {}}
+
+
+def optimal_trial(best: TrialView | None, metric_order: Sequence[str]) -> dict[str, Any]:
+    """`currentOptimalTrial` for the best trial (chosen by the caller with the metric strategies).
+
+    Every metric of the objective is listed; one the trial never reported reads `unavailable`, as in the
+    trial's observation that Katib copies here.
+    """
     if best is None:
-        return None
-    metrics = [
-        {"name": name, **{k: metric_text(getattr(best.metrics[name], k)) for k in ("min", "max", "latest")}}
-        for name in metric_order
-        if name in best.metrics
-    ]
+        return no_optimal_trial()
     return {
         "bestTrialName": best.name,
         "parameterAssignments": [{"name": n, "value": v} for n, v in best.assignments],
-        "observation": {"metrics": metrics},
+        "observation": {"metrics": observation_metrics(metric_order, best.metrics)},
     }
+
+
+def observation_metrics(metric_order: Sequence[str], metrics: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Katib's `observation.metrics`: one entry per metric name, `unavailable` where nothing was reported.
+
+    `metrics` maps a name to anything with `min`, `max` and `latest` (floats or None).
+    """
+    out = []
+    for name in dict.fromkeys(metric_order):
+        found = metrics.get(name)
+        out.append(
+            {"name": name, **{k: metric_text(getattr(found, k, None)) for k in ("min", "max", "latest")}}
+        )
+    return out
 
 
 def metric_text(value: float | None) -> str:
@@ -95,15 +119,16 @@ def metric_text(value: float | None) -> str:
 def set_condition(
     conditions: list[dict[str, Any]], type_: str, status: bool, reason: str, message: str, now: str
 ) -> list[dict[str, Any]]:
-    """Add or update a condition; lastTransitionTime changes only when the status flips."""
+    """Katib's setCondition: nothing changes when status and reason are the same; otherwise the condition
+    is replaced and moves to the end of the list, keeping lastTransitionTime if the status did not flip."""
     text = "True" if status else "False"
-    out = [dict(c) for c in conditions]
-    for condition in out:
-        if condition.get("type") == type_:
-            if condition.get("status") != text:
-                condition["lastTransitionTime"] = now
-            condition.update(status=text, reason=reason, message=message, lastUpdateTime=now)
-            return out
+    current = next((c for c in conditions if c.get("type") == type_), None)
+    if current is not None and current.get("status") == text and current.get("reason") == reason:
+        return [dict(c) for c in conditions]
+    transition = now
+    if current is not None and current.get("status") == text:
+        transition = current.get("lastTransitionTime", now)
+    out = [dict(c) for c in conditions if c.get("type") != type_]
     out.append(
         {
             "type": type_,
@@ -111,7 +136,7 @@ def set_condition(
             "reason": reason,
             "message": message,
             "lastUpdateTime": now,
-            "lastTransitionTime": now,
+            "lastTransitionTime": transition,
         }
     )
     return out
@@ -141,7 +166,70 @@ def conditions_for(
     elif state == ExperimentState.RESTARTING:
         conditions = set_condition(conditions, "Restarting", True, reason.value, text, now)
     elif state.is_finished:
-        if any(c.get("type") == "Running" for c in conditions):
-            conditions = set_condition(conditions, "Running", False, reason.value, text, now)
+        running = next((c for c in conditions if c.get("type") == "Running"), None)
+        if running is not None:  # Katib keeps Running's own reason and message when it turns False
+            conditions = set_condition(
+                conditions,
+                "Running",
+                False,
+                str(running.get("reason", ExperimentReason.RUNNING.value)),
+                str(running.get("message", "")),
+                now,
+            )
         conditions = set_condition(conditions, state.value, True, reason.value, text, now)
     return conditions
+
+
+TRIAL_CREATED = ("TrialCreated", "Trial is created")
+TRIAL_RUNNING = ("TrialRunning", "Trial is running")
+
+
+def trial_conditions(
+    state: TrialState,
+    reason: str,
+    message: str,
+    created: str | None,
+    started: str | None,
+    completed: str | None,
+) -> list[dict[str, Any]]:
+    """A trial's conditions as Katib's trial controller leaves them: Created; Running (False once the trial
+    ended, with its own reason TrialRunning); then the final condition with the trial's reason."""
+
+    def condition(type_: str, status: str, why: str, text: str, when: str | None) -> dict[str, Any]:
+        return {
+            "type": type_,
+            "status": status,
+            "reason": why,
+            "message": text,
+            "lastUpdateTime": when,
+            "lastTransitionTime": when,
+        }
+
+    conditions = [condition(TrialState.CREATED.value, "True", *TRIAL_CREATED, created)]
+    if state != TrialState.CREATED:
+        if state == TrialState.RUNNING:
+            conditions.append(condition("Running", "True", *TRIAL_RUNNING, started or created))
+        elif started is not None:
+            running = condition("Running", "False", *TRIAL_RUNNING, completed or started)
+            running["lastUpdateTime"] = completed or started
+            conditions.append(running)
+    if state.is_finished:
+        conditions.append(condition(state.value, "True", reason, message, completed))
+    return conditions
+
+
+def early_stopping_rules(
+    metric: str, maximize: bool, start_step: int | None, thresholds: Sequence[float]
+) -> list[dict[str, Any]]:
+    """`spec.earlyStoppingRules` of a trial: stop when the objective is worse than the threshold.
+
+    Katib's medianstop computes one threshold when the trial is created; here the threshold moves with the
+    finished trials (see controllers/earlystopping), so a rule's value is the one the trial was judged by
+    when it was stopped, and is absent while no decision was taken.
+    """
+    rule: dict[str, Any] = {"name": metric, "comparison": "less" if maximize else "greater"}
+    if start_step:
+        rule["startStep"] = start_step
+    if thresholds:
+        rule["value"] = metric_text(thresholds[-1])
+    return [rule]

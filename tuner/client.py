@@ -85,7 +85,7 @@ class Client:
     def get_optimal_hyperparameters(self, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """`status.currentOptimalTrial`, or None while no trial has reported its objective."""
         optimal = self.get_experiment(name, namespace).get("status", {}).get("currentOptimalTrial")
-        return optimal or None
+        return optimal if optimal and optimal.get("bestTrialName") else None  # Katib's empty struct: none
 
     def _has_condition(self, name: str, namespace: str | None, kind: str) -> bool:
         return any(

@@ -6,11 +6,12 @@ object `kubectl get experiment -o yaml` would show on a cluster: apiVersion, kin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from controllers.status import metric_text
+from controllers.earlystopping import ALGORITHMS as EARLY_STOPPING
+from controllers.status import early_stopping_rules, metric_text, observation_metrics, trial_conditions
 from tuner.states import TrialState
 from tuner.store import StoreReader
 from tuner.store.records import Experiment as StoredExperiment
@@ -49,58 +50,41 @@ def metric_document(name: str, summary: MetricSummary) -> dict[str, str]:
 
 
 def trial_document(
-    record: StoredExperiment, trial: Trial, summaries: Mapping[str, MetricSummary]
+    record: StoredExperiment,
+    trial: Trial,
+    summaries: Mapping[str, MetricSummary],
+    rules: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """A Trial object as Katib's trial controller would show it."""
+    """A Trial object as Katib's trial controller would show it (`rules`: its earlyStoppingRules)."""
     spec = record.spec.get("spec") or {}
     template = spec.get("trialTemplate") or {}
     objective = spec.get("objective") or {}
     names = [objective.get("objectiveMetricName"), *(objective.get("additionalMetricNames") or [])]
-    metrics = [metric_document(n, summaries[n]) for n in names if n and n in summaries]
-    conditions = [
-        {
-            "type": TrialState.CREATED.value,
-            "status": "True",
-            "reason": "TrialCreated",
-            "message": "Trial is created",
-            "lastTransitionTime": rfc3339(trial.created_at),
-            "lastUpdateTime": rfc3339(trial.created_at),
-        }
-    ]
-    if trial.state != TrialState.CREATED:
-        running = trial.state == TrialState.RUNNING
-        conditions.append(
-            {
-                "type": "Running",
-                "status": "True" if running else "False",
-                "reason": trial.reason or "TrialRunning",
-                "message": trial.message if running else "Trial is not running",
-                "lastTransitionTime": rfc3339(trial.started_at or trial.updated_at),
-                "lastUpdateTime": rfc3339(trial.updated_at),
-            }
-        )
-    if trial.state.is_finished:
-        conditions.append(
-            {
-                "type": trial.state.value,
-                "status": "True",
-                "reason": trial.reason,
-                "message": trial.message,
-                "lastTransitionTime": rfc3339(trial.completed_at),
-                "lastUpdateTime": rfc3339(trial.completed_at),
-            }
-        )
-    status: dict[str, Any] = {"startTime": rfc3339(trial.started_at), "conditions": conditions}
+    names = [n for n in names if n]
+    conditions = trial_conditions(
+        trial.state,
+        trial.reason,
+        trial.message,
+        rfc3339(trial.created_at),
+        rfc3339(trial.started_at),
+        rfc3339(trial.completed_at),
+    )
+    status: dict[str, Any] = {
+        "startTime": rfc3339(trial.started_at),
+        "lastReconcileTime": rfc3339(trial.updated_at),
+        "conditions": conditions,
+    }
     if trial.completed_at is not None:
         status["completionTime"] = rfc3339(trial.completed_at)
-    if metrics:
-        status["observation"] = {"metrics": metrics}
+    if summaries or trial.state == TrialState.METRICS_UNAVAILABLE:
+        status["observation"] = {"metrics": observation_metrics(names, summaries)}
     trial_spec: dict[str, Any] = {
         "objective": objective,
         "parameterAssignments": [{"name": a.name, "value": a.value} for a in trial.assignments],
         "primaryContainerName": template.get("primaryContainerName"),
         "metricsCollector": spec.get("metricsCollectorSpec"),
-        "retainRun": bool(template.get("retain", False)),
+        "retainRun": True if template.get("retain") else None,  # Go's omitempty leaves out false
+        "earlyStoppingRules": rules,
     }
     if trial.run_spec:
         trial_spec["runSpec"] = trial.run_spec
@@ -127,7 +111,35 @@ def trial_documents(
     """Every trial of the experiment (or those given) as Trial objects, with their metrics."""
     rows = {row.trial.id: row for row in store.compare_trials(record.id)}
     chosen = trials if trials is not None else [row.trial for row in rows.values()]
-    return [trial_document(record, t, rows[t.id].metrics if t.id in rows else {}) for t in chosen]
+    rules = _early_stopping_rules(store, record)
+    return [
+        trial_document(record, t, rows[t.id].metrics if t.id in rows else {}, rules(t) if rules else None)
+        for t in chosen
+    ]
+
+
+def _early_stopping_rules(store: StoreReader, record: StoredExperiment) -> Callable[[Trial], Any] | None:
+    """Each trial's earlyStoppingRules, when the experiment uses early stopping."""
+    spec = record.spec.get("spec") or {}
+    early = spec.get("earlyStopping") or {}
+    name = early.get("algorithmName")
+    if not name or name not in EARLY_STOPPING:
+        return None
+    settings = {s.get("name"): str(s.get("value")) for s in early.get("algorithmSettings") or []}
+    stopper = EARLY_STOPPING[name].from_settings(settings)
+    objective = spec.get("objective") or {}
+    metric, maximize = objective.get("objectiveMetricName", ""), objective.get("type") == "maximize"
+    start_step = getattr(stopper, "start_step", None)
+
+    def rules(trial: Trial) -> list[dict[str, Any]]:
+        thresholds = [
+            d.threshold
+            for d in store.list_early_stopping_decisions(trial.id)
+            if d.stop and d.threshold is not None
+        ]
+        return early_stopping_rules(metric, maximize, start_step, thresholds)
+
+    return rules
 
 
 def list_document(items: Iterable[Mapping[str, Any]], api_version: str = "v1") -> dict[str, Any]:

@@ -220,7 +220,7 @@ def print_summary(db: Any, record: Any, console: Console) -> None:
                 f"{record.state.value}: {condition.get('message')} ({condition.get('reason')})", markup=False
             )
     optimal = status.get("currentOptimalTrial")
-    if optimal:
+    if optimal and optimal.get("bestTrialName"):  # Katib's empty `{observation: {}}` before a best trial
         params = ", ".join(f"{p['name']}={p['value']}" for p in optimal.get("parameterAssignments") or [])
         metrics = ", ".join(
             f"{m['name']}={m.get('latest')}" for m in (optimal.get("observation") or {}).get("metrics") or []
