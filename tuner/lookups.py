@@ -110,7 +110,7 @@ def find_run(store: StoreReader, text: str) -> PipelineRun:
             raise AmbiguousNameError(
                 f"{text!r} matches several pipeline runs ({names}); give more characters"
             )
-    raise NotFoundError(f"no pipeline run {text!r}; see `tuner pipelines runs list`")
+    raise NotFoundError(f"no pipeline run {text}; see `tuner pipelines runs list`")
 
 
 __all__ = ["AmbiguousNameError", "experiment_not_found", "find_experiment", "find_run", "find_trial"]
