@@ -27,7 +27,11 @@ SPEC = {
     "apiVersion": "kubeflow.org/v1beta1",
     "kind": "Experiment",
     "spec": {
-        "objective": {"type": "maximize", "objectiveMetricName": "accuracy", "additionalMetricNames": ["loss"]},
+        "objective": {
+            "type": "maximize",
+            "objectiveMetricName": "accuracy",
+            "additionalMetricNames": ["loss"],
+        },
         "algorithm": {"algorithmName": "random"},
         "parameters": [
             {"name": "lr", "parameterType": "double", "feasibleSpace": {"min": "0.0001", "max": "1"}},
@@ -96,7 +100,9 @@ def measure(code: Path, args: list[str], env: dict[str, str], repeats: int) -> t
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--trials", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--baseline", type=Path, help="an older checkout to compare with")

@@ -188,7 +188,8 @@ def register(app: typer.Typer) -> None:
     @runs.command("show")
     def runs_show(
         run_id: str = typer.Argument(
-            ..., help="The run's id or name (from `tuner pipelines runs list`), or a short prefix or suffix of it."
+            ...,
+            help="The run's id or name (from `tuner pipelines runs list`), or a short prefix or suffix of it.",
         ),
         store: str = store_option(),
         output: OutputFormat = output_option(),
@@ -196,9 +197,8 @@ def register(app: typer.Typer) -> None:
         """Show a run as its pipeline's groups and tasks: states, outputs, log files."""
         from pipelines.runner.stored_runs import run_detail, run_lines
         from tuner.errors import NotFoundError
-        from tuner.store import open_store
-
         from tuner.lookups import find_run
+        from tuner.store import open_store
 
         opened = open_store(settings=settings_from(store))
         try:
