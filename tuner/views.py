@@ -103,6 +103,14 @@ def format_value(value: float | None) -> str:
     return f"{value:.6g}"
 
 
+def status_value_text(text: Any) -> str:
+    """A metric value of a status (Katib writes numbers as strings) with the tables' precision."""
+    try:
+        return format_value(float(text))
+    except (TypeError, ValueError):
+        return str(text or "")
+
+
 def trial_folder(trial: Trial) -> Path | None:
     """The trial's folder (log, work dir, pushed metrics), when it was launched here."""
     runtime = trial.runtime

@@ -204,7 +204,7 @@ def test_experiments_show_summarises_with_the_best_n(store_url: str) -> None:
     assert columns[-1] == "accuracy (max)"
     rows = table_rows(out)
     assert len(rows) == 10 and rows[0][0].startswith("mnist-29")
-    assert "30 trials, best 10 shown by accuracy (max); 20 more" in out
+    assert "30 trials (29 Succeeded, 1 Failed); best 10 shown by accuracy (max), 20 more" in out
     assert "accuracy (max)=0.79" in out  # the best trial line uses the strategy, not latest (0.49)
 
 
@@ -271,7 +271,7 @@ def test_print_summary_hides_what_does_not_fit(store_url: str) -> None:
     rows = table_rows(text)
     assert [r[0][:8] for r in rows] == ["mnist-29", "mnist-28", "mnist-27"]
     assert [r[-1] for r in rows] == ["0.79", "0.78", "0.77"]  # six significant digits, no float noise
-    assert "27 more" in text
+    assert "27 more with `tuner trials list mnist --offset 3`" in text
 
 
 def test_read_commands_import_only_the_store(store_url: str) -> None:

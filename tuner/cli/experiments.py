@@ -100,7 +100,7 @@ def list_experiments(
     output: OutputFormat | None = output_option(),
 ) -> None:
     """List experiments with their state and best trial."""
-    from tuner.views import experiment_document, objective_of
+    from tuner.views import experiment_document, objective_of, status_value_text
 
     with _opened(store) as db:
         records = db.list_experiments(namespace)
@@ -118,7 +118,7 @@ def list_experiments(
             shown = next((m for m in metrics if m.get("name") == objective.metric), None)
             value = ""
             if shown is not None:
-                value = f"{objective.label} {_number_text(shown.get(objective.strategy.value))}"
+                value = f"{objective.label} {status_value_text(shown.get(objective.strategy.value))}"
             table.add_row(
                 r.namespace,
                 r.name,
@@ -129,16 +129,6 @@ def list_experiments(
                 str(r.created_at)[:19],
             )
         stdout_console().print(table)
-
-
-def _number_text(text: Any) -> str:
-    """A status metric string (Katib writes numbers as strings) with the tables' precision."""
-    from tuner.views import format_value
-
-    try:
-        return format_value(float(text))
-    except (TypeError, ValueError):
-        return str(text or "")
 
 
 def show_experiment(

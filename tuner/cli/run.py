@@ -201,10 +201,11 @@ def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_R
 
     The store sorts and cuts, so this reads `limit` trials whatever the experiment's size.
     """
-    from tuner.views import format_value, objective_of
+    from tuner.views import format_value, objective_of, status_value_text
 
     objective = objective_of(record)
-    total = sum(db.count_trials(record.id).values())
+    counts = db.count_trials(record.id)
+    total = sum(counts.values())
     rows = (
         db.compare_trials(record.id, [objective.metric], sort_by=objective.order, limit=limit)
         if limit
@@ -228,15 +229,16 @@ def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_R
         console.print(table)
     else:
         console.print(f"experiment {record.name}: {record.state.value}", markup=False)
+    by_state = ", ".join(f"{n} {state.value}" for state, n in sorted(counts.items(), key=lambda c: -c[1]))
+    line = f"{total} trial{'s' if total != 1 else ''}" + (f" ({by_state})" if by_state else "")
     hidden = total - len(rows)
-    if hidden > 0:
-        console.print(
-            f"{total} trials, best {len(rows)} shown by {objective.label}; {hidden} more: "
-            f"`tuner trials list {record.name}"
-            + (f" -n {record.namespace}" if record.namespace != "default" else "")
-            + " --offset N`",
-            markup=False,
+    if hidden > 0 and rows:
+        namespace = f" -n {record.namespace}" if record.namespace != "default" else ""
+        line += (
+            f"; best {len(rows)} shown by {objective.label}, {hidden} more with "
+            f"`tuner trials list {record.name}{namespace} --offset {len(rows)}`"
         )
+    console.print(line, markup=False)
     status = record.status or {}
     for condition in status.get("conditions") or []:
         if condition.get("type") == record.state.value:
@@ -250,17 +252,7 @@ def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_R
         shown = []
         for m in metrics:
             strategy = objective.strategy_of(str(m.get("name")))
-            shown.append(f"{m.get('name')} ({strategy.value})={_status_number(m.get(strategy.value))}")
+            shown.append(f"{m.get('name')} ({strategy.value})={status_value_text(m.get(strategy.value))}")
         console.print(
             f"best trial {optimal.get('bestTrialName')}: {', '.join(shown)} with {params}", markup=False
         )
-
-
-def _status_number(text: Any) -> str:
-    """A status metric (Katib writes numbers as strings) with the tables' precision."""
-    from tuner.views import format_value
-
-    try:
-        return format_value(float(text))
-    except (TypeError, ValueError):
-        return str(text or "")
