@@ -12,6 +12,7 @@ import io
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -234,7 +235,11 @@ def test_short_trial_ids_work_for_logs_and_show(store_url: str) -> None:
     code, out, _ = tuner("trials", "logs", "mnist-12")  # a unique prefix
     assert code == 0 and "mnist-12xmq7w2k" in out
     code, out, _ = tuner("trials", "show", "29x")
-    assert code == 0 and "mnist-29xdq7w2k" in out and "accuracy (objective): max=0.79" in out
+    assert (
+        code == 0
+        and "mnist-29xdq7w2k" in out
+        and "accuracy (objective, max): 0.79  (min 0.59, max 0.79, latest 0.69; 3 values)" in out
+    )
     code, out, _ = tuner("trials", "show", "zz9y", "-o", "yaml")
     assert code == 0 and yaml.safe_load(out)["metadata"]["namespace"] == "kubeflow"
     code, _, err = tuner("trials", "logs", "mnist-1")
@@ -294,3 +299,23 @@ def test_read_commands_import_only_the_store(store_url: str) -> None:
     assert "tuner.store.sql" in loaded and "mnist" in done.stdout, done.stderr
     heavy = {"tuner.spec", "controllers.local_run", "suggestions", "numpy", "pandas", "alembic"}
     assert not heavy & loaded
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_lists_are_written_item_by_item(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each item reaches stdout before the next one is read: a long list never sits in memory whole."""
+    from tuner.cli._common import OutputFormat, print_list
+    from tuner.views import list_document
+
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    items = [{"kind": "Trial", "metadata": {"name": f"t-{n}"}} for n in range(3)]
+
+    def produce() -> Iterator[dict[str, object]]:
+        for n, item in enumerate(items):
+            assert out.getvalue().count("t-") == n  # the earlier items are already written
+            yield item
+
+    print_list(produce(), OutputFormat(fmt))
+    parsed = json.loads(out.getvalue()) if fmt == "json" else yaml.safe_load(out.getvalue())
+    assert parsed == list_document(items)

@@ -414,11 +414,13 @@ def show_trial(
             lines.append(f"  message: {found.message}")
         lines.append("  parameters: " + ", ".join(f"{a.name}={a.value}" for a in found.assignments))
         for name, summary in summaries.items():
-            mark = " (objective)" if name == objective.metric else ""
+            strategy = objective.strategy_of(name)
+            role = "objective, " if name == objective.metric else ""
+            count = f"{summary.count} value{'s' if summary.count != 1 else ''}"
             lines.append(
-                f"  {name}{mark}: {objective.strategy_of(name).value}="
-                f"{format_value(summary.value_for(objective.strategy_of(name)))}  min={format_value(summary.min)} "
-                f"max={format_value(summary.max)} latest={format_value(summary.latest)} ({summary.count} values)"
+                f"  {name} ({role}{strategy.value}): {format_value(summary.value_for(strategy))}  "
+                f"(min {format_value(summary.min)}, max {format_value(summary.max)}, "
+                f"latest {format_value(summary.latest)}; {count})"
             )
         for label, moment in (("started", found.started_at), ("completed", found.completed_at)):
             if moment is not None:
