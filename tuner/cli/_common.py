@@ -104,7 +104,7 @@ def print_list(items: Iterable[Any], fmt: OutputFormat) -> None:
     if fmt == OutputFormat.json:
         out.write('{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": [')
         for item in items:
-            text = json.dumps(json.loads(json.dumps(item, default=str)), indent=2)
+            text = json.dumps(item, indent=2, default=str)
             out.write(("," if count else "") + "\n" + "\n".join("    " + line for line in text.splitlines()))
             count += 1
         out.write(("\n  ]" if count else "]") + ',\n  "metadata": {\n    "resourceVersion": ""\n  }\n}\n')
