@@ -71,7 +71,7 @@ class TuneResult:
     def best_value(self) -> float | None:
         return self.best_trial.value if self.best_trial else None
 
-    store: str | None = None
+    store: str | None = field(default=None, repr=False)  # a URL may carry a password: not in the repr
     """The store URL the experiment lives in (what `trials_dataframe` and `metric_history` read)."""
 
     def trials_dataframe(self) -> pandas.DataFrame:
