@@ -22,24 +22,29 @@ import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from tuner.config import Settings
 from tuner.spec import ParameterSpec, load_experiment
 from tuner.states import ExperimentState, TrialState
+
+if TYPE_CHECKING:
+    import pandas
 
 Objective = Callable[[dict[str, Any]], Any]
 
 
 @dataclass(frozen=True)
 class TrialResult:
-    """One trial of a finished `tune` call."""
+    """One trial of a finished `tune` call. `folder` holds its log (`trial.log`) and anything it wrote."""
 
     name: str
     state: TrialState
     parameters: dict[str, Any]
     metrics: dict[str, float]
     value: float | None
+    folder: Path | None = None
 
     def __str__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
@@ -65,6 +70,24 @@ class TuneResult:
     @property
     def best_value(self) -> float | None:
         return self.best_trial.value if self.best_trial else None
+
+    store: str | None = field(default=None, repr=False)  # a URL may carry a password: not in the repr
+    """The store URL the experiment lives in (what `trials_dataframe` and `metric_history` read)."""
+
+    def trials_dataframe(self) -> pandas.DataFrame:
+        """One row per trial as a pandas DataFrame (columns as `tuner.Client.trials_dataframe`)."""
+        from tuner.client import Client
+
+        with Client(self.store, self.namespace) as client:
+            return client.trials_dataframe(self.experiment)
+
+    def metric_history(self, trial: TrialResult | str, name: str | None = None) -> pandas.DataFrame:
+        """The values `trial` reported for metric `name` (default: the objective): step, value, timestamp."""
+        from tuner.client import Client
+
+        trial_name = trial.name if isinstance(trial, TrialResult) else trial
+        with Client(self.store, self.namespace) as client:
+            return client.metric_history(trial_name, name)
 
 
 def tune(
@@ -246,13 +269,9 @@ def _document(
 
 
 def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool) -> TuneResult:
-    from controllers.view import reduce_summary
+    from tuner.views import objective_of, trial_folder
 
-    spec = record.spec.get("spec") or {}
-    strategies = {s["name"]: s["value"] for s in (spec.get("objective") or {}).get("metricStrategies") or []}
-    strategy = strategies.get(
-        metric, "max" if (spec.get("objective") or {}).get("type") == "maximize" else "min"
-    )
+    objective = objective_of(record)
     trials = []
     for row in db.compare_trials(record.id):
         metrics = {n: s.latest for n, s in row.metrics.items() if s.latest is not None}
@@ -262,7 +281,8 @@ def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool)
                 row.trial.state,
                 space.parse(row.trial.assignment_values()).to_dict(),
                 metrics,
-                reduce_summary(row.metrics.get(metric), strategy),
+                objective.value(row.metrics),
+                trial_folder(row.trial),
             )
         )
     best_name = ((record.status or {}).get("currentOptimalTrial") or {}).get("bestTrialName")
@@ -271,7 +291,16 @@ def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool)
     for condition in (record.status or {}).get("conditions") or []:
         if condition.get("type") == record.state.value:
             reason = str(condition.get("reason", ""))
-    return TuneResult(record.name, record.namespace, record.state, reason, best, trials, interrupted)
+    return TuneResult(
+        record.name,
+        record.namespace,
+        record.state,
+        reason,
+        best,
+        trials,
+        interrupted,
+        store=getattr(db, "url", None),
+    )
 
 
 class _Printer:

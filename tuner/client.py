@@ -1,17 +1,31 @@
 """`tuner.Client`: read experiments and trials from the store, in the spirit of `KatibClient`.
 
 Objects come back as Katib-shaped dicts (`tuner.views`), so code written against Katib's SDK output
-(`status.currentOptimalTrial`, trial `status.observation.metrics`) reads them unchanged. A remote server
-(`tuner server`) will be reachable through the same class once it exists; today the client opens the store.
+(`status.currentOptimalTrial`, trial `status.observation.metrics`) reads them unchanged. For analysis,
+`trials_dataframe` and `metric_history` give pandas DataFrames (pandas is imported only when they are
+called). A remote server (`tuner server`) will be reachable through the same class once it exists; today
+the client opens the store.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tuner.config import Settings
+from tuner.lookups import find_experiment, find_trial
 from tuner.store import Store, open_store
-from tuner.views import experiment_document, trial_documents
+from tuner.views import (
+    experiment_document,
+    iter_rows,
+    metric_names,
+    objective_of,
+    search_space,
+    trial_documents,
+    trial_row,
+)
+
+if TYPE_CHECKING:
+    import pandas
 
 
 class Client:
@@ -39,8 +53,12 @@ class Client:
         return [experiment_document(r) for r in self._store.list_experiments(namespace or self.namespace)]
 
     def get_experiment(self, name: str, namespace: str | None = None) -> dict[str, Any]:
-        """The Experiment with its status. Raises NotFoundError."""
-        return experiment_document(self._store.get_experiment(name, namespace or self.namespace))
+        """The Experiment with its status.
+
+        Raises:
+            NotFoundError: saying in which namespace it exists, or which name was probably meant.
+        """
+        return experiment_document(find_experiment(self._store, name, namespace or self.namespace))
 
     def get_experiment_conditions(self, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
         return list(self.get_experiment(name, namespace).get("status", {}).get("conditions") or [])
@@ -55,13 +73,60 @@ class Client:
         return self._has_condition(name, namespace, "Running")
 
     def list_trials(self, experiment_name: str, namespace: str | None = None) -> list[dict[str, Any]]:
-        record = self._store.get_experiment(experiment_name, namespace or self.namespace)
+        record = find_experiment(self._store, experiment_name, namespace or self.namespace)
         return trial_documents(self._store, record)
 
-    def get_trial(self, name: str, experiment_name: str, namespace: str | None = None) -> dict[str, Any]:
-        record = self._store.get_experiment(experiment_name, namespace or self.namespace)
-        trial = self._store.get_trial_by_name(record.id, name)
+    def get_trial(
+        self, name: str, experiment_name: str | None = None, namespace: str | None = None
+    ) -> dict[str, Any]:
+        """The Trial by full name, unique prefix or short suffix (the experiment is optional)."""
+        if experiment_name is not None:
+            record = find_experiment(self._store, experiment_name, namespace or self.namespace)
+            trial = self._store.get_trial_by_name(record.id, name)
+        else:
+            trial = find_trial(self._store, name, namespace or self.namespace)
+            record = self._store.get_experiment_by_id(trial.experiment_id)
         return trial_documents(self._store, record, [trial])[0]
+
+    def trials_dataframe(self, name: str, namespace: str | None = None) -> pandas.DataFrame:
+        """One row per trial, by trial number (see `tuner.views.trial_row` for the columns): number, name,
+        state, value (the objective by the experiment's metric strategy), `params_<name>` with typed
+        values, `<metric>_final` and `<metric>_best` per metric, datetime_start, datetime_complete,
+        duration (seconds) and folder.
+        """
+        import pandas
+
+        record = find_experiment(self._store, name, namespace or self.namespace)
+        objective = objective_of(record)
+        names = metric_names(record)
+        space = search_space(record)
+        rows = [trial_row(record, row, objective, names, space) for row in iter_rows(self._store, record)]
+        frame = pandas.DataFrame(rows)
+        for column in ("datetime_start", "datetime_complete"):
+            if column in frame:
+                frame[column] = pandas.to_datetime(frame[column], utc=True)
+        return frame
+
+    def metric_history(
+        self, trial: str, name: str | None = None, namespace: str | None = None
+    ) -> pandas.DataFrame:
+        """Every value a trial reported for metric `name` (default: the objective), one row per step:
+        columns step, value, timestamp (UTC). The trial is named in full, by a unique prefix or by its
+        short suffix."""
+        import pandas
+
+        found = find_trial(self._store, trial, namespace or self.namespace)
+        if name is None:
+            name = objective_of(self._store.get_experiment_by_id(found.experiment_id)).metric
+        points = self._store.metric_series(found.id, name)
+        frame = pandas.DataFrame(
+            {
+                "step": pandas.array([p.step for p in points], dtype="Int64"),
+                "value": [p.value for p in points],
+                "timestamp": pandas.to_datetime([p.timestamp for p in points], unit="s", utc=True),
+            }
+        )
+        return frame
 
     def get_success_trial_details(
         self, experiment_name: str, namespace: str | None = None

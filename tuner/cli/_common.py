@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -93,6 +94,29 @@ def print_document(document: Any, fmt: OutputFormat) -> None:
     else:
         sys.stdout.write(yaml.safe_dump(plain, sort_keys=False, default_flow_style=False, allow_unicode=True))
     sys.stdout.flush()
+
+
+def print_list(items: Iterable[Any], fmt: OutputFormat) -> None:
+    """Write `kind: List` item by item as the items come (never one document built in memory), in the
+    shape `tuner.views.list_document` gives."""
+    out = sys.stdout
+    count = 0
+    if fmt == OutputFormat.json:
+        out.write('{\n  "apiVersion": "v1",\n  "kind": "List",\n  "items": [')
+        for item in items:
+            text = json.dumps(item, indent=2, default=str)
+            out.write(("," if count else "") + "\n" + "\n".join("    " + line for line in text.splitlines()))
+            count += 1
+        out.write(("\n  ]" if count else "]") + ',\n  "metadata": {\n    "resourceVersion": ""\n  }\n}\n')
+    else:
+        out.write("apiVersion: v1\nkind: List\nitems:")
+        for item in items:
+            plain = json.loads(json.dumps(item, default=str))
+            dumped = yaml.safe_dump([plain], sort_keys=False, default_flow_style=False, allow_unicode=True)
+            out.write("\n" + dumped.rstrip("\n"))
+            count += 1
+        out.write(("\n" if count else " []\n") + "metadata:\n  resourceVersion: ''\n")
+    out.flush()
 
 
 def fail(message: str, code: ExitCode = ExitCode.INVALID) -> NoReturn:

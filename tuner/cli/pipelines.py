@@ -187,23 +187,28 @@ def register(app: typer.Typer) -> None:
 
     @runs.command("show")
     def runs_show(
-        run_id: int = typer.Argument(..., help="The run's id (from `tuner pipelines runs list`)."),
+        run_id: str = typer.Argument(
+            ...,
+            help="The run's id or name (from `tuner pipelines runs list`), or a short prefix or suffix of it.",
+        ),
         store: str = store_option(),
         output: OutputFormat = output_option(),
     ) -> None:
         """Show a run as its pipeline's groups and tasks: states, outputs, log files."""
         from pipelines.runner.stored_runs import run_detail, run_lines
         from tuner.errors import NotFoundError
+        from tuner.lookups import find_run
         from tuner.store import open_store
 
         opened = open_store(settings=settings_from(store))
         try:
+            found = find_run(opened, run_id).id
             if output is not None:
-                print_document(run_detail(opened, run_id), output)
+                print_document(run_detail(opened, found), output)
                 return
-            lines = run_lines(opened, run_id)
-        except NotFoundError:
-            fail(f"no pipeline run {run_id}; see `tuner pipelines runs list`")
+            lines = run_lines(opened, found)
+        except NotFoundError as exc:
+            fail(str(exc))
         finally:
             opened.close()
         stdout_console().print("\n".join(lines), markup=False)

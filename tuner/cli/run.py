@@ -13,7 +13,7 @@ import signal
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -31,8 +31,10 @@ from tuner.cli._common import (
     stdout_console,
     store_option,
 )
-from tuner.spec import Experiment
 from tuner.states import ExperimentState, TrialState
+
+if TYPE_CHECKING:  # the spec models cost ~0.1 s to import; read-only commands never need them
+    from tuner.spec import Experiment
 
 HELP = """Run a Katib v1beta1 Experiment to its end on this machine.
 
@@ -189,30 +191,54 @@ class Progress:
         self.live.update(text)
 
 
-def print_summary(db: Any, record: Any, console: Console) -> None:
-    """The final table of trials (objective reduced by its metric strategy) and the best one."""
-    from controllers.view import reduce_summary
+SUMMARY_ROWS = 20
+"""Trials the final table shows at most (the best ones); the rest are counted, not printed."""
 
-    spec = record.spec.get("spec") or {}
-    objective = spec.get("objective") or {}
-    metric = objective.get("objectiveMetricName", "")
-    strategies = {s.get("name"): s.get("value") for s in objective.get("metricStrategies") or []}
-    strategy = strategies.get(metric) or ("max" if objective.get("type") == "maximize" else "min")
-    rows = db.compare_trials(record.id)
-    table = Table(title=f"experiment {record.name}: {record.state.value}", show_lines=False)
-    table.add_column("trial")
-    table.add_column("state")
-    names = [a.name for a in rows[0].trial.assignments] if rows else []
-    for name in names:
-        table.add_column(name)
-    table.add_column(metric)
-    for row in rows:
-        value = reduce_summary(row.metrics.get(metric), strategy)
-        value_text = "" if value is None else f"{value:.6g}"
-        table.add_row(
-            row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], value_text
+
+def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_ROWS) -> None:
+    """The best `limit` trials sorted by the objective (best first, by the experiment's metric strategy,
+    labelled in the header), how many are hidden, the end condition and the best trial.
+
+    The store sorts and cuts, so this reads `limit` trials whatever the experiment's size.
+    """
+    from tuner.views import format_value, objective_of, status_value_text
+
+    objective = objective_of(record)
+    counts = db.count_trials(record.id)
+    total = sum(counts.values())
+    rows = (
+        db.compare_trials(record.id, [objective.metric], sort_by=objective.order, limit=limit)
+        if limit
+        else []
+    )
+    if rows:
+        table = Table(title=f"experiment {record.name}: {record.state.value}", show_lines=False)
+        table.add_column("trial")
+        table.add_column("state")
+        names = [a.name for a in rows[0].trial.assignments]
+        for name in names:
+            table.add_column(name)
+        table.add_column(objective.label, justify="right")
+        for row in rows:
+            table.add_row(
+                row.trial.name,
+                row.trial.state.value,
+                *[a.value for a in row.trial.assignments],
+                format_value(objective.value(row.metrics)),
+            )
+        console.print(table)
+    else:
+        console.print(f"experiment {record.name}: {record.state.value}", markup=False)
+    by_state = ", ".join(f"{n} {state.value}" for state, n in sorted(counts.items(), key=lambda c: -c[1]))
+    line = f"{total} trial{'s' if total != 1 else ''}" + (f" ({by_state})" if by_state else "")
+    hidden = total - len(rows)
+    if hidden > 0 and rows:
+        namespace = f" -n {record.namespace}" if record.namespace != "default" else ""
+        line += (
+            f"; best {len(rows)} shown by {objective.label}, {hidden} more with "
+            f"`tuner trials list {record.name}{namespace} --offset {len(rows)}`"
         )
-    console.print(table)
+    console.print(line, markup=False)
     status = record.status or {}
     for condition in status.get("conditions") or []:
         if condition.get("type") == record.state.value:
@@ -220,9 +246,13 @@ def print_summary(db: Any, record: Any, console: Console) -> None:
                 f"{record.state.value}: {condition.get('message')} ({condition.get('reason')})", markup=False
             )
     optimal = status.get("currentOptimalTrial")
-    if optimal and optimal.get("bestTrialName"):  # Katib's empty `{observation: {}}` before a best trial
+    if optimal and optimal.get("bestTrialName"):
         params = ", ".join(f"{p['name']}={p['value']}" for p in optimal.get("parameterAssignments") or [])
-        metrics = ", ".join(
-            f"{m['name']}={m.get('latest')}" for m in (optimal.get("observation") or {}).get("metrics") or []
+        metrics = (optimal.get("observation") or {}).get("metrics") or []
+        shown = []
+        for m in metrics:
+            strategy = objective.strategy_of(str(m.get("name")))
+            shown.append(f"{m.get('name')} ({strategy.value})={status_value_text(m.get(strategy.value))}")
+        console.print(
+            f"best trial {optimal.get('bestTrialName')}: {', '.join(shown)} with {params}", markup=False
         )
-        console.print(f"best trial {optimal.get('bestTrialName')}: {metrics} with {params}", markup=False)

@@ -33,6 +33,8 @@ from tuner.store.records import (
     MetricStrategy,
     MetricSummary,
     Observation,
+    Trial,
+    TrialOrder,
 )
 
 P = table(MetricPointRow)
@@ -40,6 +42,7 @@ S = table(MetricSummaryRow)
 D = table(EarlyStoppingDecisionRow)
 
 _INSERT_POINT = insert(P)
+_MAX_IDS = 1000  # a page this long is read by id; longer selections are read whole (bound parameter limits)
 _POINT_COLUMNS = ("trial_id", "name", "step", "value", "timestamp")
 _SUMMARY_COLUMNS = (
     "trial_id",
@@ -368,27 +371,84 @@ class MetricsSql(SqlBase):
         experiment_id: int,
         metrics: Sequence[str] | None = None,
         states: Collection[TrialState] | None = None,
+        *,
+        sort_by: TrialOrder | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[ComparisonRow]:
-        conditions = [T.c.experiment_id == experiment_id]
+        if (limit is not None and limit < 0) or offset < 0:
+            raise StoreValueError(f"limit and offset must be 0 or more, got limit={limit} offset={offset}")
+        conditions: list[Any] = [T.c.experiment_id == experiment_id]
         if states is not None:
             conditions.append(T.c.state.in_([TrialState(s).value for s in states]))
-        summary_query = select(S).join(T, T.c.id == S.c.trial_id).where(*conditions)
-        if metrics is not None:
-            summary_query = summary_query.where(S.c.name.in_(list(metrics)))
         with self._read() as connection:
             require(connection, E, experiment_id, "experiment")
-            trials = load_trials(connection, *conditions)
+            ordered: list[int] | None = None
+            if sort_by is not None or limit is not None or offset:
+                ordered = list(connection.scalars(_page_query(conditions, sort_by, limit, offset)))
+                if len(ordered) <= _MAX_IDS:  # else read the whole selection and keep the page's rows
+                    conditions = [T.c.id.in_(ordered)]
+            summary_query = select(S).join(T, T.c.id == S.c.trial_id).where(*conditions)
+            if metrics is not None:
+                summary_query = summary_query.where(S.c.name.in_(list(metrics)))
+            trials = load_trials(connection, *conditions) if ordered != [] else []
             by_trial: dict[int, dict[str, MetricSummary]] = {t.id: {} for t in trials}
-            for row in connection.execute(summary_query.order_by(S.c.trial_id, S.c.name)):
-                if row.trial_id in by_trial:
-                    by_trial[row.trial_id][row.name] = _summary_from_row(row)
+            if trials:
+                for row in connection.execute(summary_query.order_by(S.c.trial_id, S.c.name)):
+                    if row.trial_id in by_trial:
+                        by_trial[row.trial_id][row.name] = _summary_from_row(row)
+        if ordered is not None:
+            position = {trial_id: i for i, trial_id in enumerate(ordered)}
+            trials = sorted((t for t in trials if t.id in position), key=lambda t: position[t.id])
         return [ComparisonRow(trial, by_trial[trial.id]) for trial in trials]
+
+    def find_trials(self, text: str, namespace: str | None = None, limit: int = 20) -> list[Trial]:
+        if not text:
+            return []
+        exact = T.c.name == text
+        query = (
+            select(T.c.id)
+            .join(E, E.c.id == T.c.experiment_id)
+            .where(
+                or_(
+                    exact,
+                    T.c.name.startswith(text, autoescape=True),
+                    T.c.name.contains(f"-{text}", autoescape=True),
+                )
+            )
+            .order_by(case((exact, 0), else_=1), T.c.experiment_id, T.c.number)
+            .limit(limit)
+        )
+        if namespace is not None:
+            query = query.where(E.c.namespace == namespace)
+        with self._read() as connection:
+            ids = list(connection.scalars(query))
+            trials = load_trials(connection, T.c.id.in_(ids)) if ids else []
+        position = {trial_id: i for i, trial_id in enumerate(ids)}
+        return sorted(trials, key=lambda t: position[t.id])
 
     def list_early_stopping_decisions(self, trial_id: int) -> list[EarlyStoppingDecision]:
         with self._read() as connection:
             require(connection, T, trial_id, "trial")
             rows = connection.execute(select(D).where(D.c.trial_id == trial_id).order_by(D.c.id))
             return [_decision_from_row(row) for row in rows]
+
+
+def _page_query(conditions: list[Any], order: TrialOrder | None, limit: int | None, offset: int) -> Any:
+    """The ids of one page of trials, in order: by a metric's summary value (best first, missing last)."""
+    query = select(T.c.id).where(*conditions)
+    keys: list[Any] = []
+    if order is not None:
+        column = {
+            MetricStrategy.MIN: S.c.min_value,
+            MetricStrategy.MAX: S.c.max_value,
+            MetricStrategy.LATEST: S.c.latest_value,
+        }[MetricStrategy(order.strategy)]
+        query = query.outerjoin(S, and_(S.c.trial_id == T.c.id, S.c.name == order.metric))
+        direction = column.asc() if Goal(order.goal) == Goal.MINIMIZE else column.desc()
+        keys = [column.is_(None), direction]
+    query = query.order_by(*keys, T.c.number).offset(offset)
+    return query if limit is None else query.limit(limit)
 
 
 def _decision_from_row(row: Any) -> EarlyStoppingDecision:

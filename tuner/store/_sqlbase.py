@@ -14,7 +14,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Engine, Select, Table, bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from tuner.errors import AlreadyExistsError, NotFoundError
@@ -59,9 +58,16 @@ class SqlBase:
             yield connection
 
     def _upsert(self, table: Table) -> Any:
-        """The dialect's INSERT with ON CONFLICT support (both backends speak the same clause)."""
+        """The dialect's INSERT with ON CONFLICT support (both backends speak the same clause).
+
+        Each dialect is imported when used: a SQLite user's read-only command never loads PostgreSQL's.
+        """
         if self.dialect == "postgresql":
+            from sqlalchemy.dialects import postgresql
+
             return postgresql.insert(table)
+        from sqlalchemy.dialects import sqlite
+
         return sqlite.insert(table)
 
     @contextmanager

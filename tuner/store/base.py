@@ -65,6 +65,7 @@ from tuner.store.records import (
     TaskState,
     TrafficAssignment,
     Trial,
+    TrialOrder,
 )
 
 
@@ -198,16 +199,36 @@ class StoreReader(abc.ABC):
         experiment_id: int,
         metrics: Sequence[str] | None = None,
         states: Collection[TrialState] | None = None,
+        *,
+        sort_by: TrialOrder | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[ComparisonRow]:
         """Return the comparison table: each trial (by number) with assignments and metric summaries.
+
+        Sorting and paging happen in the database, so showing the best 20 of 10,000 trials reads 20.
 
         Args:
             experiment_id: the experiment.
             metrics: which metrics to include (default: all reported).
             states: only trials in these states (default: all).
+            sort_by: order by one metric's summary value, best first (trials without a value come last,
+                ties by trial number); default: by trial number.
+            limit: at most this many rows (default: all).
+            offset: skip this many rows of the order first (paging).
 
         Raises:
             NotFoundError: no such experiment.
+            StoreValueError: a negative limit or offset.
+        """
+
+    @abc.abstractmethod
+    def find_trials(self, text: str, namespace: str | None = None, limit: int = 20) -> list[Trial]:
+        """Return trials whose name is `text`, starts with it, or has a `-`-separated part starting with it
+        (the short suffix of a trial name), in any experiment of `namespace` (default: every namespace).
+
+        One query over the trials, not one per experiment: this is how `tuner trials logs ID` finds a trial.
+        Exact matches come first, then by experiment and trial number; at most `limit` trials.
         """
 
     @abc.abstractmethod

@@ -249,6 +249,15 @@ class BestTrial:
 
 
 @dataclass(frozen=True)
+class TrialOrder:
+    """Sort trials by one metric, best first: the value `strategy` picks of each series, in `goal`'s direction."""
+
+    metric: str
+    goal: Goal = Goal.MINIMIZE
+    strategy: MetricStrategy = MetricStrategy.LATEST
+
+
+@dataclass(frozen=True)
 class ComparisonRow:
     """One row of the trial comparison table: the trial, its assignments and its metric summaries."""
 

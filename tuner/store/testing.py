@@ -40,6 +40,7 @@ from tuner.store.records import (
     RunState,
     RuntimeInfo,
     TaskState,
+    TrialOrder,
 )
 
 
@@ -403,6 +404,55 @@ class MetricConformance(StoreTest):
         assert [sorted(r.metrics) for r in only_loss] == [["loss"], ["loss"]]
         store.transition_trial(b, TrialState.RUNNING)
         assert [r.trial.id for r in store.compare_trials(experiment_id, states=[TrialState.RUNNING])] == [b]
+
+    def test_compare_sorts_and_pages_in_the_database(self, store: Store) -> None:
+        experiment_id = new_experiment(store)
+        ids = [new_trial(store, experiment_id, n) for n in range(5)]
+        curves = {ids[0]: [0.1, 0.5], ids[1]: [0.3, 0.2], ids[2]: [0.9, 0.8], ids[4]: [0.4, 0.4]}
+        store.log_metrics(
+            [
+                Observation(t, "loss", v, step, 1000.0 + step)
+                for t, values in curves.items()
+                for step, v in enumerate(values)
+            ]
+        )
+        store.log_metric(ids[3], "acc", 0.5)  # no loss at all: sorts last whatever the direction
+        by_latest = TrialOrder("loss", Goal.MINIMIZE, MetricStrategy.LATEST)
+        order = [r.trial.id for r in store.compare_trials(experiment_id, sort_by=by_latest)]
+        assert order == [ids[1], ids[4], ids[0], ids[2], ids[3]]
+        by_min = TrialOrder("loss", Goal.MINIMIZE, MetricStrategy.MIN)
+        top = store.compare_trials(experiment_id, sort_by=by_min, limit=2)
+        assert [r.trial.id for r in top] == [ids[0], ids[1]]
+        assert top[0].metrics["loss"].min == 0.1 and top[0].trial.assignment_values()["optimizer"] == "adam"
+        by_max = TrialOrder("loss", Goal.MAXIMIZE, MetricStrategy.MAX)
+        pages = [
+            [r.trial.id for r in store.compare_trials(experiment_id, sort_by=by_max, limit=2, offset=o)]
+            for o in (0, 2, 4, 6)
+        ]
+        assert pages == [[ids[2], ids[0]], [ids[4], ids[1]], [ids[3]], []]
+        assert [r.trial.id for r in store.compare_trials(experiment_id, limit=2, offset=1)] == ids[1:3]
+        store.transition_trial(ids[1], TrialState.RUNNING)
+        store.transition_trial(ids[2], TrialState.RUNNING)
+        running = store.compare_trials(
+            experiment_id, metrics=["loss"], states=[TrialState.RUNNING], sort_by=by_latest, limit=1
+        )
+        assert [r.trial.id for r in running] == [ids[1]] and sorted(running[0].metrics) == ["loss"]
+        with pytest.raises(StoreValueError, match="limit"):
+            store.compare_trials(experiment_id, limit=-1)
+
+    def test_find_trials_by_name_prefix_or_short_suffix(self, store: Store) -> None:
+        first = new_experiment(store, "mnist")
+        other = new_experiment(store, "median-stop", "kubeflow")
+        new_trial(store, first, 0, "mnist-abc12345")
+        new_trial(store, first, 1, "mnist-abd99999")
+        new_trial(store, other, 0, "median-stop-x7y8z9w0")
+        assert [t.name for t in store.find_trials("mnist-abc12345")] == ["mnist-abc12345"]
+        assert [t.name for t in store.find_trials("mnist-ab")] == ["mnist-abc12345", "mnist-abd99999"]
+        assert [t.name for t in store.find_trials("abd9")] == ["mnist-abd99999"]
+        assert [t.name for t in store.find_trials("x7y8", namespace="kubeflow")] == ["median-stop-x7y8z9w0"]
+        assert store.find_trials("x7y8", namespace="default") == []
+        assert store.find_trials("%") == [] and store.find_trials("") == []
+        assert len(store.find_trials("m", limit=2)) == 2
 
     def test_threads_share_one_store(self, store: Store) -> None:
         experiment_id = new_experiment(store)
