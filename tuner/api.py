@@ -136,7 +136,9 @@ def tune(
         early_stopping_settings=early_stopping_settings,
         deadline=trial_active_deadline_seconds,
     )
-    experiment = load_experiment(document, source_name="tune()", extra_checks=[check_experiment])
+    experiment = load_experiment(
+        document, source_name="tune()", extra_checks=[check_experiment], python_values=True
+    )
     settings = Settings.from_env(store_url=store)
     space = SearchSpace.from_parameters(experiment.spec.parameters or [])
     suggester = get_suggester(experiment.spec.algorithm_name or "")
