@@ -319,13 +319,17 @@ class _TuneProgress:
 
     def __exit__(self, *exc: object) -> None:
         if self.live is not None:
-            self.live.update(self._status())
+            self.live.update(self._status(self._view()))
             self.live.__exit__(None, None, None)
+
+    def _view(self) -> Any:
+        reconciler = getattr(self.runner, "reconciler", None)
+        return reconciler.view if reconciler is not None else None
 
     def settled(self, settled: Any) -> None:
         if not self.show:
             return
-        view = self.runner.reconciler.view if self.runner is not None and self.runner.reconciler else None
+        view = self._view()
         lines = self.lines.line(settled, view)
         failed = settled.state not in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED, TrialState.KILLED)
         for text in lines if self.every_trial else lines if failed else []:
