@@ -100,9 +100,9 @@ def run(
 
 
 def _answer_if_finished(file: Path, store_url: str, output: OutputFormat | None, console: Console) -> None:
-    """A finished experiment is reported at once (exit 0 or 1), before the trial plan and the suggestion
-    algorithm are loaded (importing an algorithm's libraries costs seconds). Returns when it must run."""
-    from controllers.run import prepare
+    """A finished experiment whose file is unchanged is reported at once (exit 0 or 1), before the trial
+    plan and the suggestion algorithm are loaded (importing an algorithm's libraries costs seconds).
+    Returns otherwise: the runner then decides (run, resume, restart or refuse a changed spec)."""
     from tuner.errors import NotFoundError
     from tuner.spec import load_experiment
     from tuner.store import open_store
@@ -114,8 +114,9 @@ def _answer_if_finished(file: Path, store_url: str, output: OutputFormat | None,
             record = db.get_experiment(experiment.name, experiment.namespace)
         except NotFoundError:
             return
-        if not record.state.is_finished or prepare(db, experiment).action != "finished":
-            return
+        same_spec = (record.spec.get("spec") or {}) == (experiment.to_dict().get("spec") or {})
+        if not record.state.is_finished or not same_spec:
+            return  # to run, resume, restart or refuse: the runner decides, with everything loaded
         console.print(_finished_message(experiment, record.state), markup=False)
         if output is not None:
             from tuner.views import experiment_document
