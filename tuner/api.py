@@ -308,23 +308,33 @@ class _TuneProgress:
         self.lines = TrialLines(metric, budget)
         self.runner: Any = None
         self.live: Any = None
+        self._done = 0
+        self._best: float | None = None
 
     def __enter__(self) -> _TuneProgress:
         if self.live_line:
             from rich.live import Live
 
-            self.live = Live(self._status(), console=self.console, refresh_per_second=4, transient=False)
+            # redrawn 4 times a second from the counters `settled` keeps, so the elapsed time moves
+            self.live = Live(
+                console=self.console, get_renderable=self._status, refresh_per_second=4, transient=False
+            )
             self.live.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._count(self._view())
         if self.live is not None:
-            self.live.update(self._status(self._view()))
             self.live.__exit__(None, None, None)
 
     def _view(self) -> Any:
         reconciler = getattr(self.runner, "reconciler", None)
         return reconciler.view if reconciler is not None else None
+
+    def _count(self, view: Any) -> None:
+        if view is not None:
+            self._done, best = view.count(_COMPLETED), view.best
+            self._best = None if best is None else best[1]
 
     def settled(self, settled: Any) -> None:
         if not self.show:
@@ -334,20 +344,17 @@ class _TuneProgress:
         failed = settled.state not in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED, TrialState.KILLED)
         for text in lines if self.every_trial else lines if failed else []:
             self.console.print(text, soft_wrap=True)
-        if self.live is not None:
-            self.live.update(self._status(view))
+        self._count(view)
 
-    def _status(self, view: Any = None) -> Any:
+    def _status(self) -> Any:
         from rich.text import Text
 
         from tuner.progress import number_text
 
-        done = self.lines.done_here if view is None else view.count(_COMPLETED)
-        best = None if view is None else view.best
-        text = Text(f"tune {self.name}: {done}/{self.lines.budget or '?'} trials")
-        if best is not None:
-            text.append(f", best {self.metric}={number_text(best[1])}", style="bold")
-        text.append(f"  {self.lines.timing(done)}", style="dim")
+        text = Text(f"tune {self.name}: {self._done}/{self.lines.budget or '?'} trials")
+        if self._best is not None:
+            text.append(f", best {self.metric}={number_text(self._best)}", style="bold")
+        text.append(f"  {self.lines.timing(self._done)}", style="dim")
         return text
 
 
