@@ -11,6 +11,8 @@ End rules (Katib's experiment status util, in order):
     Failed + MetricsUnavailable trials >= maxFailedTrialCount (and at least 1) -> Failed, ExperimentFailed
     completed trials >= maxTrialCount                                            -> Succeeded, ExperimentMaxTrialsReached
     the algorithm has nothing new and no trial is active                        -> Succeeded, ExperimentSuggestionEndReached
+Unlike Katib, the last two end Failed (ExperimentFailed, the message says "no trial succeeded") when no
+trial succeeded: an experiment whose every trial failed has no result, and must not read as a success.
 Trials still running when the experiment ends are stopped and counted Killed (Katib leaves them running).
 Killed trials do not count towards maxTrialCount: a trial is killed only because the user interrupted the
 run or the experiment already ended, and a resumed run should still deliver the trials asked for.
@@ -36,7 +38,7 @@ from controllers.status import (
     trial_counts,
 )
 from controllers.supervisor import Settled, Supervisor
-from controllers.view import ExperimentView
+from controllers.view import OBSERVED, ExperimentView
 from tuner.errors import SearchExhaustedError, SuggestionError
 from tuner.spec import Experiment
 from tuner.states import ExperimentReason, ExperimentState, TrialState
@@ -54,6 +56,19 @@ Proposal = tuple[dict[str, str], dict[str, float | None]]
 
 SuggestFn = Callable[[ExperimentView, int], list[Proposal]]
 """Given the experiment's trials so far and a count k, k new assignments (SearchExhaustedError when done)."""
+
+
+def no_success_message(completed: int, why: ExperimentReason) -> str:
+    """The Failed condition's message of an experiment that ended with no successful trial."""
+    ended = (
+        "the trial budget is used up"
+        if why == ExperimentReason.MAX_TRIALS_REACHED
+        else "the algorithm has nothing more to try"
+    )
+    return (
+        f"Experiment has failed because no trial succeeded: {ended} and all {completed} completed "
+        "trials failed (see each trial's message and log)"
+    )
 
 
 @dataclass(frozen=True)
@@ -142,7 +157,16 @@ class ExperimentReconciler:
         self._write_status(ExperimentState.RUNNING, ExperimentReason.RUNNING, force=True)
 
     # -- deciding -------------------------------------------------------------------------------
-    def _ending(self) -> tuple[ExperimentState, ExperimentReason] | None:
+    def _ending(self) -> tuple[ExperimentState, ExperimentReason, str | None] | None:
+        ending = self._katib_ending()
+        if ending is None or ending[0] != ExperimentState.SUCCEEDED or self.view.best is not None:
+            return None if ending is None else (*ending, None)
+        if self.view.count(OBSERVED) > 0:
+            return (*ending, None)  # trials succeeded, none with an objective value: Katib's success
+        completed = self.view.count(COMPLETED)
+        return ExperimentState.FAILED, ExperimentReason.FAILED, no_success_message(completed, ending[1])
+
+    def _katib_ending(self) -> tuple[ExperimentState, ExperimentReason] | None:
         spec = self.experiment.spec
         best = self.view.best
         goal = spec.objective.goal

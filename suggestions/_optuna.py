@@ -37,6 +37,7 @@ from tuner.space import (
     Parameter,
     SearchSpace,
     Value,
+    as_float,
 )
 
 _STUDY_ID = 0
@@ -52,16 +53,16 @@ def distributions(space: SearchSpace) -> dict[str, BaseDistribution]:
 def _distribution(p: Parameter) -> BaseDistribution:
     if isinstance(p, DoubleParameter):
         step = None if p.log or p.step is None else p.step
-        high = p.high if step is None else float(p.value_at((p.cardinality or 1) - 1))
+        high = p.high if step is None else as_float(p.value_at((p.cardinality or 1) - 1))
         return FloatDistribution(p.low, high, log=p.log, step=step)
     if isinstance(p, IntParameter):
         step = 1 if p.log else int(p.step or 1)
-        high = int(p.value_at((p.cardinality or 1) - 1))
+        high = int(as_float(p.value_at((p.cardinality or 1) - 1)))
         return IntDistribution(int(p.low), high, log=p.log, step=step)
     if isinstance(p, DiscreteParameter):
         return IntDistribution(0, p.cardinality - 1)
     assert isinstance(p, CategoricalParameter)
-    return CategoricalDistribution(list(p.values))
+    return CategoricalDistribution(list(p.texts))  # optuna sees the choices' texts; `from_optuna` maps back
 
 
 def to_optuna(space: SearchSpace, a: Assignment) -> dict[str, Any]:
@@ -69,7 +70,10 @@ def to_optuna(space: SearchSpace, a: Assignment) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for p in space:
         v = a[p.name]
-        out[p.name] = int(p.to_unit(v) * p.cardinality) if isinstance(p, DiscreteParameter) else v
+        if isinstance(p, DiscreteParameter):
+            out[p.name] = int(p.to_unit(v) * p.cardinality)
+        else:
+            out[p.name] = p.render(v) if isinstance(p, CategoricalParameter) else v
     return out
 
 
@@ -83,7 +87,7 @@ def from_optuna(space: SearchSpace, params: dict[str, Any]) -> Assignment:
         elif isinstance(p, (DoubleParameter, IntParameter)):
             values.append((p.name, p.nearest(float(v))))
         else:
-            values.append((p.name, str(v)))
+            values.append((p.name, p.parse(str(v))))
     return Assignment(values)
 
 

@@ -143,7 +143,7 @@ def _by_index(p: Parameter) -> bool:
 
 def _dimension(p: Parameter) -> Dimension:
     if isinstance(p, CategoricalParameter):
-        return Categorical(list(p.values), name=p.name)
+        return Categorical(list(p.texts), name=p.name)  # skopt sees the choices' texts
     if _by_index(p):
         return Integer(0, (p.cardinality or 1) - 1, name=p.name)
     assert isinstance(p, (DoubleParameter, IntParameter))
@@ -159,6 +159,8 @@ def _to_skopt(space: SearchSpace, a: Assignment) -> list[Any]:
         v = a[p.name]
         if _by_index(p):
             out.append(int(p.to_unit(v) * (p.cardinality or 1)))
+        elif isinstance(p, CategoricalParameter):
+            out.append(p.render(v))
         else:
             out.append(v)
     return out
@@ -172,5 +174,5 @@ def _from_skopt(space: SearchSpace, point: list[Any]) -> Assignment:
         elif isinstance(p, (DoubleParameter, IntParameter)):
             values.append((p.name, p.nearest(float(np.asarray(v)))))
         else:
-            values.append((p.name, str(v)))
+            values.append((p.name, p.parse(str(v))))
     return Assignment(values)

@@ -127,7 +127,8 @@ class HyperbandSuggester(Suggester):
         values = _resource_values(settings["r_l"], settings["eta"], p)
         if all(p.contains(v) for v in values):
             return space
-        low, high = min([p.low, *map(float, values)]), max([p.high, *map(float, values)])
+        numbers = [float(v) for v in values if isinstance(v, (int, float))]
+        low, high = min([p.low, *numbers]), max([p.high, *numbers])
         widened = {**p.to_spec()["feasibleSpace"], "min": _text(low, p), "max": _text(high, p)}
         widened.pop("step", None)
         specs = [{**q.to_spec(), "feasibleSpace": widened} if q.name == name else q.to_spec() for q in space]

@@ -22,6 +22,8 @@ _LAZY = {
     "TrialStopped": ("tuner.reporting", "TrialStopped"),
     "search": ("tuner.search", None),
     "load_experiment": ("tuner.spec", "load_experiment"),
+    "TunerError": ("tuner.errors", "TunerError"),
+    "ExperimentFailedError": ("tuner.errors", "ExperimentFailedError"),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

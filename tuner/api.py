@@ -113,7 +113,7 @@ def tune(
     threads: bool = False,
     env_per_trial: Mapping[str, str] | None = None,
     store: str | None = None,
-    verbose: bool = False,
+    verbose: bool | None = None,
 ) -> TuneResult:
     """Tune `objective` over `parameters` and return the result (see the module docstring).
 
@@ -126,9 +126,15 @@ def tune(
         retries: how often a failing trial is run again.
         threads: run trials in threads of this process instead of worker processes.
         store: the metadata store URL (default: TUNER_STORE, else the embedded SQLite store).
+        verbose: None (default) shows a compact live progress line and why failed trials failed, on stderr
+            in a terminal or a Jupyter notebook, and nothing otherwise; True adds a line per finished trial
+            (its value, the best so far, elapsed time and ETA) wherever stderr goes; False shows nothing.
 
     Raises:
         SpecError: an invalid argument (the message names it, as for a YAML file).
+        ExperimentFailedError: no trial succeeded (every one failed, or maxFailedTrialCount was reached
+            first); it carries the first failure's message, its log path and the result. An experiment
+            that failed after some trials succeeded returns its result with state Failed.
         LeaseHeldError: another process is running an experiment of that name.
     """
     from controllers.backends import FunctionBackend
@@ -159,7 +165,9 @@ def tune(
         early_stopping_settings=early_stopping_settings,
         deadline=trial_active_deadline_seconds,
     )
-    experiment = load_experiment(document, source_name="tune()", extra_checks=[check_experiment])
+    experiment = load_experiment(
+        document, source_name="tune()", extra_checks=[check_experiment], python_values=True
+    )
     settings = Settings.from_env(store_url=store)
     space = SearchSpace.from_parameters(experiment.spec.parameters or [])
     suggester = get_suggester(experiment.spec.algorithm_name or "")
@@ -170,7 +178,7 @@ def tune(
     backend = FunctionBackend(
         launcher, space, objective_metric_name, runs_dir, env, deadline_seconds=trial_active_deadline_seconds
     )
-    printer = _Printer(verbose)
+    printer = _TuneProgress(verbose, experiment_name, objective_metric_name, max_trial_count)
     try:
         runner = ExperimentRunner(
             db,
@@ -181,8 +189,12 @@ def tune(
             poll_interval=0.2,
             on_settled=printer.settled,
         )
-        outcome = runner.run()
-        return _result(db, outcome.record, space, objective_metric_name, interrupted=outcome.interrupted)
+        printer.runner = runner
+        with printer:
+            outcome = runner.run()
+        result = _result(db, outcome.record, space, objective_metric_name, interrupted=outcome.interrupted)
+        _raise_if_nothing_succeeded(db, outcome.record, result)
+        return result
     finally:
         db.close()
 
@@ -303,16 +315,123 @@ def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool)
     )
 
 
-class _Printer:
-    def __init__(self, verbose: bool) -> None:
-        self.verbose = verbose
+class _TuneProgress:
+    """What `tune` shows while it runs (on stderr): see `tune`'s `verbose`.
+
+    Auto (None): a compact live line (trials done of the budget, best value, elapsed, ETA) and why each
+    failed trial failed, in a terminal or a Jupyter notebook; nothing when stderr is not a terminal.
+    True: also one line per finished trial with its value and the best so far, wherever stderr goes.
+    """
+
+    def __init__(self, verbose: bool | None, name: str, metric: str, budget: int | None) -> None:
+        from rich.console import Console
+
+        from tuner.progress import TrialLines
+
+        self.console = Console(stderr=True)
+        interactive = self.console.is_terminal or self.console.is_jupyter
+        self.show = bool(verbose) or (verbose is None and interactive)
+        self.every_trial = bool(verbose)
+        self.live_line = self.show and interactive and _live_supported(self.console)
+        self.name, self.metric = name, metric
+        self.lines = TrialLines(metric, budget)
+        self.runner: Any = None
+        self.live: Any = None
+        self._done = 0
+        self._best: float | None = None
+
+    def __enter__(self) -> _TuneProgress:
+        if self.live_line:
+            from rich.live import Live
+
+            # redrawn 4 times a second from the counters `settled` keeps, so the elapsed time moves
+            self.live = Live(
+                console=self.console, get_renderable=self._status, refresh_per_second=4, transient=False
+            )
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._count(self._view())
+        if self.live is not None:
+            self.live.__exit__(None, None, None)
+
+    def _view(self) -> Any:
+        reconciler = getattr(self.runner, "reconciler", None)
+        return reconciler.view if reconciler is not None else None
+
+    def _count(self, view: Any) -> None:
+        if view is not None:
+            self._done, best = view.count(_COMPLETED), view.best
+            self._best = None if best is None else best[1]
 
     def settled(self, settled: Any) -> None:
-        if self.verbose:
-            import sys
+        if not self.show:
+            return
+        view = self._view()
+        lines = self.lines.line(settled, view)
+        failed = settled.state not in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED, TrialState.KILLED)
+        for text in lines if self.every_trial else lines if failed else []:
+            self.console.print(text, soft_wrap=True)
+        self._count(view)
 
-            params = " ".join(f"{a.name}={a.value}" for a in settled.trial.assignments)
-            print(f"{settled.trial.name} {settled.state.value} {params}", file=sys.stderr)
+    def _status(self) -> Any:
+        from rich.text import Text
+
+        from tuner.progress import number_text
+
+        text = Text(f"tune {self.name}: {self._done}/{self.lines.budget or '?'} trials")
+        if self._best is not None:
+            text.append(f", best {self.metric}={number_text(self._best)}", style="bold")
+        text.append(f"  {self.lines.timing(self._done)}", style="dim")
+        return text
+
+
+def _live_supported(console: Any) -> bool:
+    """rich draws a live display in Jupyter through ipywidgets only (it warns without them)."""
+    if not console.is_jupyter:
+        return True
+    import importlib.util
+
+    return importlib.util.find_spec("ipywidgets") is not None
+
+
+_COMPLETED = (
+    TrialState.SUCCEEDED,
+    TrialState.FAILED,
+    TrialState.EARLY_STOPPED,
+    TrialState.METRICS_UNAVAILABLE,
+)
+
+
+def _raise_if_nothing_succeeded(db: Any, record: Any, result: TuneResult) -> None:
+    """`ExperimentFailedError` with the first failure, when the experiment failed with no successful trial."""
+    from tuner.errors import ExperimentFailedError
+    from tuner.progress import failure_lines
+
+    if result.state != ExperimentState.FAILED or result.interrupted:
+        return
+    if any(t.state in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED) for t in result.trials):
+        return
+    message = next(
+        (
+            str(c.get("message", ""))
+            for c in (record.status or {}).get("conditions") or []
+            if c.get("type") == "Failed"
+        ),
+        result.reason,
+    )
+    failed = [t for t in db.list_trials(record.id) if t.state.counts_as_failed]
+    first = min(failed, key=lambda t: t.number) if failed else None
+    raise ExperimentFailedError(
+        record.name,
+        record.namespace,
+        message,
+        trial=first.name if first else None,
+        first_failure=" | ".join(failure_lines(first.message)) if first else "",
+        log_path=first.runtime.log_path if first is not None and first.runtime is not None else None,
+        result=result,
+    )
 
 
 __all__ = ["TrialResult", "TuneResult", "tune"]

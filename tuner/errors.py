@@ -99,3 +99,33 @@ class SearchExhaustedError(SuggestionError):
 
 class LaunchError(TunerError):
     """A trial or task cannot be launched here; the message says what to do instead."""
+
+
+class ExperimentFailedError(TunerError):
+    """`tuner.tune`: the experiment ended Failed without a single successful trial, so there is no result.
+
+    Attributes:
+        experiment, namespace: the experiment, as `tuner experiments show` names it.
+        trial: the first trial that failed; `first_failure` why (its exception or its last output, short);
+        `log_path` its stdout and stderr. `result` is the `TuneResult`, with every trial.
+    """
+
+    def __init__(
+        self,
+        experiment: str,
+        namespace: str,
+        reason: str,
+        *,
+        trial: str | None = None,
+        first_failure: str = "",
+        log_path: str | None = None,
+        result: object = None,
+    ) -> None:
+        self.experiment, self.namespace, self.reason = experiment, namespace, reason
+        self.trial, self.first_failure, self.log_path, self.result = trial, first_failure, log_path, result
+        text = f"experiment {experiment!r} failed: {reason}"
+        if trial:
+            text += f"\nfirst failure, trial {trial}: {first_failure}"
+        if log_path:
+            text += f"\nits log: {log_path}"
+        super().__init__(text)

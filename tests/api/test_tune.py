@@ -78,15 +78,17 @@ def test_failures_count_and_end_the_experiment(sqlite_url: str) -> None:
     def broken(params: dict[str, Any]) -> float:
         raise ValueError(f"cannot handle {params['x']}")
 
-    result = tuner.tune(
-        broken,
-        {"x": tuner.search.int(0, 9)},
-        max_trial_count=5,
-        max_failed_trial_count=2,
-        algorithm_name="random",
-        store=sqlite_url,
-    )
-    assert result.state == ExperimentState.FAILED
+    with pytest.raises(tuner.ExperimentFailedError) as info:  # no trial succeeded: nothing to return
+        tuner.tune(
+            broken,
+            {"x": tuner.search.int(0, 9)},
+            max_trial_count=5,
+            max_failed_trial_count=2,
+            algorithm_name="random",
+            store=sqlite_url,
+        )
+    result = info.value.result
+    assert isinstance(result, tuner.TuneResult) and result.state == ExperimentState.FAILED
     failed = [t for t in result.trials if t.state == TrialState.FAILED]
     assert len(failed) == 2
 

@@ -167,8 +167,9 @@ def test_assignment_is_hashable_and_ordered() -> None:
     a = Assignment({"b": 1, "a": "x"})
     assert list(a) == ["b", "a"]
     assert a == Assignment([("a", "x"), ("b", 1)]) and hash(a) == hash(Assignment({"a": "x", "b": 1}))
+    assert Assignment({"flag": True, "none": None})["flag"] is True  # categorical choices from Python
     with pytest.raises(TypeError):
-        Assignment({"flag": True})
+        Assignment({"layers": [1, 2]})
 
 
 def test_an_int_range_may_hold_one_value_as_the_spec_allows() -> None:

@@ -56,11 +56,13 @@ def run(
     output: OutputFormat | None = output_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final result."),
 ) -> None:
+    console = stderr_console()
+    settings = settings_from(store=store)
+    _answer_if_finished(file, settings.store_url, output, console)
+
     from controllers.local_run import load_local, make_runner
     from tuner.store import open_store
 
-    console = stderr_console()
-    settings = settings_from(store=store)
     local = load_local(file, settings)
     experiment = local.experiment
     if not quiet:
@@ -73,6 +75,7 @@ def run(
         runner = make_runner(
             db, local, on_settled=progress.settled, on_pass=progress.update, should_stop=stop.requested
         )
+        progress.runner = runner
         with stop, progress:
             outcome = runner.run()
         if runner.lost and not quiet:
@@ -96,6 +99,36 @@ def run(
         raise typer.Exit(int(ExitCode.OK if record.state == ExperimentState.SUCCEEDED else ExitCode.FAILED))
     finally:
         db.close()
+
+
+def _answer_if_finished(file: Path, store_url: str, output: OutputFormat | None, console: Console) -> None:
+    """A finished experiment whose file is unchanged is reported at once (exit 0 or 1), before the trial
+    plan and the suggestion algorithm are loaded (importing an algorithm's libraries costs seconds).
+    Returns otherwise: the runner then decides (run, resume, restart or refuse a changed spec)."""
+    from tuner.errors import NotFoundError
+    from tuner.spec import load_experiment
+    from tuner.store import open_store
+
+    experiment = load_experiment(file, source_name=str(file))
+    db = open_store(store_url)
+    try:
+        try:
+            record = db.get_experiment(experiment.name, experiment.namespace)
+        except NotFoundError:
+            return
+        same_spec = (record.spec.get("spec") or {}) == (experiment.to_dict().get("spec") or {})
+        if not record.state.is_finished or not same_spec:
+            return  # to run, resume, restart or refuse: the runner decides, with everything loaded
+        console.print(_finished_message(experiment, record.state), markup=False)
+        if output is not None:
+            from tuner.views import experiment_document
+
+            print_document(experiment_document(record), output)
+        else:
+            print_summary(db, record, stdout_console())
+    finally:
+        db.close()
+    raise typer.Exit(int(ExitCode.OK if record.state == ExperimentState.SUCCEEDED else ExitCode.FAILED))
 
 
 def _finished_message(experiment: Experiment, state: ExperimentState) -> str:
@@ -135,13 +168,18 @@ class _StopSignal:
 
 
 class Progress:
-    """One line per finished trial, and a live summary on a terminal."""
+    """One line per finished trial (its objective value, the best so far, elapsed time and ETA from the
+    trial budget; why it failed), and a live summary on a terminal. Values come from the controller's view."""
 
     def __init__(self, experiment: Experiment, console: Console, quiet: bool) -> None:
+        from tuner.progress import TrialLines
+
         self.experiment = experiment
         self.console = console
         self.quiet = quiet
         self.metric = experiment.spec.objective.objective_metric_name or ""
+        self.lines = TrialLines(self.metric, experiment.spec.max_trial_count)
+        self.runner: Any = None
         self.live: Live | None = None
         self._last = 0.0
         self._text = Text("starting")
@@ -156,38 +194,40 @@ class Progress:
         if self.live is not None:
             self.live.__exit__(None, None, None)
 
+    def _view(self) -> Any:
+        reconciler = getattr(self.runner, "reconciler", None)
+        return reconciler.view if reconciler is not None else None
+
     def settled(self, settled: Any) -> None:
         if self.quiet:
             return
-        trial = settled.trial
-        params = " ".join(f"{a.name}={a.value}" for a in trial.assignments)
-        style = {TrialState.SUCCEEDED: "green", TrialState.EARLY_STOPPED: "yellow"}.get(settled.state, "red")
-        line = Text(f"{trial.name} {settled.state.value:<18} ", style=style)
-        line.append(params)
-        if settled.state not in (TrialState.SUCCEEDED, TrialState.EARLY_STOPPED) and settled.message:
-            lines = settled.message.splitlines()
-            last = f" ... {lines[-1].strip()}" if len(lines) > 1 else ""
-            line.append(f"  ({lines[0].removesuffix('; last output:')}{last})")
-        self.console.print(line, soft_wrap=True)
+        for line in self.lines.line(settled, self._view()):
+            self.console.print(line, soft_wrap=True)
 
     def update(self, runner: Any) -> None:
         if self.live is None or time.monotonic() - self._last < 0.25:
             return
+        from tuner.progress import number_text
+
         self._last = time.monotonic()
-        store = runner.store
-        record = store.get_experiment_by_id(runner.reconciler.experiment_id)
-        status = record.status or {}
-        best = (status.get("currentOptimalTrial") or {}).get("observation", {}).get("metrics", [])
-        best_value = next((m.get("latest") for m in best if m.get("name") == self.metric), None)
-        spec = self.experiment.spec
-        text = Text(
-            f"{self.experiment.name}: {status.get('trialsSucceeded', 0)} succeeded, "
-            f"{status.get('trialsRunning', 0)} running, "
-            f"{status.get('trialsFailed', 0) + status.get('trialMetricsUnavailable', 0)} failed"
-            f" of {spec.max_trial_count or '∞'}"
+        view = runner.reconciler.view
+        failed = view.failed
+        done = view.count(
+            (
+                TrialState.SUCCEEDED,
+                TrialState.EARLY_STOPPED,
+                TrialState.FAILED,
+                TrialState.METRICS_UNAVAILABLE,
+            )
         )
-        if best_value is not None:
-            text.append(f"  best {self.metric}={best_value}", style="bold")
+        text = Text(
+            f"{self.experiment.name}: {done - failed} succeeded, {view.active} running, {failed} failed"
+            f" of {self.experiment.spec.max_trial_count or '∞'}"
+        )
+        best = view.best
+        if best is not None:
+            text.append(f"  best {self.metric}={number_text(best[1])}", style="bold")
+        text.append(f"  {self.lines.timing(done)}", style="dim")
         self.live.update(text)
 
 

@@ -11,7 +11,7 @@ from tuner.space.parameters import (
     Parameter,
 )
 from tuner.space.space import SearchSpace
-from tuner.space.values import Assignment, Value, render_value
+from tuner.space.values import Assignment, Value, as_float, render_value
 
 __all__ = [
     "Assignment",
@@ -24,5 +24,6 @@ __all__ = [
     "Parameter",
     "SearchSpace",
     "Value",
+    "as_float",
     "render_value",
 ]

@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from tuner.space.values import Value, render_value
+from tuner.space.values import Value, as_float, render_value
 from tuner.spec.parameters import Distribution
 
 # Katib's normal prior covers the range with +-3 sigma; the truncated normal lives on [0, 1] in unit space.
@@ -150,11 +150,11 @@ class NumericRange(Parameter):
     def _unit_ends(self) -> tuple[float, float]:
         if self._n is None:
             return self._warp(float(self._low_dec)), self._warp(float(self._high_dec))
-        first, last = self._warp(float(self.value_at(0))), self._warp(float(self.value_at(self._n - 1)))
+        first, last = self._warp(as_float(self.value_at(0))), self._warp(as_float(self.value_at(self._n - 1)))
         if self._n == 1:
             return first - 0.5, last + 0.5
-        low_pad = (self._warp(float(self.value_at(1))) - first) / 2
-        high_pad = (last - self._warp(float(self.value_at(self._n - 2)))) / 2
+        low_pad = (self._warp(as_float(self.value_at(1))) - first) / 2
+        high_pad = (last - self._warp(as_float(self.value_at(self._n - 2)))) / 2
         return first - low_pad, last + high_pad
 
     @property
@@ -191,7 +191,7 @@ class NumericRange(Parameter):
         return min(max(i, 0), self._n - 1)
 
     def to_unit(self, value: Value) -> float:
-        u = (self._warp(float(value)) - self._w_lo) / (self._w_hi - self._w_lo)
+        u = (self._warp(as_float(value)) - self._w_lo) / (self._w_hi - self._w_lo)
         return min(max(u, 0.0), 1.0)
 
     def from_unit(self, u: float) -> Value:
@@ -204,7 +204,7 @@ class NumericRange(Parameter):
         w = self._w_lo + u * (self._w_hi - self._w_lo)
         i = self._grid_index(math.exp(w))
         candidates = {max(i - 1, 0), i, min(i + 1, self._n - 1)}
-        best = min(candidates, key=lambda j: abs(self._warp(float(self.value_at(j))) - w))
+        best = min(candidates, key=lambda j: abs(self._warp(as_float(self.value_at(j))) - w))
         return self.value_at(best)
 
     def _typed_float(self, v: float) -> Value:
@@ -227,7 +227,7 @@ class NumericRange(Parameter):
         if self._step_dec is None:
             return True
         i = self._grid_index(v)
-        ref = float(self.value_at(i))
+        ref = as_float(self.value_at(i))
         return abs(v - ref) <= _STEP_TOLERANCE * max(1.0, abs(ref), float(self._step_dec))
 
     def to_spec(self) -> dict[str, Any]:
@@ -314,7 +314,7 @@ class ListParameter(Parameter):
         self._texts = tuple(texts)
         self._rank = self._ranks()
 
-    def _ranks(self) -> dict[Value, int]:
+    def _ranks(self) -> dict[Any, int]:
         return {v: i for i, v in enumerate(self.values)}
 
     @property
@@ -359,7 +359,7 @@ class DiscreteParameter(ListParameter):
 
     def __init__(self, name: str, values: Sequence[Value], texts: Sequence[str]) -> None:
         super().__init__(name, values, texts)
-        self._sorted = sorted(self.values, key=float)
+        self._sorted = sorted(self.values, key=as_float)
         self._sorted_rank = {v: i for i, v in enumerate(self._sorted)}
 
     def contains(self, value: object) -> bool:
@@ -381,7 +381,7 @@ class DiscreteParameter(ListParameter):
         except (TypeError, ValueError):
             number = math.nan
         for v in self.values:
-            if float(v) == number:
+            if as_float(v) == number:
                 return v
         raise ValueError(
             f"expected one of {list(self._texts)} for discrete parameter {self.name!r}, got {text!r}"
@@ -392,7 +392,7 @@ class DiscreteParameter(ListParameter):
             return self.parse(value)
         if not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)):
             for v in self.values:
-                if float(v) == float(value):
+                if as_float(v) == float(value):
                     return v
         raise ValueError(
             f"expected one of {list(self._texts)} for discrete parameter {self.name!r}, got {value!r}"
@@ -400,7 +400,12 @@ class DiscreteParameter(ListParameter):
 
 
 class CategoricalParameter(ListParameter):
-    """Katib ``categorical``: one of a list of strings, unordered (index or one-hot encoded)."""
+    """Katib ``categorical``: one of a list of choices, unordered (index or one-hot encoded).
+
+    A Katib file's choices are strings; `tuner.search.categorical` keeps each choice's Python type (int,
+    float, bool, str or None), so the objective gets ``16`` and ``False``, not ``"16"`` and ``"False"``.
+    The store keeps the rendered text; `parse` maps it back to the choice (choices render distinctly).
+    """
 
     parameter_type = "categorical"
 
@@ -408,33 +413,62 @@ class CategoricalParameter(ListParameter):
     def is_numeric(self) -> bool:
         return False
 
+    @property
+    def texts(self) -> tuple[str, ...]:
+        """The choices as text, in list order (what a trial template and the store receive)."""
+        return self._texts
+
+    def _ranks(self) -> dict[Any, int]:
+        # keyed by (type, value): 1, 1.0 and True are equal in Python but different choices
+        return {(type(v), v): i for i, v in enumerate(self.values)}
+
     def contains(self, value: object) -> bool:
-        return isinstance(value, str) and value in self._rank
+        return (type(value), value) in self._rank
+
+    def index_of(self, value: Value) -> int:
+        found = self._rank.get((type(value), value))
+        if found is None:
+            raise KeyError(value)
+        return found
 
     def parse(self, text: str) -> Value:
-        if text in self._rank:
-            return text
+        if text in self._texts:
+            return self.values[self._texts.index(text)]
         raise ValueError(
-            f"expected one of {list(self.values)} for categorical parameter {self.name!r}, got {text!r}"
+            f"expected one of {list(self._texts)} for categorical parameter {self.name!r}, got {text!r}"
         )
 
     def coerce(self, value: object) -> Value:
+        if self.contains(value):
+            return value  # type: ignore[return-value]
         if isinstance(value, str):
             return self.parse(value)
-        matches = [v for v in self.values if v == str(value) or _same_number(v, value)]
+        matches = [
+            v
+            for v in self.values
+            if not isinstance(v, bool) and not isinstance(value, bool) and _same_number(v, value)
+        ]
         if len(matches) == 1:
             return matches[0]
         raise ValueError(
-            f"expected one of {list(self.values)} for categorical parameter {self.name!r}, got {value!r}"
+            f"expected one of {list(self._texts)} for categorical parameter {self.name!r}, got {value!r}"
         )
 
+    def to_spec(self) -> dict[str, Any]:
+        """Katib's shape; the choices keep their Python types (a Katib file's are all strings)."""
+        return {
+            "name": self.name,
+            "parameterType": self.parameter_type,
+            "feasibleSpace": {"list": list(self.values)},
+        }
 
-def _same_number(text: Value, value: object) -> bool:
-    """Whether a categorical entry like "0.5" names the number `value` (JSON clients send numbers)."""
+
+def _same_number(choice: Value, value: object) -> bool:
+    """Whether a categorical choice (16, or Katib's "0.5") names the number `value` (JSON sends numbers)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     try:
-        return float(str(text)) == float(value)
+        return float(str(choice)) == float(value)
     except ValueError:
         return False
 

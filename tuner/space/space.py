@@ -31,7 +31,7 @@ from tuner.space.parameters import (
     parse_decimal,
     parse_list_number,
 )
-from tuner.space.values import Assignment, Value
+from tuner.space.values import Assignment, Value, as_float, render_value
 from tuner.spec.parameters import Distribution
 
 
@@ -278,7 +278,7 @@ def _grid_digit(p: Parameter, value: Value) -> int:
     if isinstance(p, ListParameter):
         return p.index_of(value)
     assert isinstance(p, NumericRange) and p.step is not None
-    return round((float(value) - p.low) / p.step)
+    return round((as_float(value) - p.low) / p.step)
 
 
 # -- building parameters from Katib specs ---------------------------------------------------------------
@@ -383,24 +383,39 @@ def _build_list(name: str, ptype: str, feasible: Any, fs: str) -> Parameter:
     raw = _get(feasible, "list_", "list")
     if not raw or isinstance(raw, (str, bytes)):
         raise SpecError([Problem(f"{fs}.list", f"a {ptype} parameter needs a non-empty list of values")])
-    texts = [_text(v) or "" for v in raw]
     problems: list[Problem] = []
     values: list[Value] = []
-    for i, text in enumerate(texts):
-        if ptype == "categorical":
-            values.append(text)
-            continue
+    texts: list[str] = []
+    for i, entry in enumerate(raw):
         try:
-            values.append(parse_list_number(text))
+            value = _choice(entry) if ptype == "categorical" else parse_list_number(_text(entry) or "")
         except ValueError as exc:
-            problems.append(Problem(f"{fs}.list[{i}]", f"{exc}; a discrete list holds numbers"))
-    seen: dict[Value, int] = {}
-    for i, v in enumerate(values):
-        if v in seen:
-            problems.append(Problem(f"{fs}.list[{i}]", f"{texts[i]!r} repeats list[{seen[v]}]"))
-        seen.setdefault(v, i)
+            hint = "" if ptype == "categorical" else "; a discrete list holds numbers"
+            problems.append(Problem(f"{fs}.list[{i}]", f"{exc}{hint}"))
+            continue
+        values.append(value)
+        texts.append(render_value(value) if ptype == "categorical" else _text(entry) or "")
+    seen: dict[Any, int] = {}
+    for i, (v, text) in enumerate(zip(values, texts, strict=True)):
+        for key in {text, v} if ptype == "categorical" else {v}:
+            if key in seen:
+                problems.append(Problem(f"{fs}.list[{i}]", f"{text!r} repeats list[{seen[key]}]"))
+                break
+        for key in {text, v} if ptype == "categorical" else {v}:
+            seen.setdefault(key, i)
     if problems:
         raise SpecError(problems)
     if ptype == "discrete":
         return DiscreteParameter(name, values, texts)
     return CategoricalParameter(name, values, texts)
+
+
+def _choice(entry: Any) -> Value:
+    """A categorical choice as given: Katib's text, or from Python an int, float, bool or None."""
+    if entry is None or isinstance(entry, (str, bool, int)):
+        return entry
+    if isinstance(entry, float):
+        if not math.isfinite(entry):
+            raise ValueError(f"{entry!r} is not a finite number")
+        return entry
+    raise ValueError(f"{entry!r} is a {type(entry).__name__}; a choice is a str, int, float, bool or None")

@@ -1,10 +1,12 @@
 """Parameter values and assignments: the typed form of one trial's hyperparameters.
 
-Katib carries every value as a string; tuner keeps them typed (``int``, ``float`` or ``str``) while they
-move between the suggestion algorithms, the controller and the store, and renders them to text only at
-the edge: in a trial template, an environment variable or a Katib-shaped document. Rendering is exact:
-an int renders as ``5`` (never ``5.0``), a float as its shortest round-tripping text (``repr``), a
-categorical value as written. Which values a parameter allows is `tuner.space.parameters`' business.
+Katib carries every value as a string; tuner keeps them typed (``int``, ``float`` or ``str``; a categorical
+built in Python may also hold ``bool`` and ``None``) while they move between the suggestion algorithms, the
+controller and the store, and renders them to text only at the edge: in a trial template, an environment
+variable, the store's text column or a Katib-shaped document. Rendering is exact: an int renders as ``5``
+(never ``5.0``), a float as its shortest round-tripping text (``repr``), a string as written, ``True`` /
+``False`` / ``None`` as Python writes them. The parameter parses the text back to the typed value (see
+`tuner.space.parameters`), which is why a categorical's choices must render to distinct texts.
 """
 
 from __future__ import annotations
@@ -13,19 +15,27 @@ import math
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Union
 
-Value = Union[int, float, str]
+Value = Union[int, float, str, bool, None]
 """One parameter value: int for `int` parameters, float for `double`, int or float for `discrete` (as the
-user wrote it), str for `categorical`."""
+user wrote it); for `categorical` the choice itself: str from a Katib file, any of int, float, bool, str or
+None from `tuner.search.categorical`."""
+
+
+def as_float(value: Value) -> float:
+    """A numeric parameter's value as a float (TypeError for None, which only a categorical holds)."""
+    if value is None:
+        raise TypeError("None is not a number")
+    return float(value)
 
 
 def render_value(value: Value) -> str:
     """The text of a value as it goes into a trial template.
 
-    >>> render_value(5), render_value(0.1), render_value(1e-07), render_value("adam")
-    ('5', '0.1', '1e-07', 'adam')
+    >>> render_value(5), render_value(0.1), render_value(1e-07), render_value("adam"), render_value(True)
+    ('5', '0.1', '1e-07', 'adam', 'True')
     """
-    if isinstance(value, bool):
-        raise TypeError(f"a parameter value cannot be a bool, got {value!r}")
+    if value is None or isinstance(value, bool):
+        return str(value)
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -34,7 +44,9 @@ def render_value(value: Value) -> str:
         return repr(value)
     if isinstance(value, str):
         return value
-    raise TypeError(f"a parameter value must be int, float or str, got {type(value).__name__} {value!r}")
+    raise TypeError(
+        f"a parameter value must be int, float, str, bool or None, got {type(value).__name__} {value!r}"
+    )
 
 
 class Assignment(Mapping[str, Value]):
@@ -54,7 +66,7 @@ class Assignment(Mapping[str, Value]):
         items = values.items() if isinstance(values, Mapping) else values
         self._values: dict[str, Value] = {}
         for name, value in items:
-            render_value(value)  # type check: int, float (finite) or str
+            render_value(value)  # type check: int, float (finite), str, bool or None
             self._values[name] = value
         self._hash: int | None = None
 

@@ -19,6 +19,7 @@ from tuner.spec.config_map import TemplateNotFound, config_map_template
 from tuner.spec.defaults import apply_defaults
 from tuner.spec.documents import key_text, parse_documents
 from tuner.spec.experiment import API_VERSIONS, Experiment
+from tuner.spec.parameters import PYTHON_VALUES
 from tuner.spec.paths import covers, document_order
 from tuner.spec.structure import parse_model
 from tuner.spec.validation import ExtraCheck, validate_experiment
@@ -28,9 +29,16 @@ Source = str | Path | Mapping[str, Any]
 
 
 def load_experiment(
-    source: Source, *, source_name: str | None = None, extra_checks: Sequence[ExtraCheck] = ()
+    source: Source,
+    *,
+    source_name: str | None = None,
+    extra_checks: Sequence[ExtraCheck] = (),
+    python_values: bool = False,
 ) -> Experiment:
     """The one Experiment in `source`, defaulted and validated.
+
+    `python_values=True` for a document built in Python (`tuner.tune`): categorical choices keep their
+    Python types (see `tuner.spec.parameters`); files and text always follow Katib (choices are text).
 
     Raises:
         SpecError: the source cannot be read, is not exactly one document, or the experiment is invalid;
@@ -41,7 +49,10 @@ def load_experiment(
         found = f"{len(documents)} documents" if documents else "no document"
         raise SpecError([Problem("", f"expected one Experiment document, found {found}")], name)
     experiment, problems = experiment_from_document(
-        documents[0], extra_checks=extra_checks, template_dir=_folder(source)
+        documents[0],
+        extra_checks=extra_checks,
+        template_dir=_folder(source),
+        python_values=python_values and isinstance(source, Mapping),
     )
     if problems or experiment is None:
         raise SpecError(problems, name)
@@ -133,7 +144,11 @@ def _plain(value: Any) -> Any:
 
 
 def experiment_from_document(
-    document: Any, *, extra_checks: Sequence[ExtraCheck] = (), template_dir: Path | None = None
+    document: Any,
+    *,
+    extra_checks: Sequence[ExtraCheck] = (),
+    template_dir: Path | None = None,
+    python_values: bool = False,
 ) -> tuple[Experiment | None, list[Problem]]:
     """One parsed document to a defaulted Experiment, and every problem found (empty if valid).
 
@@ -153,7 +168,8 @@ def experiment_from_document(
         for key, hint in (("apiVersion", " or ".join(API_VERSIONS)), ("kind", "Experiment"))
         if key not in document
     ]
-    experiment, shape_problems, reported = parse_model(Experiment, document)
+    context = {PYTHON_VALUES: True} if python_values else None
+    experiment, shape_problems, reported = parse_model(Experiment, document, context)
     problems += shape_problems
     if experiment is None:
         return None, problems

@@ -11,8 +11,10 @@ example uses for its resource parameter), never min > max.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from tuner.errors import Problem
 from tuner.spec.parameters import Distribution, FeasibleSpace, ParameterSpec, ParameterType
@@ -136,11 +138,15 @@ def _check_list(kind: ParameterType, space: FeasibleSpace, at: str) -> list[Prob
             Problem(f"{at}.list", f"required for parameterType {kind.value}: a non-empty list of values")
         )
         return problems
-    seen: dict[str | float, int] = {}
+    seen: dict[Any, int] = {}
     for i, value in enumerate(space.list_):
-        key: str | float = value
+        keys: list[Any] = [str(value)]  # categorical choices are stored as text: texts must differ
         if kind is ParameterType.DISCRETE:
-            if not is_number(value):
+            if (
+                not isinstance(value, (str, int, float))
+                or isinstance(value, bool)
+                or not is_number(str(value))
+            ):
                 problems.append(
                     Problem(
                         f"{at}.list[{i}]",
@@ -149,9 +155,14 @@ def _check_list(kind: ParameterType, space: FeasibleSpace, at: str) -> list[Prob
                     )
                 )
                 continue
-            key = float(value)
-        if key in seen:
-            problems.append(Problem(f"{at}.list[{i}]", f"duplicate value '{value}' (also list[{seen[key]}])"))
-        else:
-            seen[key] = i
+            keys = [float(value)]
+        elif not isinstance(value, str):
+            keys.append(value)  # from Python: 1, 1.0 and True are one value to a dict
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(Problem(f"{at}.list[{i}]", f"{value!r} is not a finite number"))
+        repeated = next((seen[k] for k in keys if k in seen), None)
+        if repeated is not None:
+            problems.append(Problem(f"{at}.list[{i}]", f"duplicate value '{value}' (also list[{repeated}])"))
+        for k in keys:
+            seen.setdefault(k, i)
     return problems

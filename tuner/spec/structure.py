@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
@@ -24,12 +25,26 @@ from tuner.spec.paths import format_path
 from tuner.spec.suggest import did_you_mean
 
 M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ShownAs:
+    """`Annotated[X, ShownAs(str)]`: problems with this value are worded, and repaired, as for a `str`
+    (a field whose wider Python type is allowed only when a document is built in Python)."""
+
+    annotation: Any
+
+
 Part = str | int
 _MAX_ROUNDS = 8
 
 
-def parse_model(model: type[M], document: dict[str, Any]) -> tuple[M | None, list[Problem], list[str]]:
+def parse_model(
+    model: type[M], document: dict[str, Any], context: Mapping[str, Any] | None = None
+) -> tuple[M | None, list[Problem], list[str]]:
     """Validate `document` as `model`: (the model or None, the shape problems, the paths they name).
+
+    `context` is pydantic's validation context (e.g. `tuner.spec.parameters.PYTHON_VALUES`).
 
     The model is None only if the document could not be repaired into a valid one (not expected for the
     Katib models, whose fields are all optional but a parameter's name and type).
@@ -41,7 +56,11 @@ def parse_model(model: type[M], document: dict[str, Any]) -> tuple[M | None, lis
         try:
             # Documents use Katib's camelCase names only: a snake_case key (`max_trial_count`) is an unknown
             # field, as Katib's API server would not read it; Python callers may still build models by name.
-            return model.model_validate(doc, by_alias=True, by_name=False), problems, reported
+            return (
+                model.model_validate(doc, by_alias=True, by_name=False, context=context),
+                problems,
+                reported,
+            )
         except ValidationError as exc:
             repairs: list[tuple[list[Part], str, Any]] = []
             for error in exc.errors(include_url=False):
@@ -73,7 +92,9 @@ def _unwrap(annotation: Any) -> Any:
     while True:
         origin = get_origin(annotation)
         if origin is Annotated:
-            annotation = get_args(annotation)[0]
+            args = get_args(annotation)
+            shown = [m.annotation for m in args[1:] if isinstance(m, ShownAs)]
+            annotation = shown[0] if shown else args[0]
         elif origin in (Union, types.UnionType):
             members = [a for a in get_args(annotation) if a is not type(None)]
             if len(members) != 1:

@@ -218,6 +218,18 @@ class TrialConformance(StoreTest):
         assert store.get_trial_by_name(experiment_id, "t-0") == trial
         assert store.create_trial(experiment_id, "t-1", []).number == 1
 
+    def test_typed_categorical_choices_round_trip(self, store: Store) -> None:
+        """`tuner.search.categorical` keeps Python types in the spec (JSON) and their texts in assignments."""
+        choices = [16, 0.5, 1.0, True, False, None, "adam", "16"]
+        spec = {"spec": {"parameters": [{"name": "c", "feasibleSpace": {"list": choices}}]}}
+        record = store.create_experiment("typed", spec, "sha256:abc")
+        stored = store.get_experiment("typed").spec["spec"]["parameters"][0]["feasibleSpace"]["list"]
+        assert stored == choices and [type(v) for v in stored] == [type(v) for v in choices]
+        assert record.spec == store.get_experiment("typed").spec
+        texts = ["16", "0.5", "1.0", "True", "False", "None", "adam"]
+        trial = store.create_trial(record.id, "t-0", [Assignment(f"p{i}", t) for i, t in enumerate(texts)])
+        assert list(store.get_trial(trial.id).assignment_values().values()) == texts
+
     def test_number_and_name_are_unique_per_experiment(self, store: Store) -> None:
         experiment_id = new_experiment(store)
         store.create_trial(experiment_id, "t-5", [], number=5)
