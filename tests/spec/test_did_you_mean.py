@@ -15,6 +15,7 @@ from tuner.spec.suggest import closest, did_you_mean
         ("Bayesian-Optimization", ["random", "bayesianoptimization"], "bayesianoptimization"),  # case, dashes
         ("paralelTrialCount", ["parallelTrialCount", "maxTrialCount"], "parallelTrialCount"),  # spelling
         ("max", ["minimize", "maximize"], "maximize"),  # the one name it abbreviates
+        ("bayes", ["cmaes", "bayesianoptimization"], "bayesianoptimization"),  # before a near spelling
         ("m", ["minimize", "maximize"], None),  # ambiguous prefix: no guess
         ("zzz", ["minimize", "maximize"], None),
         ("", ["a"], None),

@@ -18,8 +18,9 @@ def _squash(text: str) -> str:
 def closest(word: str, candidates: Iterable[str]) -> str | None:
     """The candidate `word` most likely meant, or None.
 
-    In order: the same name but for case and punctuation; a near spelling (difflib, case-insensitive);
-    the one candidate it abbreviates ("max" -> "maximize", but nothing when the prefix is ambiguous).
+    In order: the same name but for case and punctuation; the one candidate it abbreviates ("max" ->
+    "maximize", "bayes" -> "bayesianoptimization"; nothing when the prefix is ambiguous); a near spelling
+    (difflib, case-insensitive).
     """
     options = list(dict.fromkeys(candidates))
     wanted = _squash(word)
@@ -28,12 +29,12 @@ def closest(word: str, candidates: Iterable[str]) -> str | None:
     same = [c for c in options if _squash(c) == wanted]
     if same:
         return same[0]
+    prefixed = [c for c in options if _squash(c).startswith(wanted)]
+    if len(prefixed) == 1:
+        return prefixed[0]
     lowered = {c.lower(): c for c in options}
     match = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
-    if match:
-        return lowered[match[0]]
-    prefixed = [c for c in options if _squash(c).startswith(wanted)]
-    return prefixed[0] if len(prefixed) == 1 else None
+    return lowered[match[0]] if match else None
 
 
 def did_you_mean(word: str, candidates: Iterable[str], quote: bool = False) -> str:
