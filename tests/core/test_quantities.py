@@ -46,7 +46,11 @@ def test_exa_suffix_and_exponent_are_told_apart() -> None:
         (parse_cpu, float("nan"), "cannot read nan as a CPU quantity"),
         (parse_cpu, True, "cannot read True as a CPU quantity"),
         (parse_cpu, "1e", "cannot read '1e' as a CPU quantity"),
-        (parse_memory, "lots", "cannot read 'lots' as a memory quantity; write bytes or a number with a suffix"),
+        (
+            parse_memory,
+            "lots",
+            "cannot read 'lots' as a memory quantity; write bytes or a number with a suffix",
+        ),
         (parse_memory, "1 GB", "cannot read '1 GB' as a memory quantity"),
         (parse_gpus, "0.5", "a GPU count must be a whole number of devices, got '0.5'"),
         (parse_gpus, "two", "cannot read 'two' as a GPU count; write a whole number of devices"),
@@ -63,7 +67,9 @@ def test_a_trial_container_s_bad_quantities_name_the_field() -> None:
     int()'s "invalid literal", neither naming the field."""
     with pytest.raises(ValueError, match=r"^resources\.limits\.cpu: cannot read 'lots' as a CPU quantity"):
         request_of({"resources": {"limits": {"cpu": "lots"}}})
-    with pytest.raises(ValueError, match=r"^resources\.requests\.nvidia\.com/gpu: a GPU count must be a whole number"):
+    with pytest.raises(
+        ValueError, match=r"^resources\.requests\.nvidia\.com/gpu: a GPU count must be a whole number"
+    ):
         request_of({"resources": {"requests": {"nvidia.com/gpu": "0.5"}}})
     assert request_of({"resources": {"requests": {"cpu": "lots"}, "limits": {"cpu": "1500m"}}}) == Request(
         cpu=1.5
