@@ -14,6 +14,8 @@ _SIMPLE_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$")
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
+
+
 def parse_duration(value: str | float | int) -> float:
     """Seconds from a number, "1.5s"/"2m"/"1h"/"100ms", or an ISO 8601 duration ("PT30S", "P0D")."""
     if isinstance(value, bool):
