@@ -354,7 +354,9 @@ def table(results: dict[str, Any]) -> str:
             )
 
     def shown(p: Any) -> str:
-        return f"{p.get('journal_mode')} + {p.get('synchronous')}" if isinstance(p, dict) else "n/a"
+        if not isinstance(p, dict):
+            return "n/a"
+        return f"{p.get('journal_mode')} + {SYNCHRONOUS.get(p.get('synchronous'), p.get('synchronous'))}"
 
     lines.append("")
     lines.append(
@@ -377,6 +379,9 @@ def main() -> None:
     parser.add_argument("--mlflow-python", default=DEFAULT_MLFLOW_PYTHON, help="python of a venv with mlflow")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
     parser.add_argument("--trials", type=int, default=None, help="trials of the best-trial experiment")
+    parser.add_argument(
+        "--skip-best", action="store_true", help="measure the writes only (no best-trial part)"
+    )
     args = parser.parse_args()
 
     quick = args.quick
@@ -404,9 +409,11 @@ def main() -> None:
         )
         print(f"optuna ({mode}) ...", file=sys.stderr)
         results["optuna"][mode] = bench_optuna(workdir, 30 if quick else 100, repeats, mode)
-    print(f"best trial on SQLite ({trials} x {steps}) ...", file=sys.stderr)
-    results["best_sqlite"] = bench_best_trial(f"sqlite:///{workdir / 'tuner-best.db'}", trials, steps, 25)
-    if args.postgres:
+    results["best_sqlite"] = {}
+    if not args.skip_best:
+        print(f"best trial on SQLite ({trials} x {steps}) ...", file=sys.stderr)
+        results["best_sqlite"] = bench_best_trial(f"sqlite:///{workdir / 'tuner-best.db'}", trials, steps, 25)
+    if args.postgres and not args.skip_best:
         print(f"best trial on PostgreSQL ({trials} x {steps}) ...", file=sys.stderr)
         url, drop = postgres_database(args.postgres)
         try:
