@@ -5,8 +5,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 # Installing is skipped when neither pyproject.toml nor this file changed since the last install.
 STAMP := $(VENV)/.installed-test
-# The `gp` extra (torch, for the Gaussian process inside the `auto` algorithm) is installed so that the suite
-# covers it. Pinned to the CPU build that lies on this machine's disk; elsewhere pip downloads this release.
+# The `examples` extra (scikit-learn, which the examples train) is installed so that the demo runs, and the
+# `gp` extra (torch, for the Gaussian process inside the `auto` algorithm) so that the suite covers it.
+# torch is pinned to the CPU build that lies on this machine's disk; elsewhere pip downloads this release.
 TORCH ?= torch==2.13.0
 
 .PHONY: demo test check lint typecheck imports install clean
@@ -16,7 +17,7 @@ $(PY):
 	$(PIP) install --quiet --upgrade pip setuptools wheel
 
 $(STAMP): pyproject.toml Makefile | $(PY)
-	$(PIP) install --quiet -e '.[test,gp]' '$(TORCH)'
+	$(PIP) install --quiet -e '.[test,gp,examples]' '$(TORCH)'
 	@touch $@
 
 install: $(STAMP)

@@ -2,7 +2,8 @@
 
 1. Function trials: `tuner.tune` with a trivial objective and the random algorithm, every trial recorded in
    SQLite before it runs, against Optuna's `study.optimize` with RDBStorage on SQLite (RandomSampler), same
-   disk, same run. Reported as trials/s, median of the repeats.
+   disk, same run: serial against serial (parallel 1 / `n_jobs=1`) and parallel against parallel (4 trials
+   at once: tuner's threads / Optuna's `n_jobs=4`, also threads). Reported as trials/s, median of the repeats.
 2. Process trials: `tuner run` of an experiment whose 200 trials are `python3 -c "print('loss=...')"`,
    parallelTrialCount 2, against the same 200 processes launched from a plain shell loop (`xargs -P 2`).
    Reported as wall time and the ratio.
@@ -50,15 +51,20 @@ def bench_tune(folder: Path, trials: int, parallel: int, threads: bool) -> float
     return trials / elapsed
 
 
-def bench_optuna(folder: Path, trials: int) -> float:
+def bench_optuna(folder: Path, trials: int, n_jobs: int = 1) -> float:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = f"sqlite:///{folder / f'optuna-{time.time_ns()}.db'}"
     study = optuna.create_study(storage=storage, sampler=optuna.samplers.RandomSampler(seed=0))
     start = time.perf_counter()
-    study.optimize(lambda t: t.suggest_float("x", 0, 1) * t.suggest_float("y", 0, 1), n_trials=trials)
-    return trials / (time.perf_counter() - start)
+    study.optimize(
+        lambda t: t.suggest_float("x", 0, 1) * t.suggest_float("y", 0, 1), n_trials=trials, n_jobs=n_jobs
+    )
+    elapsed = time.perf_counter() - start
+    done = len(study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
+    assert done == trials, f"optuna finished {done} of {trials} trials"
+    return trials / elapsed
 
 
 PROCESS_SCRIPT = "import sys; print('loss=' + sys.argv[1].split('=')[1])"
@@ -133,7 +139,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     results: dict[str, list[float]] = {
-        k: [] for k in ("tune_processes", "tune_threads", "tune_threads_4", "optuna")
+        k: [] for k in ("tune_processes", "tune_threads", "tune_threads_4", "optuna", "optuna_4")
     }
     process_runs: list[tuple[float, float]] = []
     with tempfile.TemporaryDirectory(prefix="tuner-bench-") as tmp:
@@ -144,18 +150,21 @@ def main() -> None:
             results["tune_threads"].append(bench_tune(folder, args.trials, 1, threads=True))
             results["tune_threads_4"].append(bench_tune(folder, args.trials, 4, threads=True))
             results["optuna"].append(bench_optuna(folder, args.trials))
+            results["optuna_4"].append(bench_optuna(folder, args.trials, n_jobs=4))
             process_runs.append(bench_process_trials(folder, args.process_trials))
     medians = {k: statistics.median(v) for k, v in results.items()}
     tuner_s = statistics.median(r[0] for r in process_runs)
     shell_s = statistics.median(r[1] for r in process_runs)
-    print(f"function trials ({args.trials} per run, median of {args.repeats}):")
-    for key, label in [
-        ("tune_processes", "tuner.tune, worker process, parallel 1"),
-        ("tune_threads", "tuner.tune, threads, parallel 1"),
-        ("tune_threads_4", "tuner.tune, threads, parallel 4"),
-        ("optuna", "optuna RDBStorage (sqlite), RandomSampler"),
+    print(f"function trials ({args.trials} per run, median of {args.repeats}; like compared with like):")
+    for key, label, reference in [
+        ("tune_processes", "tuner.tune, worker process, parallel 1", "optuna"),
+        ("tune_threads", "tuner.tune, threads, parallel 1", "optuna"),
+        ("optuna", "optuna RDBStorage (sqlite), RandomSampler, n_jobs=1", "optuna"),
+        ("tune_threads_4", "tuner.tune, threads, parallel 4", "optuna_4"),
+        ("optuna_4", "optuna RDBStorage (sqlite), RandomSampler, n_jobs=4", "optuna_4"),
     ]:
-        print(f"  {label:<45} {medians[key]:8.1f} trials/s  ({medians[key] / medians['optuna']:.1f}x optuna)")
+        ratio = medians[key] / medians[reference]
+        print(f"  {label:<53} {medians[key]:8.1f} trials/s  ({ratio:.1f}x {reference})")
     print(
         f"process trials ({args.process_trials}, parallel 2): tuner run {tuner_s:.2f} s, shell loop {shell_s:.2f} s, "
         f"ratio {tuner_s / shell_s:.2f}"

@@ -5,12 +5,23 @@
 #   benchmarks/run_hpo.sh                 # everything
 #   STEPS=quality benchmarks/run_hpo.sh   # or latency
 #
-# HPO_BENCH_HOME is the folder holding bench/ (the shared harness); PYTHON a Python with the project, the
-# reference libraries and torch installed.
+# The harness lives beside the repository, in ../shared/bench/hpo (from the repository's root; from a git
+# worktree, beside the main checkout). HPO_BENCH_HOME overrides the folder holding bench/; PYTHON is a
+# Python with the project, the reference libraries and torch installed.
 set -euo pipefail
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-HOME_DIR=${HPO_BENCH_HOME:-/work/shared}
+find_harness() {
+  local main
+  main=$(git -C "$ROOT" rev-parse --path-format=absolute --git-common-dir 2>/dev/null | xargs -r dirname)
+  for candidate in "$ROOT/../shared" ${main:+"$main/../shared"}; do
+    if [[ -d "$candidate/bench/hpo" ]]; then (cd "$candidate" && pwd); return; fi
+  done
+  echo "run_hpo.sh: the HPO harness is not at $ROOT/../shared/bench/hpo${main:+ nor $main/../shared/bench/hpo};" \
+    "set HPO_BENCH_HOME to the folder that holds bench/hpo" >&2
+  return 1
+}
+HOME_DIR=${HPO_BENCH_HOME:-$(find_harness)}
 OUT=${OUT:-$ROOT/benchmarks/results}
 PY=${PYTHON:-$ROOT/.venv/bin/python}
 SEEDS=${SEEDS:-5}

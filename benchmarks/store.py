@@ -8,12 +8,20 @@ Run by hand (never as a timed test), from the repository root:
 What it measures, all on SQLite files in one folder of the same disk (`--workdir`), in the same run:
 
 * tuner: single metric writes (one `log_metric` = one transaction), batched metric points
-  (`log_metrics` with 100,000 points), trial lifecycles (create, Running, 1 metric, Succeeded);
-  best trial of a 10,000-trial experiment with 100 steps per trial, on SQLite and on PostgreSQL.
+  (`log_metrics` with 1,000 points per call, MLflow's `log_batch` limit, and with 100,000), trial
+  lifecycles (create, Running, 1 metric, Succeeded); best trial of a 10,000-trial experiment with 100
+  steps per trial, on SQLite and on PostgreSQL.
 * MLflow's tracking store: `log_metric` calls/s and `log_batch` metrics/s (1,000 per call, MLflow's
   limit), through a subprocess in a separate virtualenv (`--mlflow-python`), since MLflow is not a
   dependency of the project and must not change the project's environment.
 * Optuna's RDBStorage: trials/s with the random sampler and a trivial objective.
+
+Durability differs between the sides as shipped: tuner runs SQLite in WAL mode with `synchronous=NORMAL`
+(a power cut may lose the last commits, never corrupt the file); MLflow and Optuna leave SQLite at its
+defaults (rollback journal, `synchronous=FULL`: every commit waits for the disk). So every write figure is
+measured twice, once with each side's own settings and once with both sides on the same settings (the
+references on WAL + NORMAL through a SQLAlchemy connect hook; tuner on the rollback journal + FULL), and
+the PRAGMAs in effect are read back from each side's own connections and reported.
 
 The machine is shared and noisy: every figure is the median of several repeats, and the ratios to the
 reference tools, measured seconds apart, are what to compare across machines. Results are printed as a
@@ -51,6 +59,18 @@ from mlflow.entities import Metric
 from mlflow.tracking import MlflowClient
 
 uri, singles, batches, repeats = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+mode = sys.argv[5]  # "own": MLflow's defaults; "wal-normal": tuner's durability settings
+if mode == "wal-normal":
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _wal_normal(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
 client = MlflowClient(tracking_uri=uri)
 experiment = client.create_experiment("bench")  # creates and migrates the database (not timed)
 single_rates, batch_rates = [], []
@@ -65,8 +85,15 @@ for r in range(repeats):
     for b in range(batches):
         client.log_batch(run, metrics=[Metric("acc", float(j), now, b * 1000 + j) for j in range(1000)])
     batch_rates.append(batches * 1000 / (time.perf_counter() - start))
+pragmas = {}
+try:
+    with client._tracking_client.store.engine.connect() as conn:
+        for name in ("journal_mode", "synchronous"):
+            pragmas[name] = conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+except Exception as exc:  # a private attribute: say so rather than guess
+    pragmas = {"error": repr(exc)}
 print(json.dumps({"version": mlflow.__version__, "log_metric": statistics.median(single_rates),
-                  "log_batch": statistics.median(batch_rates)}))
+                  "log_batch": statistics.median(batch_rates), "pragmas": pragmas}))
 """
 
 
@@ -89,10 +116,43 @@ def median_ms(repeats: int, body: Callable[[], Any]) -> float:
     return statistics.median(times)
 
 
+SYNCHRONOUS = {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}
+
+
+def pragmas_of(cursor: Any) -> dict[str, Any]:
+    """The durability settings in effect on one SQLite connection."""
+    journal = cursor.execute("PRAGMA journal_mode").fetchone()[0]
+    synchronous = cursor.execute("PRAGMA synchronous").fetchone()[0]
+    return {"journal_mode": journal, "synchronous": SYNCHRONOUS.get(synchronous, synchronous)}
+
+
+def with_durability(mode: str) -> dict[str, Any]:
+    """Make tuner's SQLite connections use `mode` ("own": WAL + NORMAL as shipped; "reference-defaults":
+    SQLite's defaults, as MLflow and Optuna run); returns the PRAGMAs read back from its last connection."""
+    from tuner.store import _engine
+
+    original = getattr(_engine, "_original_configure_sqlite", _engine.configure_sqlite)
+    _engine._original_configure_sqlite = original  # type: ignore[attr-defined]
+    seen: dict[str, Any] = {}
+
+    def configure(dbapi_connection: Any, *, file_backed: bool) -> None:
+        original(dbapi_connection, file_backed=file_backed)
+        cursor = dbapi_connection.cursor()
+        if mode == "reference-defaults":
+            cursor.execute("PRAGMA journal_mode = DELETE")
+            cursor.execute("PRAGMA synchronous = FULL")
+        seen.update(pragmas_of(cursor))
+        cursor.close()
+
+    _engine.configure_sqlite = configure  # type: ignore[assignment]
+    return seen
+
+
 def bench_tuner_writes(
-    workdir: Path, singles: int, batch: int, lifecycles: int, repeats: int
-) -> dict[str, float]:
-    store = open_store(f"sqlite:///{workdir / 'tuner-writes.db'}")
+    workdir: Path, singles: int, batch: int, lifecycles: int, repeats: int, mode: str = "own"
+) -> dict[str, Any]:
+    pragmas = with_durability(mode)
+    store = open_store(f"sqlite:///{workdir / f'tuner-writes-{mode}.db'}")
     experiment = store.create_experiment("writes", {}, "d").id
     trial = store.create_trial(experiment, "t", [Assignment("x", "1", 1.0)]).id
 
@@ -104,6 +164,13 @@ def bench_tuner_writes(
     def batched(r: int) -> None:
         base = 10_000_000 + r * batch
         store.log_metrics([Observation(trial, "acc", float(i), base + i) for i in range(batch)])
+
+    def batched_like_mlflow(r: int) -> None:  # MLflow's log_batch takes at most 1,000 metrics per call
+        base = 50_000_000 + r * batch
+        for first in range(0, batch, 1000):
+            store.log_metrics(
+                [Observation(trial, "f1", float(i), base + i) for i in range(first, first + 1000)]
+            )
 
     def lifecycle(r: int) -> None:
         from tuner.states import TrialState
@@ -117,9 +184,12 @@ def bench_tuner_writes(
     result = {
         "single_writes_per_s": median_rate(singles, repeats, single),
         "batched_points_per_s": median_rate(batch, repeats, batched),
+        "batched_1000_points_per_s": median_rate(batch, repeats, batched_like_mlflow),
         "trial_lifecycles_per_s": median_rate(lifecycles, repeats, lifecycle),
+        "pragmas": dict(pragmas),
     }
     store.close()
+    with_durability("own")
     return result
 
 
@@ -164,11 +234,22 @@ def bench_best_trial(url: str, trials: int, steps: int, repeats: int) -> dict[st
     return result
 
 
-def bench_optuna(workdir: Path, trials: int, repeats: int) -> dict[str, Any]:
+def bench_optuna(workdir: Path, trials: int, repeats: int, mode: str = "own") -> dict[str, Any]:
     import optuna
+    from sqlalchemy import event
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = f"sqlite:///{workdir / 'optuna.db'}"
+    storage = optuna.storages.RDBStorage(f"sqlite:///{workdir / f'optuna-{mode}.db'}")  # creates the schema
+    if mode == "wal-normal":  # tuner's durability settings, on every connection from now on
+
+        def wal_normal(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.close()
+
+        event.listen(storage.engine, "connect", wal_normal)
+        storage.engine.dispose()
 
     def run(r: int) -> None:
         study = optuna.create_study(
@@ -176,18 +257,22 @@ def bench_optuna(workdir: Path, trials: int, repeats: int) -> dict[str, Any]:
         )
         study.optimize(lambda t: (t.suggest_float("x", -10, 10) - 2) ** 2 + t.suggest_int("n", 1, 5), trials)
 
-    optuna.create_study(study_name="warmup", storage=storage)  # creates the schema (not timed)
-    return {"version": optuna.__version__, "trials_per_s": median_rate(trials, repeats, run)}
+    rate = median_rate(trials, repeats, run)
+    with storage.engine.connect() as conn:
+        pragmas = pragmas_of(conn.connection.dbapi_connection.cursor())
+    return {"version": optuna.__version__, "trials_per_s": rate, "pragmas": pragmas}
 
 
-def bench_mlflow(workdir: Path, python: str, singles: int, batches: int, repeats: int) -> dict[str, Any]:
+def bench_mlflow(
+    workdir: Path, python: str, singles: int, batches: int, repeats: int, mode: str = "own"
+) -> dict[str, Any]:
     if not Path(python).exists():
         return {"error": f"no MLflow interpreter at {python}; see benchmarks/README.md"}
     script = workdir / "mlflow_bench.py"
     script.write_text(MLFLOW_SCRIPT)
-    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    uri = f"sqlite:///{workdir / f'mlflow-{mode}.db'}"
     done = subprocess.run(
-        [python, str(script), uri, str(singles), str(batches), str(repeats)],
+        [python, str(script), uri, str(singles), str(batches), str(repeats), mode],
         capture_output=True,
         text=True,
         timeout=1800,
@@ -215,32 +300,71 @@ def postgres_database(server_url: str) -> tuple[str, Callable[[], None]]:
 
 
 def table(results: dict[str, Any]) -> str:
-    t, m, o = results["tuner"], results["mlflow"], results["optuna"]
+    tuner_own, tuner_full = results["tuner"]["own"], results["tuner"]["reference-defaults"]
+    mlflow_own, mlflow_wal = results["mlflow"]["own"], results["mlflow"]["wal-normal"]
+    optuna_own, optuna_wal = results["optuna"]["own"], results["optuna"]["wal-normal"]
     bs, bp = results["best_sqlite"], results.get("best_postgresql", {})
 
-    def ratio(a: float, b: Any) -> str:
-        return f"{a / b:,.0f}x" if isinstance(b, (int, float)) and b else "n/a"
+    def ratio(a: Any, b: Any) -> str:
+        ok = isinstance(a, (int, float)) and isinstance(b, (int, float)) and b
+        return f"{a / b:,.1f}x" if ok else "n/a"
 
     def num(value: Any, fmt: str = ",.0f") -> str:
-        return format(value, fmt) if isinstance(value, (int, float)) else str(value)
+        return format(value, fmt) if isinstance(value, (int, float)) else "n/a"
 
-    lines = [
-        "| measure (SQLite unless said) | tuner | MLflow | Optuna RDB | tuner / reference | target |",
-        "|---|---|---|---|---|---|",
-        f"| single metric writes/s | {num(t['single_writes_per_s'])} | {num(m.get('log_metric', 'n/a'))} "
-        f"(`log_metric`) | | {ratio(t['single_writes_per_s'], m.get('log_metric'))} | >= 5,000 |",
-        f"| batched metric points/s | {num(t['batched_points_per_s'])} | {num(m.get('log_batch', 'n/a'))} "
-        f"(`log_batch`) | | {ratio(t['batched_points_per_s'], m.get('log_batch'))} | >= 100,000 |",
-        f"| trials/s (create, run, 1 metric, finish) | {num(t['trial_lifecycles_per_s'])} | | "
-        f"{num(o['trials_per_s'])} (random sampler) | {ratio(t['trial_lifecycles_per_s'], o['trials_per_s'])} | |",
+    # (durability label, tuner's figures, MLflow's, Optuna's) for the three ways of comparing
+    settings = [
+        ("each side's own", tuner_own, mlflow_own, optuna_own),
+        ("both WAL + NORMAL", tuner_own, mlflow_wal, optuna_wal),
+        ("both rollback journal + FULL", tuner_full, mlflow_own, optuna_own),
     ]
+    lines = [
+        "| measure (SQLite) | durability | tuner | MLflow | Optuna RDB | tuner / reference |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, t, m, _ in settings:
+        lines.append(
+            f"| single metric writes/s (`log_metric`) | {label} | {num(t['single_writes_per_s'])} | "
+            f"{num(m.get('log_metric'))} | | {ratio(t['single_writes_per_s'], m.get('log_metric'))} |"
+        )
+    for label, t, m, _ in settings:
+        lines.append(
+            f"| metric points/s, 1,000 per call (MLflow's `log_batch` limit) | {label} | "
+            f"{num(t['batched_1000_points_per_s'])} | {num(m.get('log_batch'))} | | "
+            f"{ratio(t['batched_1000_points_per_s'], m.get('log_batch'))} |"
+        )
+    for label, t in (("tuner's own", tuner_own), ("rollback journal + FULL", tuner_full)):
+        lines.append(
+            f"| metric points/s, {results['batch']:,} per call (MLflow: not allowed) | {label} | "
+            f"{num(t['batched_points_per_s'])} | | | |"
+        )
+    for label, t, _, o in settings:
+        lines.append(
+            f"| trials/s (create, run, 1 metric, finish; Optuna: random sampler) | {label} | "
+            f"{num(t['trial_lifecycles_per_s'])} | | {num(o.get('trials_per_s'))} | "
+            f"{ratio(t['trial_lifecycles_per_s'], o.get('trials_per_s'))} |"
+        )
     size = f"{results['trials']:,} trials x {results['steps']} steps"
     for backend, best in (("SQLite", bs), ("PostgreSQL", bp)):
         if best:
             lines.append(
-                f"| best trial of {size}, {backend} (ms; latest/min/max) | {num(best['best_latest_ms'], '.2f')} / "
-                f"{num(best['best_min_ms'], '.2f')} / {num(best['best_max_ms'], '.2f')} | | | | < 50 |"
+                f"| best trial of {size}, {backend} (ms; latest/min/max) | tuner's own | "
+                f"{num(best['best_latest_ms'], '.2f')} / {num(best['best_min_ms'], '.2f')} / "
+                f"{num(best['best_max_ms'], '.2f')} | | | |"
             )
+
+    def shown(p: Any) -> str:
+        if not isinstance(p, dict):
+            return "n/a"
+        return f"{p.get('journal_mode')} + {SYNCHRONOUS.get(p.get('synchronous'), p.get('synchronous'))}"
+
+    lines.append("")
+    lines.append(
+        "PRAGMAs read back (journal_mode + synchronous): "
+        f"tuner own {shown(tuner_own.get('pragmas'))}, tuner forced {shown(tuner_full.get('pragmas'))}; "
+        f"MLflow own {shown(mlflow_own.get('pragmas'))}, forced {shown(mlflow_wal.get('pragmas'))}; "
+        f"Optuna own {shown(optuna_own.get('pragmas'))}, forced {shown(optuna_wal.get('pragmas'))}."
+    )
     return "\n".join(lines)
 
 
@@ -254,6 +378,10 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_PG, help="PostgreSQL server URL ('' to skip)")
     parser.add_argument("--mlflow-python", default=DEFAULT_MLFLOW_PYTHON, help="python of a venv with mlflow")
     parser.add_argument("--quick", action="store_true", help="small sizes for a smoke run")
+    parser.add_argument("--trials", type=int, default=None, help="trials of the best-trial experiment")
+    parser.add_argument(
+        "--skip-best", action="store_true", help="measure the writes only (no best-trial part)"
+    )
     args = parser.parse_args()
 
     quick = args.quick
@@ -261,23 +389,31 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     repeats = 3
     trials, steps = (500, 100) if quick else (10_000, 100)
+    trials = args.trials or trials
     results: dict[str, Any] = {"workdir": str(workdir), "quick": quick, "trials": trials, "steps": steps}
 
+    batch = 20_000 if quick else 100_000
+    results["batch"] = batch
     print(f"workdir: {workdir}", file=sys.stderr)
-    print("tuner writes ...", file=sys.stderr)
-    results["tuner"] = bench_tuner_writes(
-        workdir, singles=1000 if quick else 5000, batch=20_000 if quick else 100_000,
-        lifecycles=50 if quick else 300, repeats=repeats,
-    )  # fmt: skip
-    print("mlflow ...", file=sys.stderr)
-    results["mlflow"] = bench_mlflow(
-        workdir, args.mlflow_python, 100 if quick else 300, 5 if quick else 20, repeats
-    )
-    print("optuna ...", file=sys.stderr)
-    results["optuna"] = bench_optuna(workdir, 30 if quick else 100, repeats)
-    print(f"best trial on SQLite ({trials} x {steps}) ...", file=sys.stderr)
-    results["best_sqlite"] = bench_best_trial(f"sqlite:///{workdir / 'tuner-best.db'}", trials, steps, 25)
-    if args.postgres:
+    results["tuner"], results["mlflow"], results["optuna"] = {}, {}, {}
+    for mode in ("own", "reference-defaults"):
+        print(f"tuner writes ({mode}) ...", file=sys.stderr)
+        results["tuner"][mode] = bench_tuner_writes(
+            workdir, singles=1000 if quick else 5000, batch=batch,
+            lifecycles=50 if quick else 300, repeats=repeats, mode=mode,
+        )  # fmt: skip
+    for mode in ("own", "wal-normal"):
+        print(f"mlflow ({mode}) ...", file=sys.stderr)
+        results["mlflow"][mode] = bench_mlflow(
+            workdir, args.mlflow_python, 100 if quick else 300, 5 if quick else 20, repeats, mode
+        )
+        print(f"optuna ({mode}) ...", file=sys.stderr)
+        results["optuna"][mode] = bench_optuna(workdir, 30 if quick else 100, repeats, mode)
+    results["best_sqlite"] = {}
+    if not args.skip_best:
+        print(f"best trial on SQLite ({trials} x {steps}) ...", file=sys.stderr)
+        results["best_sqlite"] = bench_best_trial(f"sqlite:///{workdir / 'tuner-best.db'}", trials, steps, 25)
+    if args.postgres and not args.skip_best:
         print(f"best trial on PostgreSQL ({trials} x {steps}) ...", file=sys.stderr)
         url, drop = postgres_database(args.postgres)
         try:

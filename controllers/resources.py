@@ -11,11 +11,14 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
+
+from tuner.quantities import parse_cpu, parse_gpus
 
 GPU_RESOURCE = "nvidia.com/gpu"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,21 +37,27 @@ class Grant:
         return {"CUDA_VISIBLE_DEVICES": ",".join(map(str, self.gpu_ids))} if self.gpu_ids else {}
 
 
-def parse_cpu(value: Any) -> float:
-    """Kubernetes CPU quantity: "2", "0.5", "500m"."""
-    text = str(value).strip()
-    if text.endswith("m"):
-        return float(text[:-1]) / 1000.0
-    return float(text)
-
-
 def request_of(container: Mapping[str, Any] | None) -> Request:
-    """What a container asks for; limits win over requests, as they bound what it may use."""
+    """What a container asks for; limits win over requests, as they bound what it may use.
+
+    Raises:
+        ValueError: a `cpu` or `nvidia.com/gpu` value is not a quantity; the message names the value.
+    """
     resources = (container or {}).get("resources") or {}
-    merged = {**(resources.get("requests") or {}), **(resources.get("limits") or {})}
-    cpu = parse_cpu(merged["cpu"]) if "cpu" in merged else 0.0
-    gpus = int(str(merged.get(GPU_RESOURCE, 0)))
+    found: dict[str, tuple[str, Any]] = {}  # resource name -> (where it was written, value)
+    for kind in ("requests", "limits"):  # limits come last: they win
+        for name, value in (resources.get(kind) or {}).items():
+            found[name] = (f"resources.{kind}.{name}", value)
+    cpu = _read(parse_cpu, *found["cpu"]) if "cpu" in found else 0.0
+    gpus = _read(parse_gpus, *found[GPU_RESOURCE]) if GPU_RESOURCE in found else 0
     return Request(cpu=cpu, gpus=gpus)
+
+
+def _read(parse: Callable[[Any], T], path: str, value: Any) -> T:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 def detect_gpus() -> list[int]:

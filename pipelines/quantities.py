@@ -1,7 +1,7 @@
-"""Parsing the quantities pipeline authors write: durations ("30s", "1m", "PT5M", "P0D"), CPU ("500m", "2")
-and memory ("1G", "512Mi").
+"""Parsing the durations pipeline authors write ("30s", "1m", "PT5M", "P0D") for timeouts, retries and
+cache staleness.
 
-Shared by the DSL (to check values early, with the field named) and the runner (to budget CPU and memory).
+CPU and memory quantities are `tuner.quantities`' (one parser for the controllers and the pipelines).
 Errors are `ValueError`s whose message names the value and the accepted forms.
 """
 
@@ -14,22 +14,6 @@ _SIMPLE_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s|m|h|d)?\s*$")
 _ISO_DURATION = re.compile(
     r"^P(?:(?P<d>\d+(?:\.\d+)?)D)?(?:T(?:(?P<h>\d+(?:\.\d+)?)H)?(?:(?P<m>\d+(?:\.\d+)?)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
-_MEMORY_UNITS = {
-    "": 1,
-    "k": 10**3,
-    "M": 10**6,
-    "G": 10**9,
-    "T": 10**12,
-    "P": 10**15,
-    "E": 10**18,
-    "Ki": 2**10,
-    "Mi": 2**20,
-    "Gi": 2**30,
-    "Ti": 2**40,
-    "Pi": 2**50,
-    "Ei": 2**60,
-}
-_MEMORY = re.compile(r"^\s*(\d+(?:\.\d*)?(?:[eE]\d+)?)\s*(Ki|Mi|Gi|Ti|Pi|Ei|k|K|M|G|T|P|E)?\s*$")
 
 
 def parse_duration(value: str | float | int) -> float:
@@ -53,32 +37,3 @@ def parse_duration(value: str | float | int) -> float:
     raise ValueError(
         f"cannot read {value!r} as a duration; write seconds (30), '30s', '5m', '1h', '100ms' or ISO 8601 'PT5M'"
     )
-
-
-def parse_cpu(value: str | float | int) -> float:
-    """Cores from a Kubernetes CPU quantity: 2, "2", "0.5", "500m"."""
-    text = str(value).strip()
-    try:
-        cores = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
-    except ValueError:
-        raise ValueError(
-            f"cannot read {value!r} as a CPU quantity; write cores ('2', '0.5') or millicores ('500m')"
-        ) from None
-    if cores <= 0:
-        raise ValueError(f"a CPU quantity must be positive, got {value!r}")
-    return cores
-
-
-def parse_memory(value: str | float | int) -> int:
-    """Bytes from a Kubernetes memory quantity: "1G", "512Mi", "1e9", 1000000."""
-    match = _MEMORY.match(str(value))
-    if not match:
-        raise ValueError(
-            f"cannot read {value!r} as a memory quantity; write bytes or a suffix: '512Mi', '1Gi', '1G', '500M'"
-        )
-    unit = match.group(2) or ""
-    unit = "k" if unit == "K" else unit
-    amount = int(float(match.group(1)) * _MEMORY_UNITS[unit])
-    if amount <= 0:
-        raise ValueError(f"a memory quantity must be positive, got {value!r}")
-    return amount

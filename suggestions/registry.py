@@ -10,7 +10,6 @@ on its own (`Registry.plugin_errors`) and does not stop the others.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import logging
 import threading
@@ -20,6 +19,7 @@ from importlib.metadata import entry_points
 
 from suggestions.base import Suggester
 from tuner.errors import SuggestionError
+from tuner.spec.suggest import closest
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class UnknownAlgorithmError(SuggestionError):
     """No algorithm is registered under the name; `closest` is the best guess, if any."""
 
     def __init__(self, name: str, known: list[str]) -> None:
-        self.closest = closest_name(name, known)
+        self.closest = closest(name, known)
         hint = f"; did you mean {self.closest!r}?" if self.closest else ""
         super().__init__(f"unknown algorithm {name!r}{hint} (known: {', '.join(known)})")
 
@@ -76,27 +76,6 @@ class UnavailableAlgorithmError(UnknownAlgorithmError):
         SuggestionError.__init__(
             self, f"{name!r} is {NOT_AVAILABLE[name]}, which tuner does not run; {_WHAT_TO_DO[name]}"
         )
-
-
-def closest_name(name: str, known: list[str]) -> str | None:
-    """The known name a user most likely meant: same letters, a prefix or part of it, or a near spelling."""
-
-    def squash(text: str) -> str:
-        return "".join(ch for ch in text.lower() if ch.isalnum())
-
-    wanted = squash(name)
-    if not wanted:
-        return None
-    for test in (
-        lambda k: squash(k) == wanted,
-        lambda k: squash(k).startswith(wanted),
-        lambda k: wanted in squash(k),
-    ):
-        matches = [k for k in known if test(k)]
-        if matches:
-            return min(matches, key=len)
-    close = difflib.get_close_matches(name.lower(), known, n=1, cutoff=0.5)
-    return close[0] if close else None
 
 
 def _import(target: str) -> Factory:

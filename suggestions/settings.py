@@ -8,13 +8,13 @@ services refuse them.
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tuner.errors import Problem, SuggestionError
+from tuner.spec.suggest import did_you_mean
 
 Parser = Callable[[str], Any]
 """Turns a setting's text into its value; raises ValueError whose message says what is expected."""
@@ -88,9 +88,7 @@ class SettingsSchema:
         known = sorted(self.settings)
         if not known:
             return "unknown setting: this algorithm takes no settings"
-        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        return f"unknown setting{hint} (known: {', '.join(known)})"
+        return f"unknown setting{did_you_mean(name, known, quote=True)} (known: {', '.join(known)})"
 
 
 def _as_text(value: object) -> str:

@@ -3,27 +3,19 @@
 PostgreSQL is used for real: the server named by TUNER_TEST_POSTGRES_URL (default: the local server on
 127.0.0.1:5432, database `test`). Tests that need it fail, never skip, when it cannot be reached; `.ci/run`
 starts it first. Each test that asks for `postgres_url` gets a database of its own, dropped afterwards.
+With TUNER_REQUIRE_POSTGRES set (`.ci/run` sets it), no such test can be skipped or left out either:
+see `tests/require_postgres.py`.
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def _server_url() -> str:
-    return os.environ.get("TUNER_TEST_POSTGRES_URL", DEFAULT_POSTGRES_URL)
-
-
-def _plain_dsn(url: str) -> str:
-    """psycopg wants postgresql://, SQLAlchemy wants postgresql+psycopg://."""
-    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+pytest_plugins = ["tests.require_postgres"]
 
 
 def _with_database(url: str, database: str) -> str:
@@ -34,15 +26,13 @@ def _with_database(url: str, database: str) -> str:
 @pytest.fixture(scope="session")
 def postgres_server_url() -> str:
     """URL of a reachable PostgreSQL server; fails the test loudly if there is none."""
-    import psycopg
+    from tests.require_postgres import server_url, unreachable
 
-    url = _server_url()
-    try:
-        with psycopg.connect(_plain_dsn(url), connect_timeout=5) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.OperationalError as exc:
+    url = server_url()
+    why = unreachable(url)
+    if why is not None:
         pytest.fail(
-            f"PostgreSQL is required and not reachable at {url} ({exc}). "
+            f"PostgreSQL is required and not reachable at {url} ({why}). "
             "Start it (`.ci/run` does) or point TUNER_TEST_POSTGRES_URL at one."
         )
     return url
@@ -53,8 +43,10 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test (SQLAlchemy URL), dropped afterwards."""
     import psycopg
 
+    from tests.require_postgres import plain_dsn
+
     name = f"tuner_test_{uuid.uuid4().hex[:12]}"
-    admin = _plain_dsn(postgres_server_url)
+    admin = plain_dsn(postgres_server_url)
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:

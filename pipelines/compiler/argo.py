@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.compiler.argo_steps import StepTemplates, pack
-from pipelines.compiler.graph import exit_groups, leaf_refs, upstream
+from pipelines.compiler.graph import exit_groups, expression_refs, leaf_refs, upstream
 from pipelines.compiler.ir import (
     TOKEN_PATTERN,
     AllExpr,
@@ -133,8 +133,6 @@ class _Builder:
                     )
         for name, group in self.spec.groups.items():
             if group.condition is not None:
-                from pipelines.compiler.graph import expression_refs
-
                 for leaf in expression_refs(group.condition):
                     yield leaf, group.parent, False, f"groups.{name}.condition"
             if group.items is not None:

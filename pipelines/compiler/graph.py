@@ -9,6 +9,7 @@ every task of its exit-handler block.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from graphlib import CycleError, TopologicalSorter
 
 from pipelines.compiler.ir import (
     TOKEN_PATTERN,
@@ -108,18 +109,22 @@ def topological_order(spec: PipelineSpec) -> list[str]:
     """Tasks in an order where each comes after everything it waits for (definition order breaks ties).
 
     Raises:
-        ValueError: the dependencies form a cycle; the message names the tasks on it.
+        ValueError: the dependencies form a cycle; the message walks the cycle (`a -> b -> a`).
     """
-    deps = {name: set(upstream(spec, name)) for name in spec.tasks}
+    position = {name: i for i, name in enumerate(spec.tasks)}
+    sorter: TopologicalSorter[str] = TopologicalSorter()
+    for name in spec.tasks:
+        sorter.add(name, *(d for d in upstream(spec, name) if d in position))  # unknown names: check.py
+    try:
+        sorter.prepare()
+    except CycleError as exc:
+        cycle: list[str] = exc.args[1]  # each task is waited for by the next one; the first closes it
+        raise ValueError(
+            f"tasks wait for each other in a cycle: {' -> '.join(cycle)} (each waits for the one before it)"
+        ) from None
     order: list[str] = []
-    done: set[str] = set()
-    remaining = list(spec.tasks)
-    while remaining:
-        ready = [n for n in remaining if deps[n] <= done]
-        if not ready:
-            raise ValueError("tasks wait for each other in a cycle: " + ", ".join(sorted(remaining)))
-        for name in ready:
-            order.append(name)
-            done.add(name)
-        remaining = [n for n in remaining if n not in done]
+    while sorter.is_active():
+        ready = sorted(sorter.get_ready(), key=position.__getitem__)
+        order += ready
+        sorter.done(*ready)
     return order

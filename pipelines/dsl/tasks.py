@@ -34,7 +34,8 @@ from pipelines.dsl.channels import (
     value_ref,
 )
 from pipelines.dsl.context import current_context
-from pipelines.quantities import parse_cpu, parse_duration, parse_memory
+from pipelines.quantities import parse_duration
+from tuner.quantities import parse_cpu, parse_memory
 
 
 class TaskOutputs(Mapping[str, TaskOutputChannel]):

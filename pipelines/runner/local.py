@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.compiler.ir import PipelineSpec, dump
-from pipelines.quantities import parse_cpu, parse_memory
 from pipelines.runner.artifacts import ProjectArtifacts, TaskArtifacts
 from pipelines.runner.console import RunObserver, SilentObserver
 from pipelines.runner.envs import missing_packages, venv_for, venv_python
@@ -53,6 +52,7 @@ from pipelines.runner.task import (
 )
 from tuner.config import Settings
 from tuner.errors import Problem, SpecError
+from tuner.quantities import parse_cpu, parse_memory
 
 
 @dataclass

@@ -1,4 +1,5 @@
-from controllers.resources import Grant, Request, ResourcePool, parse_cpu, request_of
+from controllers.resources import Grant, Request, ResourcePool, request_of
+from tuner.quantities import parse_cpu
 
 
 def test_cpu_quantities() -> None:

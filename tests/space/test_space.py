@@ -145,9 +145,10 @@ def test_bad_ranges_are_refused() -> None:
         )
     text = str(info.value)
     assert "spec.parameters[0].feasibleSpace: min (5) must be less than max (1)" in text
-    assert "spec.parameters[1].feasibleSpace.min: must be greater than 0 for logUniform" in text
-    assert "spec.parameters[2].feasibleSpace.list[1]: 'x' repeats list[0]" in text
-    assert "spec.parameters[3].parameterType: 'float' is not one of" in text
+    assert "spec.parameters[1].feasibleSpace.min: must be greater than 0 for distribution logUniform" in text
+    assert "spec.parameters[2].name: duplicate parameter name 'a' (also spec.parameters[0])" in text
+    assert "spec.parameters[2].feasibleSpace.list[1]: duplicate value 'x' (also list[0])" in text
+    assert "spec.parameters[3].parameterType: 'float' is not valid; expected one of double, int," in text
 
 
 def test_parse_names_unknown_missing_and_bad_values() -> None:

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tuner.errors import Problem
+from tuner.errors import Problem, SpecError
+from tuner.space import SearchSpace
 from tuner.spec import ParameterSpec, check_parameters
 
 
@@ -63,6 +64,18 @@ CASES: list[tuple[str, list[dict[str, Any]], list[str]]] = [
         "number-is-finite",
         [p("x", "double", min="0", max="inf")],
         ["spec.parameters[0].feasibleSpace.max: 'inf' is not a number"],
+    ),
+    (
+        "number-fits-a-double",
+        [p("x", "double", min="0", max="1e999")],
+        [
+            "spec.parameters[0].feasibleSpace.max: '1e999' is too large to be represented as a number (a double)"
+        ],
+    ),
+    (
+        "range-fits-a-double",
+        [p("x", "double", min="-1e308", max="1e308")],
+        ["spec.parameters[0].feasibleSpace: the range is too wide to be represented as a number (a double)"],
     ),
     (
         "double-min-less-than-max",
@@ -167,6 +180,18 @@ def test_rule(specs: list[dict[str, Any]], expected: list[str]) -> None:
     assert [str(problem) for problem in check_parameters(params(*specs))] == expected
 
 
+@pytest.mark.parametrize(("specs", "expected"), [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_the_search_space_refuses_the_same_with_the_same_words(
+    specs: list[dict[str, Any]], expected: list[str]
+) -> None:
+    """One source of truth: `tuner.space` (also the HTTP suggestion API's entry) applies these rules.
+    Before, it had its own copy, which let `"2.0"` through as an int bound and worded every rule apart."""
+    for form in (specs, params(*specs)):
+        with pytest.raises(SpecError) as info:
+            SearchSpace.from_parameters(form)
+        assert [str(problem) for problem in info.value.problems] == expected
+
+
 @pytest.mark.parametrize(
     "spec",
     [
@@ -181,6 +206,7 @@ def test_rule(specs: list[dict[str, Any]], expected: list[str]) -> None:
 )
 def test_valid_parameters_have_no_problems(spec: dict[str, Any]) -> None:
     assert check_parameters(params(spec)) == []
+    assert SearchSpace.from_parameters([spec]).names == [spec["name"]]
 
 
 def test_the_path_prefix_is_the_callers() -> None:

@@ -26,7 +26,10 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 app = new_typer(
     name="tuner",
-    help="Katib-compatible hyperparameter tuning: run experiments, pipelines and models on one machine or on Kubernetes.",
+    help=(
+        "Katib-compatible hyperparameter tuning on this machine: run and inspect experiments, run and "
+        "compile KFP-style pipelines, manage the metadata store, serve suggestions over HTTP."
+    ),
 )
 
 

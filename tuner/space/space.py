@@ -4,15 +4,14 @@ Built once from Katib's `spec.parameters` (`SearchSpace.from_parameters`) or fro
 (`SearchSpace.from_dict`, the same shape, used by the HTTP suggestion API). Suggestion algorithms use it
 to sample, to move between assignments and the unit hypercube (index or one-hot encoding), to enumerate
 grids and to check membership; the controller uses it to parse stored assignments and to render values
-into trial templates. It does not validate a spec as a whole: `tuner.spec` reports every problem of a
-document; this module only refuses what it cannot build, naming the field.
+into trial templates. What a parameter may be is decided once, by `tuner.spec.parameter_rules` (the
+experiment's validation applies the same rules): a space refuses what they refuse, with their words.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -32,7 +31,10 @@ from tuner.space.parameters import (
     parse_list_number,
 )
 from tuner.space.values import Assignment, Value, as_float, render_value
-from tuner.spec.parameters import Distribution
+from tuner.spec.parameter_rules import check_parameters
+from tuner.spec.parameters import PYTHON_VALUES, Distribution, ParameterSpec, ParameterType, number_text
+from tuner.spec.paths import covers, join, split_path
+from tuner.spec.structure import parse_model
 
 
 class SearchSpace(Sequence[Parameter]):
@@ -67,25 +69,23 @@ class SearchSpace(Sequence[Parameter]):
             SpecError: listing every field that cannot be read (e.g. a min that is not a number), each
                 named by its path, e.g. ``spec.parameters[1].feasibleSpace.min``.
         """
-        params: list[Parameter] = []
+        specs: list[ParameterSpec] = []
         problems: list[Problem] = []
-        seen: set[str] = set()
-        for i, spec in enumerate(parameters):
+        reported: list[str] = []  # paths whose shape is wrong: the rules' problems under them are dropped
+        for i, raw in enumerate(parameters):
             where = f"{path}[{i}]"
-            try:
-                param = _build_parameter(spec, where)
-            except SpecError as exc:
-                problems.extend(exc.problems)
-                continue
-            if param.name in seen:
-                problems.append(Problem(f"{where}.name", f"parameter name {param.name!r} is used twice"))
-            seen.add(param.name)
-            params.append(param)
-        if not problems and not params:
+            spec, shape, bad_paths = _as_parameter_spec(raw)
+            problems += [Problem(join(where, p.path), p.message) for p in shape]
+            reported += [join(where, bad) for bad in bad_paths]
+            specs.append(spec)
+        problems += [
+            p for p in check_parameters(specs, path) if not any(covers(bad, p.path) for bad in reported)
+        ]
+        if not problems and not specs:
             problems.append(Problem(path, "at least one parameter is needed"))
         if problems:
-            raise SpecError(problems)
-        return cls(params)
+            raise SpecError(sorted(problems, key=lambda p: split_path(p.path[len(path) :])[:1]))
+        return cls(_build_parameter(spec) for spec in specs)
 
     @classmethod
     def from_dict(cls, document: Sequence[Mapping[str, Any]], path: str = "parameters") -> SearchSpace:
@@ -282,140 +282,43 @@ def _grid_digit(p: Parameter, value: Value) -> int:
 
 
 # -- building parameters from Katib specs ---------------------------------------------------------------
+# What a parameter may be is `tuner.spec.parameter_rules`' alone (the experiment's validation uses the same
+# rules, so both refuse the same things with the same words); here, checked specs become parameters.
 
 
-def _get(obj: Any, attr: str, key: str) -> Any:
-    """Read a field by attribute (pydantic model) or by key (JSON dict, camelCase or snake_case)."""
-    if isinstance(obj, Mapping):
-        return obj.get(key, obj.get(attr))
-    return getattr(obj, attr, None)
+def _as_parameter_spec(raw: Any) -> tuple[ParameterSpec, list[Problem], list[str]]:
+    """A parameter as the spec's model, with the shape problems of a JSON dict (paths relative to it)."""
+    if isinstance(raw, ParameterSpec):
+        return raw, [], []
+    if not isinstance(raw, Mapping):
+        problem = Problem("", f"expected a mapping with name, parameterType and feasibleSpace, got {raw!r}")
+        return _PLACEHOLDER, [problem], [""]
+    # Stored specs of Python-built experiments keep typed categorical choices (see tuner.spec.parameters).
+    spec, problems, reported = parse_model(ParameterSpec, dict(raw), context={PYTHON_VALUES: True})
+    return spec or _PLACEHOLDER, problems, reported
 
 
-def _text(value: Any) -> str | None:
-    """A Katib number field as text (enum -> value, number -> its exact text)."""
-    if value is None:
-        return None
-    value = getattr(value, "value", value)
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return repr(value)
-    return str(value)
+_PLACEHOLDER = ParameterSpec(name="", parameterType=ParameterType.UNKNOWN)  # stands in for a shapeless entry
 
 
-def _build_parameter(spec: Any, where: str) -> Parameter:
-    name = _get(spec, "name", "name")
-    ptype = _text(_get(spec, "parameter_type", "parameterType"))
-    feasible = _get(spec, "feasible_space", "feasibleSpace")
-    fs = f"{where}.feasibleSpace"
-    if not isinstance(name, str) or not name:
-        raise SpecError([Problem(f"{where}.name", "every parameter needs a non-empty name")])
-    if feasible is None:
-        raise SpecError([Problem(fs, "is required")])
-    if ptype in ("double", "int"):
-        return _build_range(name, ptype, feasible, fs)
-    if ptype in ("discrete", "categorical"):
-        return _build_list(name, ptype, feasible, fs)
-    raise SpecError(
-        [Problem(f"{where}.parameterType", f"{ptype!r} is not one of double, int, discrete, categorical")]
-    )
-
-
-def _build_range(name: str, ptype: str, feasible: Any, fs: str) -> Parameter:
-    problems: list[Problem] = []
-    texts: dict[str, str] = {}
-    numbers: dict[str, Decimal] = {}
-    for field in ("min", "max", "step"):
-        text = _text(_get(feasible, field, field))
-        if text is None or text == "":
-            if field != "step":
-                problems.append(Problem(f"{fs}.{field}", f"is required for a {ptype} parameter"))
-            continue
-        texts[field] = text
-        try:
-            numbers[field] = parse_decimal(text)
-        except ValueError as exc:
-            problems.append(Problem(f"{fs}.{field}", f'{exc}; write a number such as "0.01"'))
-            continue
-        if ptype == "int" and numbers[field] != numbers[field].to_integral_value():
-            problems.append(Problem(f"{fs}.{field}", f"{text!r} must be an integer for an int parameter"))
-    dist_text = _text(_get(feasible, "distribution", "distribution"))
-    distribution = Distribution.UNIFORM
-    if dist_text:
-        texts["distribution"] = dist_text
-        try:
-            distribution = Distribution(dist_text)
-        except ValueError:
-            allowed = ", ".join(d.value for d in Distribution)
-            problems.append(Problem(f"{fs}.distribution", f"{dist_text!r} is not one of {allowed}"))
-    if not problems:
-        problems += _range_problems(numbers, distribution, fs, allow_single=ptype == "int")
-    if problems:
-        raise SpecError(problems)
-    low, high = numbers["min"], numbers["max"]
-    step = numbers.get("step")
-    if ptype == "int":
-        return IntParameter(name, low, high, step if step is not None else Decimal(1), distribution, texts)
-    return DoubleParameter(name, low, high, step, distribution, texts)
-
-
-def _range_problems(
-    numbers: dict[str, Decimal], distribution: Distribution, fs: str, allow_single: bool = False
-) -> list[Problem]:
-    """The rules of `tuner.spec.parameter_rules` for a range (this is also the HTTP API's entry point);
-    an int range may hold a single value (min == max), as Katib's own hyperband example does."""
-    low, high, step = numbers["min"], numbers["max"], numbers.get("step")
-    problems: list[Problem] = []
-    if allow_single and low > high:
-        problems.append(Problem(fs, f"min ({low}) must not be greater than max ({high})"))
-    elif not allow_single and not low < high:
-        problems.append(Problem(fs, f"min ({low}) must be less than max ({high})"))
-    if step is not None and step <= 0:
-        problems.append(Problem(f"{fs}.step", f"must be positive, got {step}"))
-    if distribution in (Distribution.LOG_UNIFORM, Distribution.LOG_NORMAL) and low <= 0:
-        problems.append(Problem(f"{fs}.min", f"must be greater than 0 for {distribution.value}, got {low}"))
-    if not problems and not math.isfinite(float(high) - float(low)):
-        problems.append(Problem(fs, "the range is too wide to be represented as a float"))
-    return problems
-
-
-def _build_list(name: str, ptype: str, feasible: Any, fs: str) -> Parameter:
-    raw = _get(feasible, "list_", "list")
-    if not raw or isinstance(raw, (str, bytes)):
-        raise SpecError([Problem(f"{fs}.list", f"a {ptype} parameter needs a non-empty list of values")])
-    problems: list[Problem] = []
-    values: list[Value] = []
-    texts: list[str] = []
-    for i, entry in enumerate(raw):
-        try:
-            value = _choice(entry) if ptype == "categorical" else parse_list_number(_text(entry) or "")
-        except ValueError as exc:
-            hint = "" if ptype == "categorical" else "; a discrete list holds numbers"
-            problems.append(Problem(f"{fs}.list[{i}]", f"{exc}{hint}"))
-            continue
-        values.append(value)
-        texts.append(render_value(value) if ptype == "categorical" else _text(entry) or "")
-    seen: dict[Any, int] = {}
-    for i, (v, text) in enumerate(zip(values, texts, strict=True)):
-        for key in {text, v} if ptype == "categorical" else {v}:
-            if key in seen:
-                problems.append(Problem(f"{fs}.list[{i}]", f"{text!r} repeats list[{seen[key]}]"))
-                break
-        for key in {text, v} if ptype == "categorical" else {v}:
-            seen.setdefault(key, i)
-    if problems:
-        raise SpecError(problems)
-    if ptype == "discrete":
-        return DiscreteParameter(name, values, texts)
-    return CategoricalParameter(name, values, texts)
-
-
-def _choice(entry: Any) -> Value:
-    """A categorical choice as given: Katib's text, or from Python an int, float, bool or None."""
-    if entry is None or isinstance(entry, (str, bool, int)):
-        return entry
-    if isinstance(entry, float):
-        if not math.isfinite(entry):
-            raise ValueError(f"{entry!r} is not a finite number")
-        return entry
-    raise ValueError(f"{entry!r} is a {type(entry).__name__}; a choice is a str, int, float, bool or None")
+def _build_parameter(spec: ParameterSpec) -> Parameter:
+    """The parameter of a spec that passed `check_parameters` (so every number parses)."""
+    space = spec.feasible_space
+    kind = spec.parameter_type
+    if kind is ParameterType.CATEGORICAL:
+        choices = list(space.list_ or [])  # typed when the spec was built in Python, else Katib's text
+        return CategoricalParameter(spec.name, choices, [render_value(v) for v in choices])
+    if kind is ParameterType.DISCRETE:
+        listed = [v if isinstance(v, str) else str(number_text(v)) for v in space.list_ or []]
+        return DiscreteParameter(spec.name, [parse_list_number(t) for t in listed], listed)
+    texts: dict[str, str] = {f: text for f in ("min", "max", "step") if (text := getattr(space, f))}
+    if space.distribution is not None:
+        texts["distribution"] = space.distribution.value
+    low, high = parse_decimal(texts["min"]), parse_decimal(texts["max"])
+    step = parse_decimal(texts["step"]) if "step" in texts else None
+    distribution = space.distribution or Distribution.UNIFORM
+    if kind is ParameterType.INT:
+        return IntParameter(
+            spec.name, low, high, step if step is not None else Decimal(1), distribution, texts
+        )
+    return DoubleParameter(spec.name, low, high, step, distribution, texts)

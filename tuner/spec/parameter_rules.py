@@ -28,8 +28,14 @@ _SUPPORTED = "double, int, discrete or categorical"
 
 
 def is_number(text: str) -> bool:
-    """True for a plain finite decimal number, the form Katib's services parse."""
-    return _NUMBER.fullmatch(text.strip()) is not None
+    """True for a plain finite decimal number, the form Katib's services parse (and a float can hold)."""
+    return _NUMBER.fullmatch(text.strip()) is not None and math.isfinite(float(text))
+
+
+def _not_a_number(text: str) -> str:
+    if _NUMBER.fullmatch(text.strip()) is not None:
+        return f"'{text}' is too large to be represented as a number (a double)"
+    return f"'{text}' is not a number"
 
 
 def is_integer(text: str) -> bool:
@@ -84,6 +90,8 @@ def _check_range(kind: ParameterType, space: FeasibleSpace, at: str) -> list[Pro
             problems.append(Problem(at, f"min ({space.min}) must be less than max ({space.max})"))
         elif low > high:
             problems.append(Problem(at, f"min ({space.min}) must not be greater than max ({space.max})"))
+        elif not math.isfinite(high - low):
+            problems.append(Problem(at, "the range is too wide to be represented as a number (a double)"))
     if space.step is not None:
         problems += _check_step(kind, space.step, f"{at}.step")
     if space.distribution in _LOG_DISTRIBUTIONS and low is not None and low <= 0:
@@ -104,7 +112,7 @@ def _bound(
         problems.append(Problem(at, f"required for parameterType {kind.value}: the {which} bound"))
         return None
     if not is_number(text):
-        problems.append(Problem(at, f"'{text}' is not a number"))
+        problems.append(Problem(at, _not_a_number(text)))
         return None
     if kind is ParameterType.INT and not is_integer(text):
         problems.append(
@@ -116,7 +124,7 @@ def _bound(
 
 def _check_step(kind: ParameterType, step: str, at: str) -> list[Problem]:
     if not is_number(step):
-        return [Problem(at, f"'{step}' is not a number")]
+        return [Problem(at, _not_a_number(step))]
     if kind is ParameterType.INT and not is_integer(step):
         return [Problem(at, f"'{step}' is not a whole number (parameterType int needs an integer step)")]
     if float(step) <= 0:

@@ -7,6 +7,9 @@ stores on the same database (two "processes"). `tests/store/` runs the suite on 
 
 Also here: worker functions for multi-process tests (importable by spawned processes), `FakeClock`, and
 `reset_database` / `schema_differences` helpers, so test code never imports SQLAlchemy itself.
+
+It needs pytest, a test dependency (the `test` extra), not a runtime one: nothing outside the tests
+imports this module, and without pytest importing it says so.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
-import pytest
+try:
+    import pytest
+except ImportError as exc:  # pragma: no cover - the suite runs with pytest
+    raise ImportError(
+        "tuner.store.testing is the store's conformance suite for pytest; install the test extra "
+        "(pip install 'tuner-hpo[test]') to use it"
+    ) from exc
 
 from tuner.errors import (
     AlreadyExistsError,

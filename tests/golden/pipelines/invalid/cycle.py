@@ -1,4 +1,4 @@
-# error: tasks wait for each other in a cycle
+# error: tasks wait for each other in a cycle: step -> step-2 -> step-3 -> step (each waits for the one before it);
 from pipelines.kfp import dsl
 
 
@@ -11,4 +11,6 @@ def step():
 def cycle():
     a = step()
     b = step().after(a)
-    a.after(b)
+    c = step().after(b)
+    a.after(c)
+    step().after(c)  # waits on the cycle without being on it: not named
