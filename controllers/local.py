@@ -2,8 +2,9 @@
 
 `LocalTrialPlan.check` refuses, before anything runs or is stored, what needs a cluster (nasConfig, the
 TensorFlowEvent/Custom/PrometheusMetric collectors), a configMap template that cannot be found next to the
-experiment file, a primary container without a command (its image's entrypoint is not available here) and
-resource requests this machine can never satisfy. `LocalTrialPlan.request` renders one trial: the template
+experiment file (or whose template is not YAML), a primary container without a command (its image's
+entrypoint is not available here), resources or Job limits that vary per trial (`${trialParameters.x}`:
+here they are read once) and resource requests this machine can never satisfy. `LocalTrialPlan.request` renders one trial: the template
 with its `${trialParameters.x}` substituted as Katib does, then the primary container's `command` + `args`
 with Kubernetes' `$(VAR)` expansion, its `env`, the trial's identity, a private working directory and log
 file, the File collector's path rewritten into the trial's folder, `activeDeadlineSeconds` as a deadline.
@@ -42,6 +43,7 @@ from controllers.rendering import (
     render_trial_spec,
 )
 from controllers.resources import Grant, Request, ResourcePool, request_of
+from controllers.workload_rules import JOB_COUNTS, is_placeholder, workload_problems
 from tuner.errors import Problem
 from tuner.spec import Experiment
 from tuner.spec.collector import CollectorKind, FileFormat
@@ -160,6 +162,16 @@ class LocalTrialPlan:
         except _TemplateNotFound as missing:
             problems.append(missing.problem)
             return problems
+        workload = workload_problems(trial_spec or {})
+        if spec.trial_template.trial_spec is None and workload:
+            # a configMap template: its values were not checked with the experiment, so report them here
+            source = spec.trial_template.config_map
+            what = (
+                f"the template {source.template_path!r} of ConfigMap {source.config_map_name!r}"
+                if source
+                else ""
+            )
+            problems += [Problem("spec.trialTemplate.configMap", f"in {what}: {p}") for p in workload]
         if is_pipeline_run(trial_spec):
             pipeline = _pipeline_path(trial_spec or {}, context.experiment_dir)
             if not pipeline.exists():
@@ -188,6 +200,17 @@ class LocalTrialPlan:
                     "so write the program to run as `command` (and its arguments in `command` or `args`)",
                 )
             )
+        per_trial = _per_trial_fields(trial_spec or {}, container)
+        for name_of_field in per_trial:
+            problems.append(
+                Problem(
+                    "spec.trialTemplate.trialSpec",
+                    f"{name_of_field} holds a ${{trialParameters...}} placeholder: locally it is read once for all "
+                    "trials; write a fixed value to run here",
+                )
+            )
+        if workload or per_trial:
+            return problems  # the amounts cannot be read: the resource check below would be meaningless
         why = pool.never_fits(request_of(container))
         if why:
             problems.append(
@@ -373,6 +396,21 @@ class LocalTrialPlan:
         )
 
 
+def _per_trial_fields(workload: Mapping[str, Any], container: Mapping[str, Any]) -> list[str]:
+    """The fields tuner reads once per experiment that hold a per-trial `${trialParameters.x}`."""
+    fields: list[str] = []
+    resources = container.get("resources")
+    if isinstance(resources, Mapping):
+        for section in ("limits", "requests"):
+            values = resources.get(section)
+            if isinstance(values, Mapping):
+                fields += [f"resources.{section}.{k}" for k, v in values.items() if is_placeholder(v)]
+    spec = workload.get("spec")
+    if isinstance(spec, Mapping):
+        fields += [f"spec.{k}" for k in JOB_COUNTS if is_placeholder(spec.get(k))]
+    return fields
+
+
 def _pipeline_path(workload: Mapping[str, Any], experiment_dir: Path) -> Path:
     return (experiment_dir / str((workload.get("spec") or {}).get("pipeline", ""))).resolve()
 
@@ -403,6 +441,13 @@ def pipeline_command(workload: Mapping[str, Any], experiment_dir: Path) -> list[
     return [*argv, "--report-metrics"]
 
 
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """One line from a YAML error: the problem and where in the embedded text."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem
+
+
 class _TemplateNotFound(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(str(problem))
@@ -422,7 +467,8 @@ def _find_config_map_template(folder: Path, name: str, namespace: str, key: str)
             meta = doc.get("metadata") or {}
             if meta.get("name") != name or meta.get("namespace", namespace) != namespace:
                 continue
-            text = (doc.get("data") or {}).get(key)
+            data = doc.get("data")
+            text = data.get(key) if isinstance(data, dict) else None
             if text is None:
                 raise _TemplateNotFound(
                     Problem(
@@ -430,7 +476,16 @@ def _find_config_map_template(folder: Path, name: str, namespace: str, key: str)
                         f"ConfigMap {name!r} in {path.name} has no key {key!r}",
                     )
                 )
-            template = yaml.safe_load(text)
+            try:
+                template = yaml.safe_load(text) if isinstance(text, str) else text
+            except yaml.YAMLError as exc:
+                raise _TemplateNotFound(
+                    Problem(
+                        "spec.trialTemplate.configMap.templatePath",
+                        f"{key!r} in ConfigMap {name!r} ({path.name}) is not valid YAML: "
+                        f"{_yaml_reason(exc)}; write the trial's workload (e.g. a batch/v1 Job) there",
+                    )
+                ) from None
             if not isinstance(template, dict):
                 raise _TemplateNotFound(
                     Problem(
