@@ -165,12 +165,8 @@ class LocalTrialPlan:
         workload = workload_problems(trial_spec or {})
         if spec.trial_template.trial_spec is None and workload:
             # a configMap template: its values were not checked with the experiment, so report them here
-            source = spec.trial_template.config_map
-            what = (
-                f"the template {source.template_path!r} of ConfigMap {source.config_map_name!r}"
-                if source
-                else ""
-            )
+            cm = spec.trial_template.config_map
+            what = f"{cm.template_path!r} of ConfigMap {cm.config_map_name!r}" if cm else "the template"
             problems += [Problem("spec.trialTemplate.configMap", f"in {what}: {p}") for p in workload]
         if is_pipeline_run(trial_spec):
             pipeline = _pipeline_path(trial_spec or {}, context.experiment_dir)

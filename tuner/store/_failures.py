@@ -87,7 +87,7 @@ def explain(exc: BaseException, url: str | None = None) -> TunerError | None:
     """
     where = f"the store {display_url(url)}" if url else "the store"
     if isinstance(exc, DBAPIError):
-        return _explain_driver(exc.orig, where)
+        return _explain_driver(exc.orig, where) if exc.orig is not None else None
     if type(exc).__module__ in ("sqlite3", "psycopg", "psycopg.errors"):
         return _explain_driver(exc, where)
     return None
