@@ -15,14 +15,17 @@ disk filling up mid-run) through `explain`.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
 from tuner.errors import ConfigError, StoreUnavailableError, TunerError
+from tuner.store._engine import sqlite_path
 
 FIX_URL = "point --store or TUNER_STORE at a tuner store"
 ELSEWHERE = "or use another store (--store or TUNER_STORE)"
@@ -118,6 +121,18 @@ def _explain_driver(orig: BaseException, where: str) -> TunerError | None:
     return None
 
 
+def _creating_folder_of(url: str, exc: OSError) -> bool:
+    """Whether `exc` came from creating the folders of the SQLite file named by `url`."""
+    try:
+        path = sqlite_path(url)
+    except ArgumentError:
+        return False
+    if path is None or not exc.filename:
+        return False
+    failed = Path(os.fsdecode(exc.filename))
+    return failed == path.parent or failed in path.parent.parents
+
+
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return re.sub(r"\s+", " ", lines[0]) if lines else text
@@ -130,11 +145,15 @@ def explained(url: str) -> Iterator[None]:
         yield
     except TunerError:
         raise
-    except OSError as exc:  # creating the SQLite file's folder (a file in the way, a read-only disk)
-        if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
-            reason = f"{exc.filename} is a file, not a folder"
+    except OSError as exc:
+        if not _creating_folder_of(url, exc):
+            raise
+        failed = Path(os.fsdecode(exc.filename))
+        blocker = next((p for p in (failed, *failed.parents) if p.exists()), None)
+        if blocker is not None and not blocker.is_dir():
+            reason = f"{blocker} is a file, not a folder"
         else:
-            reason = f"{exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
+            reason = f"{exc.strerror or exc} ({failed})"
         raise StoreUnavailableError(
             f"cannot create the folder of the store {display_url(url)}: {reason}; "
             f"give a path whose folders can be created, {ELSEWHERE}"
