@@ -4,10 +4,12 @@
 TensorFlowEvent/Custom/PrometheusMetric collectors), a configMap template that cannot be found next to the
 experiment file (or whose template is not YAML), a primary container without a command (its image's
 entrypoint is not available here), resources or Job limits that vary per trial (`${trialParameters.x}`:
-here they are read once) and resource requests this machine can never satisfy. `LocalTrialPlan.request` renders one trial: the template
-with its `${trialParameters.x}` substituted as Katib does, then the primary container's `command` + `args`
-with Kubernetes' `$(VAR)` expansion, its `env`, the trial's identity, a private working directory and log
-file, the File collector's path rewritten into the trial's folder, `activeDeadlineSeconds` as a deadline.
+here they are read once) and resource requests this machine can never satisfy (`controllers.admission`
+runs it for `tuner run` and `tuner validate --local`). `LocalTrialPlan.request` renders one trial: the
+template with its `${trialParameters.x}` substituted as Katib does, then the primary container's `command`
++ `args` with Kubernetes' `$(VAR)` expansion, its `env`, the trial's identity, a private working directory
+and log file, the File collector's path rewritten into the trial's folder, `activeDeadlineSeconds` as a
+deadline.
 
 Layout of a trial's folder (under `<data dir>/runs/<namespace>/<experiment>/<trial>/`):
 The program runs with tuner's own interpreter folder first on PATH, so `python3` in a command is the Python
@@ -201,8 +203,8 @@ class LocalTrialPlan:
             problems.append(
                 Problem(
                     "spec.trialTemplate.trialSpec",
-                    f"{name_of_field} holds a ${{trialParameters...}} placeholder: locally it is read once for all "
-                    "trials; write a fixed value to run here",
+                    f"{name_of_field} holds a ${{trialParameters...}} placeholder: locally it is read "
+                    "once for all trials; write a fixed value to run here",
                 )
             )
         if workload or per_trial:

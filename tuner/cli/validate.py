@@ -2,8 +2,9 @@
 
 Prints one `FILE: ok (...)` line per valid experiment, or one `FILE: path: problem` line per problem, and
 exits 0 when every file is valid, 2 otherwise. The checks are `controllers.admission`'s, the same
-`tuner run` makes; `--local` adds the ones that matter only when running on this machine. With `--show` or `-o yaml|json` the defaulted documents go
-to stdout alone (the report lines then go to stderr), so `tuner validate x.yaml --show > full.yaml` works.
+`tuner run` makes; `--local` adds the ones that matter only when running on this machine. With `--show`
+or `-o yaml|json` the defaulted documents go to stdout alone (the report lines then go to stderr), so
+`tuner validate x.yaml --show > full.yaml` works.
 """
 
 from __future__ import annotations
@@ -56,15 +57,17 @@ def validate(
     ),
 ) -> None:
     from controllers.admission import check_file, local_site
+    from controllers.resources import ResourcePool
 
     fmt = output or (OutputFormat.yaml if show else None)
     report = stderr_console() if fmt else stdout_console()
     settings = settings_from() if local else None
+    pool = ResourcePool() if local else None  # this machine's CPUs and GPUs, looked up once
     valid: list[Experiment] = []
     ok = True
     for file in files:
         try:
-            experiments = check_file(file, local_site(file, settings) if settings else None)
+            experiments = check_file(file, local_site(file, settings, pool) if settings else None)
         except SpecError as exc:
             ok = False
             for problem in exc.problems:
