@@ -261,3 +261,33 @@ def test_an_unexpected_error_is_one_line_that_asks_for_a_bug_report(
         main(["validate", str(experiment)])
     err = capsys.readouterr().err
     assert "Traceback (most recent call last)" in err and "RuntimeError: planted bug" in err
+
+
+def test_a_configmap_template_that_is_not_yaml(home: Path, tmp_path: Path) -> None:
+    document = json.loads(json.dumps(BASE))
+    template = document["spec"]["trialTemplate"]
+    del template["trialSpec"]
+    template["configMap"] = {
+        "configMapName": "templates",
+        "configMapNamespace": "default",
+        "templatePath": "job",
+    }
+    template["successCondition"] = 'status.conditions.#(type=="Complete")#|#(status=="True")#'
+    template["failureCondition"] = 'status.conditions.#(type=="Failed")#|#(status=="True")#'
+    experiment = tmp_path / "experiment.yaml"
+    experiment.write_text(dump(document))
+    manifest = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "templates", "namespace": "default"},
+        "data": {"job": "kind: Job\nspec: {template: [unclosed\n"},
+    }
+    (tmp_path / "templates.yaml").write_text(dump(manifest))
+    store = tmp_path / "store.db"
+    one_error_line(
+        tuner("run", str(experiment), "--store", f"sqlite:///{store}", home=home),
+        2,
+        "spec.trialTemplate.configMap.templatePath: 'job' in ConfigMap 'templates' (templates.yaml) is not "
+        "valid YAML",
+    )
+    assert not store.exists()
