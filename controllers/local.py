@@ -2,11 +2,14 @@
 
 `LocalTrialPlan.check` refuses, before anything runs or is stored, what needs a cluster (nasConfig, the
 TensorFlowEvent/Custom/PrometheusMetric collectors), a configMap template that cannot be found next to the
-experiment file, a primary container without a command (its image's entrypoint is not available here) and
-resource requests this machine can never satisfy. `LocalTrialPlan.request` renders one trial: the template
-with its `${trialParameters.x}` substituted as Katib does, then the primary container's `command` + `args`
-with Kubernetes' `$(VAR)` expansion, its `env`, the trial's identity, a private working directory and log
-file, the File collector's path rewritten into the trial's folder, `activeDeadlineSeconds` as a deadline.
+experiment file (or whose template is not YAML), a primary container without a command (its image's
+entrypoint is not available here), resources or Job limits that vary per trial (`${trialParameters.x}`:
+here they are read once) and resource requests this machine can never satisfy (`controllers.admission`
+runs it for `tuner run` and `tuner validate --local`). `LocalTrialPlan.request` renders one trial: the
+template with its `${trialParameters.x}` substituted as Katib does, then the primary container's `command`
++ `args` with Kubernetes' `$(VAR)` expansion, its `env`, the trial's identity, a private working directory
+and log file, the File collector's path rewritten into the trial's folder, `activeDeadlineSeconds` as a
+deadline.
 
 Layout of a trial's folder (under `<data dir>/runs/<namespace>/<experiment>/<trial>/`):
 The program runs with tuner's own interpreter folder first on PATH, so `python3` in a command is the Python
@@ -40,6 +43,8 @@ from controllers.rendering import (
     render_trial_spec,
 )
 from controllers.resources import Grant, Request, ResourcePool, request_of
+from controllers.workload_rules import JOB_COUNTS, is_placeholder, workload_problems
+from suggestions.registry import NOT_AVAILABLE
 from tuner.errors import Problem
 from tuner.spec import Experiment
 from tuner.spec.collector import CollectorKind, FileFormat
@@ -124,7 +129,8 @@ class LocalTrialPlan:
         """Everything that stops this experiment from running locally, each with what to do instead."""
         problems: list[Problem] = []
         spec = experiment.spec
-        if spec.nas_config is not None:
+        if spec.nas_config is not None and spec.algorithm_name not in NOT_AVAILABLE:
+            # (a NAS algorithm's own refusal already says this, naming algorithmName)
             problems.append(
                 Problem(
                     "spec.nasConfig",
@@ -159,6 +165,12 @@ class LocalTrialPlan:
         except TemplateNotFound as missing:
             problems.append(missing.problem)
             return problems
+        workload = workload_problems(trial_spec or {})
+        if spec.trial_template.trial_spec is None and workload:
+            # a configMap template: its values were not checked with the experiment, so report them here
+            cm = spec.trial_template.config_map
+            what = f"{cm.template_path!r} of ConfigMap {cm.config_map_name!r}" if cm else "the template"
+            problems += [Problem("spec.trialTemplate.configMap", f"in {what}: {p}") for p in workload]
         if is_pipeline_run(trial_spec):
             pipeline = _pipeline_path(trial_spec or {}, context.experiment_dir)
             if not pipeline.exists():
@@ -191,6 +203,17 @@ class LocalTrialPlan:
                     "so write the program to run as `command` (and its arguments in `command` or `args`)",
                 )
             )
+        per_trial = _per_trial_fields(trial_spec or {}, container)
+        for name_of_field in per_trial:
+            problems.append(
+                Problem(
+                    "spec.trialTemplate.trialSpec",
+                    f"{name_of_field} holds a ${{trialParameters...}} placeholder: locally it is read "
+                    "once for all trials; write a fixed value to run here",
+                )
+            )
+        if workload or per_trial:
+            return problems  # the amounts cannot be read: the resource check below would be meaningless
         why = pool.never_fits(request_of(container))
         if why:
             problems.append(
@@ -399,6 +422,21 @@ def _cluster_only_workload(
             "Kubernetes, or write the trainer's command as a batch/v1 Job trialSpec to run it here",
         )
     return None
+
+
+def _per_trial_fields(workload: Mapping[str, Any], container: Mapping[str, Any]) -> list[str]:
+    """The fields tuner reads once per experiment that hold a per-trial `${trialParameters.x}`."""
+    fields: list[str] = []
+    resources = container.get("resources")
+    if isinstance(resources, Mapping):
+        for section in ("limits", "requests"):
+            values = resources.get(section)
+            if isinstance(values, Mapping):
+                fields += [f"resources.{section}.{k}" for k, v in values.items() if is_placeholder(v)]
+    spec = workload.get("spec")
+    if isinstance(spec, Mapping):
+        fields += [f"spec.{k}" for k in JOB_COUNTS if is_placeholder(spec.get(k))]
+    return fields
 
 
 def _pipeline_path(workload: Mapping[str, Any], experiment_dir: Path) -> Path:

@@ -1,8 +1,9 @@
 """Running a Katib experiment file on this machine: the glue between `tuner run` and the controller.
 
-`load_local` reads and validates the file (Katib's rules and the suggestion algorithm's own checks) and
-refuses, before anything is stored, what cannot run here. `run_local` then drives it to its end with
-process trials, the in-process suggestion algorithm and the store. The CLI adds only presentation.
+`load_local` reads and checks the file as `tuner validate --local` does (`controllers.admission`: Katib's
+rules, the algorithm's, the workload's, and what cannot run here), before anything is stored. `run_local`
+then drives it to its end with process trials, the in-process suggestion algorithm and the store. The CLI
+adds only presentation.
 """
 
 from __future__ import annotations
@@ -12,23 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import suggestions
+from controllers.admission import check_file, local_site
+from controllers.admission import runs_root as runs_root  # re-exported: `tuner experiments delete` uses it
 from controllers.backends import ProcessBackend
-from controllers.local import LocalContext, LocalTrialPlan
+from controllers.local import LocalTrialPlan
 from controllers.resources import ResourcePool
 from controllers.run import ExperimentRunner, Outcome
 from controllers.suggest import in_process
 from controllers.supervisor import Settled
 from tuner.config import Settings
-from tuner.errors import SpecError
 from tuner.space import SearchSpace
-from tuner.spec import Experiment, load_experiment
+from tuner.spec import Experiment
 from tuner.spec.collector import CollectorKind
 from tuner.store import Store
-
-
-def runs_root(settings: Settings) -> Path:
-    """Where trials keep their files: one folder per namespace, experiment and trial."""
-    return settings.data_dir / "runs"
 
 
 @dataclass
@@ -41,22 +38,14 @@ class LocalExperiment:
 
 
 def load_local(path: Path, settings: Settings, pool: ResourcePool | None = None) -> LocalExperiment:
-    """Read, default and validate an experiment file, and check it can run on this machine.
+    """Read, default and check an experiment file as `tuner run` does (`controllers.admission`).
 
     Raises:
-        SpecError: every problem, Katib's rules, the algorithm's and the local refusals alike.
+        SpecError: every problem, Katib's rules, the algorithm's, the workload's and the local refusals alike.
     """
-    experiment = load_experiment(path, source_name=str(path), extra_checks=[suggestions.check_experiment])
-    context = LocalContext(
-        experiment_dir=path.resolve().parent,
-        runs_dir=runs_root(settings) / experiment.namespace / experiment.name,
-        store_url=settings.store_url,
-    )
-    pool = pool or ResourcePool()
-    problems = LocalTrialPlan.check(experiment, context, pool)
-    if problems:
-        raise SpecError(problems, source=str(path))
-    return LocalExperiment(experiment, LocalTrialPlan(experiment, context), pool)
+    site = local_site(path, settings, pool)
+    (experiment,) = check_file(path, site)
+    return LocalExperiment(experiment, LocalTrialPlan(experiment, site.context(experiment)), site.pool)
 
 
 def make_runner(

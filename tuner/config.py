@@ -16,6 +16,7 @@ import platformdirs
 from tuner.errors import ConfigError
 
 APP_NAME = "tuner"
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 
 
 def default_data_dir() -> Path:
@@ -62,15 +63,31 @@ class Settings:
             if raw is not None:
                 if not raw.strip():
                     raise ConfigError(f"{var} is set but empty; unset it to use the default or give a value")
-                values[attr] = _normalise_store(raw.strip()) if attr == "store_url" else raw.strip()
+                values[attr] = store_url(raw.strip(), var) if attr == "store_url" else raw.strip()
         for key, value in overrides.items():
             if value is not None:
-                values[key] = _normalise_store(str(value)) if key == "store_url" else value
+                values[key] = store_url(str(value)) if key == "store_url" else value
         return cls(**values)  # type: ignore[arg-type]
 
 
-def _normalise_store(value: str) -> str:
-    """Accept a bare file path for the store as a SQLite database; URLs pass through."""
+STORE_FORMS = (
+    "sqlite:///PATH (a file), postgresql+psycopg://USER@HOST:PORT/DB, "
+    f"or a file path ending in {', '.join(SQLITE_SUFFIXES)}"
+)
+
+
+def store_url(value: str, source: str = "store") -> str:
+    """A store URL as given, or a bare SQLite file path (`~/runs/tuner.db`) as its `sqlite:///` URL.
+
+    Only paths ending in .db, .sqlite or .sqlite3 count as files: a bare word such as `notaurl` is far more
+    likely a mistyped URL than a wish for a database file of that name in the current folder.
+
+    Raises:
+        ConfigError: `value` is neither a URL nor such a path; names `source` (e.g. TUNER_STORE).
+    """
+    value = value.strip()
     if "://" in value:
         return value
-    return f"sqlite:///{Path(value).expanduser().resolve()}"
+    if value.lower().endswith(SQLITE_SUFFIXES):
+        return f"sqlite:///{Path(value).expanduser().resolve()}"
+    raise ConfigError(f"{source} {value!r} is not a store URL; use {STORE_FORMS}")

@@ -8,7 +8,8 @@
     │   ├── AlreadyExistsError      a record with that identity exists already (unique constraint)
     │   ├── InvalidTransitionError  a state change the state machine forbids (e.g. Succeeded -> Running)
     │   ├── LeaseHeldError          another process holds the lease (e.g. is running the experiment)
-    │   └── StoreValueError         a value handed to the store is out of range (also a ValueError)
+    │   ├── StoreValueError         a value handed to the store is out of range (also a ValueError)
+    │   └── StoreUnavailableError   the store cannot be used now: server down, disk full or read-only
     ├── SuggestionError             the suggestion algorithm refused settings or failed
     │   └── SearchExhaustedError    the algorithm can offer nothing new (e.g. a used-up grid)
     └── LaunchError                 a trial or task could not be started here (says what to do instead)
@@ -87,6 +88,11 @@ class LeaseHeldError(StoreError):
 
 class StoreValueError(StoreError, ValueError):
     """A value handed to the store is malformed or out of range (an empty name, percents not adding to 100)."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store is named right but cannot be reached, read or written now (a server that is down, a full
+    or read-only disk); the message says where and what to fix before running again."""
 
 
 class SuggestionError(TunerError):

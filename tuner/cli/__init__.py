@@ -12,7 +12,7 @@ import importlib
 import typer
 
 from tuner._version import __version__
-from tuner.cli._common import new_typer, run_app
+from tuner.cli._common import DEBUG_ENV, enable_debug, new_typer, run_app
 
 # Command modules, in the order their commands appear in `tuner --help`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -44,14 +44,21 @@ def _root(
     version: bool = typer.Option(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help=f"Show the Python traceback of an error (for bug reports); also {DEBUG_ENV}=1.",
+    ),
 ) -> None:
     """Katib-compatible hyperparameter tuning."""
+    if debug:
+        enable_debug()
 
 
 for _module in COMMAND_MODULES:
     importlib.import_module(f"tuner.cli.{_module}").register(app)
 
 
-def main() -> None:
-    """Console-script entry point."""
-    run_app(app)
+def main(args: list[str] | None = None) -> None:
+    """Console-script entry point (`args` default to the command line); always exits."""
+    run_app(app, args)

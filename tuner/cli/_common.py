@@ -6,9 +6,12 @@ Human progress goes to stderr; documents asked for with `-o json|yaml` go to std
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sys
-from collections.abc import Iterable
+import traceback
+from collections.abc import Iterable, Sequence
 from enum import Enum, IntEnum
 from pathlib import Path
 from typing import Any, NoReturn
@@ -17,7 +20,7 @@ import typer
 import yaml
 from rich.console import Console
 
-from tuner.config import Settings
+from tuner.config import Settings, store_url
 from tuner.errors import ConfigError, SpecError, TunerError
 
 
@@ -25,8 +28,10 @@ class ExitCode(IntEnum):
     """The CLI's exit codes, the same for every command."""
 
     OK = 0
-    FAILED = 1  # the work ran and failed (e.g. the experiment ended Failed)
-    INVALID = 2  # invalid input or usage
+    # the work ran and failed (e.g. the experiment ended Failed), or could not be done here and now (the
+    # store's server is down, its disk is full or read-only): fix the environment and run again
+    FAILED = 1
+    INVALID = 2  # invalid input or usage: a bad file, flag, setting or store URL; fix the input
 
 
 class OutputFormat(str, Enum):
@@ -65,7 +70,10 @@ def new_typer(**kwargs: Any) -> typer.Typer:
     )
 
 
-STORE_OPTION_HELP = "Metadata store URL (sqlite:///path or postgresql+psycopg://...). Env: TUNER_STORE."
+STORE_OPTION_HELP = (
+    "Metadata store: sqlite:///PATH, postgresql+psycopg://USER@HOST:PORT/DB, or a SQLite file path ending "
+    "in .db, .sqlite or .sqlite3 (a bare word is refused). Env: TUNER_STORE."
+)
 
 
 def store_option() -> Any:
@@ -81,6 +89,8 @@ def output_option() -> Any:
 def settings_from(store: str | None = None, artifacts: str | Path | None = None) -> Settings:
     """Settings with flag values layered over the environment."""
     try:
+        if store is not None:
+            store = store_url(store, "--store")
         return Settings.from_env(store_url=store, artifacts_url=artifacts)
     except ConfigError as exc:
         fail(str(exc), ExitCode.INVALID)
@@ -125,19 +135,72 @@ def fail(message: str, code: ExitCode = ExitCode.INVALID) -> NoReturn:
     raise typer.Exit(int(code))
 
 
-def run_app(app: typer.Typer) -> None:
-    """Run the typer app, turning tuner's errors into one readable message and the right exit code.
+DEBUG_ENV = "TUNER_DEBUG"
+_debug = False
 
-    Typer itself handles usage errors (exit 2) and `typer.Exit`; this adds tuner's own errors.
+
+def enable_debug() -> None:
+    """Show Python tracebacks for errors (the root `--debug` flag; also TUNER_DEBUG=1)."""
+    global _debug
+    _debug = True
+
+
+def debugging() -> bool:
+    """Whether errors should come with their traceback (for bug reports)."""
+    return _debug or os.environ.get(DEBUG_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def run_app(app: typer.Typer, args: Sequence[str] | None = None) -> NoReturn:
+    """Run the typer app and exit, turning every error into one readable line and the documented exit code.
+
+    Typer itself handles usage errors (exit 2) and `typer.Exit`. Tuner's own errors carry their message;
+    database and filesystem failures are explained (`tuner.store.explain_failure`); anything else is a
+    bug, reported in one line that says how to get the traceback (`--debug` or TUNER_DEBUG=1). Exit codes:
+    2 for invalid input (SpecError, ConfigError), 1 when the work could not be done, 130 on Ctrl-C.
     """
     try:
-        app()
-    except (SpecError, ConfigError) as exc:
-        stderr_console().print(f"error: {exc}", markup=False)
-        sys.exit(int(ExitCode.INVALID))
-    except TunerError as exc:
-        stderr_console().print(f"error: {exc}", markup=False)
-        sys.exit(int(ExitCode.FAILED))
+        click_command(app)(args=list(args) if args is not None else None)
+    except SystemExit:
+        raise
     except KeyboardInterrupt:
         stderr_console().print("interrupted", markup=False)
         sys.exit(130)
+    except Exception as exc:  # the edge: every error becomes one line
+        message, code = describe_error(exc)
+        if debugging():
+            traceback.print_exc()
+        stderr_console().print(f"error: {message}", markup=False)
+        sys.exit(int(code))
+    sys.exit(0)  # pragma: no cover - click always exits in standalone mode
+
+
+@functools.cache
+def click_command(app: typer.Typer) -> Any:
+    """The click command typer builds from `app`; built once per process (it costs ~30 ms per build, which
+    matters to tests that call the CLI in-process hundreds of times)."""
+    return typer.main.get_command(app)
+
+
+def describe_error(exc: BaseException) -> tuple[str, ExitCode]:
+    """The one line and exit code an error gets at the command line."""
+    if isinstance(exc, (SpecError, ConfigError)):
+        return str(exc), ExitCode.INVALID
+    if isinstance(exc, TunerError):
+        return str(exc), ExitCode.FAILED
+    from tuner.store import explain_failure
+
+    explained = explain_failure(exc)
+    if explained is not None:
+        return describe_error(explained)
+    if isinstance(exc, OSError):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return (
+            f"{exc.strerror or exc}{where}; check that the path exists, is writable and its disk has space",
+            ExitCode.FAILED,
+        )
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return (
+        f"unexpected {type(exc).__name__}: {first} -- this is a bug in tuner; run the command again with "
+        f"--debug (or {DEBUG_ENV}=1) to see the traceback and include it in a bug report",
+        ExitCode.FAILED,
+    )

@@ -105,11 +105,16 @@ def _answer_if_finished(file: Path, store_url: str, output: OutputFormat | None,
     """A finished experiment whose file is unchanged is reported at once (exit 0 or 1), before the trial
     plan and the suggestion algorithm are loaded (importing an algorithm's libraries costs seconds).
     Returns otherwise: the runner then decides (run, resume, restart or refuse a changed spec)."""
-    from tuner.errors import NotFoundError
+    from tuner.errors import NotFoundError, SpecError
     from tuner.spec import load_experiment
-    from tuner.store import open_store
+    from tuner.store import open_store, store_exists
 
-    experiment = load_experiment(file, source_name=str(file))
+    try:
+        experiment = load_experiment(file, source_name=str(file))
+    except SpecError:
+        return  # the full checks report every problem at once
+    if not store_exists(store_url):
+        return  # nothing stored yet: the full checks run before a store is created
     db = open_store(store_url)
     try:
         try:

@@ -1,8 +1,10 @@
 """`tuner validate FILE...`: check experiment files without running anything.
 
 Prints one `FILE: ok (...)` line per valid experiment, or one `FILE: path: problem` line per problem, and
-exits 0 when every file is valid, 2 otherwise. With `--show` or `-o yaml|json` the defaulted documents go
-to stdout alone (the report lines then go to stderr), so `tuner validate x.yaml --show > full.yaml` works.
+exits 0 when every file is valid, 2 otherwise. The checks are `controllers.admission`'s, the same
+`tuner run` makes; `--local` adds the ones that matter only when running on this machine. With `--show`
+or `-o yaml|json` the defaulted documents go to stdout alone (the report lines then go to stderr), so
+`tuner validate x.yaml --show > full.yaml` works.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import TYPE_CHECKING
 import typer
 from rich.text import Text
 
-from tuner.cli._common import ExitCode, OutputFormat, output_option, stderr_console, stdout_console
+from tuner.cli._common import (
+    ExitCode,
+    OutputFormat,
+    output_option,
+    settings_from,
+    stderr_console,
+    stdout_console,
+)
 from tuner.errors import SpecError
 
 if TYPE_CHECKING:  # the spec models cost ~0.1 s to import: loaded when a command runs, not for every command
@@ -21,8 +30,11 @@ if TYPE_CHECKING:  # the spec models cost ~0.1 s to import: loaded when a comman
 
 HELP = """Check Experiment files (Katib v1beta1 YAML or JSON) and report every problem.
 
-Katib's defaults are applied first, as its admission webhook does. Exit code 0 when every file is valid,
-2 when any file is invalid or unreadable."""
+Katib's defaults are applied first, as its admission webhook does. Checked always: Katib's rules, the
+algorithm and early-stopping settings against the search space, and workload values a cluster would
+refuse (resource quantities, backoffLimit, activeDeadlineSeconds). With --local, also what `tuner run`
+needs on this machine: exactly the checks `tuner run` makes before it stores anything. Exit code 0 when
+every file is valid, 2 when any file is invalid or unreadable."""
 
 
 def register(app: typer.Typer) -> None:
@@ -39,16 +51,26 @@ def validate(
     ),
     show: bool = typer.Option(False, "--show", help="Print the defaulted experiments as YAML on stdout."),
     output: OutputFormat | None = output_option(),
+    local: bool = typer.Option(
+        False,
+        "--local",
+        help="Also check what running here needs, exactly as `tuner run` does: one experiment per file, no "
+        "cluster-only features (nasConfig, TensorFlowEvent/Custom/PrometheusMetric collectors), a configMap "
+        "template next to the file, a `command` to run, resources this machine has.",
+    ),
 ) -> None:
-    from tuner.spec import load_experiments
+    from controllers.admission import check_file, local_site
+    from controllers.resources import ResourcePool
 
     fmt = output or (OutputFormat.yaml if show else None)
     report = stderr_console() if fmt else stdout_console()
+    settings = settings_from() if local else None
+    pool = ResourcePool() if local else None  # this machine's CPUs and GPUs, looked up once
     valid: list[Experiment] = []
     ok = True
     for file in files:
         try:
-            experiments = load_experiments(file, source_name=str(file))
+            experiments = check_file(file, local_site(file, settings, pool) if settings else None)
         except SpecError as exc:
             ok = False
             for problem in exc.problems:

@@ -62,7 +62,8 @@ def find_config_map_template(folder: Path, name: str, namespace: str, key: str) 
             meta = doc.get("metadata") or {}
             if meta.get("name") != name or meta.get("namespace", namespace) != namespace:
                 continue
-            text = (doc.get("data") or {}).get(key)
+            data = doc.get("data")
+            text = data.get(key) if isinstance(data, dict) else None
             if text is None:
                 raise TemplateNotFound(
                     Problem(
@@ -71,16 +72,20 @@ def find_config_map_template(folder: Path, name: str, namespace: str, key: str) 
                     )
                 )
             try:
-                template = yaml.safe_load(text)
+                template = yaml.safe_load(text) if isinstance(text, str) else text
             except yaml.YAMLError as exc:
-                template, error = None, f": {exc}"
-            else:
-                error = ""
+                raise TemplateNotFound(
+                    Problem(
+                        "spec.trialTemplate.configMap.templatePath",
+                        f"{key!r} in ConfigMap {name!r} ({path.name}) is not valid YAML: "
+                        f"{_yaml_reason(exc)}; write the trial's workload (e.g. a batch/v1 Job) there",
+                    )
+                ) from None
             if not isinstance(template, dict):
                 raise TemplateNotFound(
                     Problem(
                         "spec.trialTemplate.configMap.templatePath",
-                        f"{key!r} in ConfigMap {name!r} is not a YAML object{error}",
+                        f"{key!r} in ConfigMap {name!r} is not a YAML object",
                     )
                 )
             return template
@@ -91,3 +96,10 @@ def find_config_map_template(folder: Path, name: str, namespace: str, key: str) 
             f"(kind: ConfigMap) in {folder}; add it there or write the template inline as `trialSpec`",
         )
     )
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    """One line from a YAML error: the problem and where in the embedded text."""
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    mark = getattr(exc, "problem_mark", None)
+    return f"{problem} at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else problem

@@ -16,11 +16,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from tuner.errors import StoreError
 from tuner.store._engine import make_engine, sqlite_path, write_transaction
+from tuner.store._failures import display_url as display_url  # `tuner db` prints URLs with it
+from tuner.store._failures import explained
 
 if TYPE_CHECKING:  # Alembic costs ~0.3 s to import: only migrations and `tuner db` load it
     from alembic.config import Config
@@ -117,30 +117,29 @@ def database_revision(url: str) -> str | None:
     """The revision of the database at `url`, without creating or changing anything (None if empty).
 
     Raises:
-        ConfigError: the URL is malformed or names an unsupported backend.
+        ConfigError: the URL is malformed, names an unsupported backend or a file that is not a database.
+        StoreUnavailableError: the database cannot be reached.
     """
     path = sqlite_path(url)
     if path is not None and not path.exists():
         return None
-    engine = make_engine(url)
-    try:
-        return current_revision(engine)
-    finally:
-        engine.dispose()
+    with explained(url):
+        engine = make_engine(url)
+        try:
+            return current_revision(engine)
+        finally:
+            engine.dispose()
 
 
 def upgrade_database(url: str, revision: str = "head") -> tuple[str | None, str | None]:
-    """Create (SQLite: the file and its folder) and migrate the database at `url`; see `upgrade`."""
-    engine = make_engine(url)
-    try:
-        return upgrade(engine, revision)
-    finally:
-        engine.dispose()
+    """Create (SQLite: the file and its folder) and migrate the database at `url`; see `upgrade`.
 
-
-def display_url(url: str) -> str:
-    """The URL with its password masked, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url
+    Raises:
+        ConfigError, StoreUnavailableError: the URL is wrong, or the database cannot be reached or written.
+    """
+    with explained(url):
+        engine = make_engine(url)
+        try:
+            return upgrade(engine, revision)
+        finally:
+            engine.dispose()
