@@ -206,15 +206,23 @@ class StepTemplates:
         container_spec = component.container
         assert container_spec is not None
 
+        def token(match: Any) -> str:
+            name = match.group("input")
+            if not name:
+                return match.group(0)
+            if component.inputs[name].passing in ("path", "artifact"):
+                return f"{INPUTS_DIR}/{name}/data"  # the input artifact's file
+            return placeholder(f"inputs.parameters.{name}")
+
         def argo(text: str) -> str:
-            return TOKEN_PATTERN.sub(
-                lambda m: (
-                    placeholder(f"inputs.parameters.{m.group('input')}") if m.group("input") else m.group(0)
-                ),
-                text,
-            )
+            return TOKEN_PATTERN.sub(token, text)
 
         in_params = [{"name": key} for key, s in component.inputs.items() if s.passing == "value"]
+        in_artifacts = [
+            {"name": key, "path": f"{INPUTS_DIR}/{key}/data"}
+            for key, s in component.inputs.items()
+            if s.passing in ("path", "artifact")
+        ]
         out_params = [{"name": k, "valueFrom": {"path": p}} for k, p in container_spec.file_outputs.items()]
         out_artifacts = [{"name": k, "path": p} for k, p in container_spec.file_outputs.items()]
         container: dict[str, Any] = {"image": container_spec.image}
@@ -222,4 +230,4 @@ class StepTemplates:
             container["command"] = [argo(c) for c in container_spec.command]
         if container_spec.args:
             container["args"] = [argo(a) for a in container_spec.args]
-        return pack(in_params, []), pack(out_params, out_artifacts), container
+        return pack(in_params, in_artifacts), pack(out_params, out_artifacts), container

@@ -6,15 +6,21 @@ Implementation lives in the submodules; this module only re-exports the public n
 """
 
 from pipelines.dsl.channels import Channel as PipelineParam
-from pipelines.dsl.components import (
-    Component,
-    component,
-    create_component_from_func,
-    func_to_container_op,
+from pipelines.dsl.component_yaml import (
     load_component_from_file,
     load_component_from_text,
+    load_component_from_url,
+)
+from pipelines.dsl.components import (
+    Component,
+    ContainerSpec,
+    component,
+    container_component,
+    create_component_from_func,
+    func_to_container_op,
     python_component,
 )
+from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
 from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, ParallelFor
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
@@ -40,13 +46,16 @@ __all__ = [
     "ClassificationMetrics",
     "Collected",
     "Component",
+    "ConcatPlaceholder",
     "Condition",
     "ContainerOp",
+    "ContainerSpec",
     "Dataset",
     "Elif",
     "Else",
     "ExitHandler",
     "If",
+    "IfPresentPlaceholder",
     "Input",
     "InputPath",
     "Markdown",
@@ -61,10 +70,12 @@ __all__ = [
     "PipelineTaskFinalStatus",
     "SlicedClassificationMetrics",
     "component",
+    "container_component",
     "create_component_from_func",
     "func_to_container_op",
     "load_component_from_file",
     "load_component_from_text",
+    "load_component_from_url",
     "pipeline",
     "python_component",
 ]

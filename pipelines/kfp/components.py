@@ -1,11 +1,11 @@
 """`kfp.components`: building components from Python functions, and file-passing annotations."""
 
-from pipelines.dsl.components import (
-    create_component_from_func,
-    func_to_container_op,
+from pipelines.dsl.component_yaml import (
     load_component_from_file,
     load_component_from_text,
+    load_component_from_url,
 )
+from pipelines.dsl.components import create_component_from_func, func_to_container_op
 from pipelines.dsl.types import InputPath, OutputPath
 
 __all__ = [
@@ -15,4 +15,5 @@ __all__ = [
     "func_to_container_op",
     "load_component_from_file",
     "load_component_from_text",
+    "load_component_from_url",
 ]

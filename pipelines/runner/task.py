@@ -340,6 +340,15 @@ def collect_outputs(
         result_path = prepared.task_dir / "result.marshal"
         try:
             result = marshal.loads(result_path.read_bytes())
+        except FileNotFoundError:
+            # Exit code 0 without a result file (`os._exit(0)`): fine for a component that returns nothing.
+            value_outputs = [k for k, o in component.outputs.items() if o.passing == "value"]
+            if value_outputs:
+                raise TaskFailure(
+                    "the task exited with code 0 without returning its output(s) "
+                    f"{', '.join(value_outputs)}; return them from the function instead of exiting"
+                ) from None
+            result = {}
         except (OSError, ValueError, EOFError, TypeError) as exc:
             raise TaskFailure(f"the task ended without writing its results ({exc})") from None
         outputs.update(result.get("outputs", {}))
@@ -353,7 +362,12 @@ def collect_outputs(
             raise TaskFailure(f"output {name!r} was not written (expected a file at {path})")
         if component.container is not None and path.is_file() and path.stat().st_size <= MAX_VALUE_BYTES:
             with contextlib.suppress(UnicodeDecodeError):
-                outputs[name] = path.read_text().rstrip("\r\n")  # as Argo trims output parameters
+                text = path.read_text().rstrip("\r\n")  # as Argo trims output parameters
+                declared = component.outputs[name].type
+                try:  # a declared Integer/Float/Bool output keeps its type
+                    outputs[name] = coerce(text, declared) if declared not in (None, "str") else text
+                except CoercionError as exc:
+                    raise TaskFailure(f"output {name!r}: {exc}") from None
         stored_name = path.name if path.name != "data" else name  # results.txt keeps its name; data -> model
         ref = execution.store.put(path, stored_name, component.outputs[name].artifact)
         if metadata.get(name):
