@@ -309,7 +309,7 @@ def component(
 ) -> Any:
     """KFP v2 `@dsl.component` / `@dsl.component(base_image=..., packages_to_install=...)`.
 
-    Names are kept as written (no `_path` stripping) and the component is named after the function.
+    Names are kept as written (KFP 2.x does not strip `_path`) and the component is named after the function.
     """
 
     def make(f: Callable[..., Any]) -> Component:

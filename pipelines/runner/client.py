@@ -19,7 +19,7 @@ from pipelines.compiler.compiler import as_spec
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.console import ConsoleObserver, RunObserver
-from pipelines.runner.local import LocalRunner, RunOptions, RunResult
+from pipelines.runner.local import LocalRunner, RunDetail, RunOptions, RunResult
 from pipelines.runner.recorder import RunRecorder
 from tuner.config import Settings
 from tuner.errors import LaunchError
@@ -203,10 +203,21 @@ class Client:
         if close is not None:
             close()
 
-    def get_run(self, run_id: str) -> RunResult:
-        """A run made by this client."""
-        return self._runs[run_id]
+    def _run(self, run_id: str) -> RunResult:
+        try:
+            return self._runs[run_id]
+        except KeyError:
+            known = ", ".join(self._runs) or "none yet"
+            raise LaunchError(f"no run {run_id!r} was made by this client; its runs: {known}") from None
 
-    def wait_for_run_completion(self, run_id: str, timeout: float | None = None) -> RunResult:
-        """Local runs are complete when created."""
-        return self._runs[run_id]
+    def get_run(self, run_id: str) -> RunDetail:
+        """KFP `get_run`: a run made by this client (`.run.id`, `.run.status`, `.state`)."""
+        return RunDetail(self._run(run_id))
+
+    def wait_for_run_completion(self, run_id: str, timeout: float | None = None) -> RunDetail:
+        """KFP `wait_for_run_completion`: local runs are complete when created."""
+        return RunDetail(self._run(run_id))
+
+    def get_run_result(self, run_id: str) -> RunResult:
+        """The full local result of a run made by this client (tasks, outputs, metrics)."""
+        return self._run(run_id)

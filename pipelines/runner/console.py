@@ -22,6 +22,7 @@ _MARKS = {
     TaskState.SKIPPED: "-",
     TaskState.RUNNING: "…",
     TaskState.PENDING: "·",
+    TaskState.CANCELLED: "⊘",
 }
 
 

@@ -6,9 +6,14 @@ the tasks' limits, each loop's own `parallelism`), stream the tasks' output, not
 retry failures after their backoff, and record everything through the `RunRecorder`. Each task runs in a
 process of its own (`pipelines.runner.task` prepares it); cache hits never start one.
 
+Interruptions: Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the running tasks (their whole process groups),
+mark the run and those tasks `Cancelled` with the signal's name, and end the call with `RunInterrupted`
+(a `SystemExit` with code 128 + the signal number, so an uncaught one ends the process as the signal
+would have). Handlers are installed only while a run is in progress, and only from the main thread.
+
 What it does not do: run container images (a `ContainerOp` command runs on the host and the image is
-recorded), enforce memory limits (they only budget), or survive its own death (a run interrupted midway
-ends Failed; its cached tasks are reused by the next run).
+recorded), enforce memory limits (they only budget), or survive SIGKILL (the run then stays Running in
+the store; its cached tasks are reused by the next run).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ import itertools
 import os
 import selectors
 import shutil
+import signal
+import threading
 import sys
 import time
 import uuid
@@ -67,6 +74,8 @@ class RunOptions:
         cpu_budget / memory_budget: what tasks' cpu/memory limits are budgeted against (default: this machine).
         trial_id: the store id of the trial this run belongs to, when a pipeline runs as a trial.
         warm_processes: interpreters kept started ahead of need (default: min(2, parallelism)).
+        task_timeout: seconds after which an attempt of a task without its own `set_timeout` is stopped
+            (default: none, or TUNER_PIPELINES_TASK_TIMEOUT), so that a hung task cannot hang a run.
         fast_start: start task interpreters without `site` (about 20 ms less per task; site-packages are
             added back by the executor). Default on; TUNER_PIPELINES_FAST_START=0 switches it off, e.g. for
             tasks whose `multiprocessing` children (spawn/forkserver) would inherit the `-S` flag.
@@ -81,20 +90,137 @@ class RunOptions:
     memory_budget: int | None = None
     warm_processes: int | None = None
     trial_id: int | None = None
+    task_timeout: float | None = field(default_factory=lambda: _env_timeout())
     fast_start: bool = field(default_factory=lambda: os.environ.get("TUNER_PIPELINES_FAST_START", "1") != "0")
 
 
-@dataclass
+TIMEOUT_VARIABLE = "TUNER_PIPELINES_TASK_TIMEOUT"
+
+
+def _env_timeout() -> float | None:
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise SpecError(
+            [Problem(TIMEOUT_VARIABLE, f"expected seconds (e.g. 600), got {text!r}")], "environment"
+        ) from None
+    return value if value > 0 else None
+
+
+class RunInterrupted(SystemExit):
+    """The runner got SIGINT, SIGTERM or SIGHUP; the run was recorded as Cancelled.
+
+    Its exit code is 128 + the signal number, as a shell reports a process ended by that signal.
+    """
+
+    def __init__(self, signum: int, run_id: str = "") -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        self.run_id = run_id
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} interrupted by {self.signal_name}"
+
+
+_HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+_KFP_V2_STATES = {
+    RunState.RUNNING: "RUNNING",
+    RunState.SUCCEEDED: "SUCCEEDED",
+    RunState.FAILED: "FAILED",
+    RunState.CANCELLED: "CANCELED",
+}
+
+
+class RunDetail:
+    """What KFP's `wait_for_run_completion(...)` and `get_run(...)` return, for a local run.
+
+    KFP v1 code reads `detail.run.id`, `detail.run.status` ("Succeeded"); KFP v2 code reads
+    `detail.run_id`, `detail.state` ("SUCCEEDED"), `detail.display_name`, `detail.error`.
+    """
+
+    def __init__(self, result: RunResult) -> None:
+        self.result = result
+        self.run = result.run
+
+    @property
+    def id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def run_id(self) -> str:
+        return self.run.run_id
+
+    @property
+    def status(self) -> str:
+        """KFP v1 spelling: "Succeeded", "Failed", ..."""
+        return self.run.state.value
+
+    @property
+    def state(self) -> str:
+        """KFP v2 spelling: "SUCCEEDED", "FAILED", "RUNNING", "CANCELED"."""
+        return _KFP_V2_STATES[self.run.state]
+
+    @property
+    def name(self) -> str:
+        return self.run.name
+
+    display_name = name
+
+    @property
+    def error(self) -> str | None:
+        """Why the run failed (None when it succeeded)."""
+        return self.run.message or None if self.run.state != RunState.SUCCEEDED else None
+
+    @property
+    def created_at(self) -> float:
+        return self.run.started_at
+
+    @property
+    def finished_at(self) -> float | None:
+        return self.run.finished_at
+
+    def __repr__(self) -> str:
+        return f"<RunDetail run_id={self.run_id} status={self.status}>"
+
+
+@dataclass(repr=False)
 class RunResult:
-    """A finished run: its record, its tasks (by unique name) and its outputs."""
+    """A finished run: its record, its tasks (by unique name) and its outputs.
+
+    Shaped like KFP's `RunPipelineResult` too: `.run_id`, `.run_info`, `.run.id`, `.run.status`,
+    `.wait_for_run_completion()`.
+    """
 
     run: RunRecord
     tasks: dict[str, TaskRecord]
     spec: PipelineSpec
 
+    def __repr__(self) -> str:
+        counts: dict[str, int] = {}
+        for task in self.tasks.values():
+            counts[task.state.value.lower()] = counts.get(task.state.value.lower(), 0) + 1
+        took = (
+            f" in {self.run.finished_at - self.run.started_at:.2f}s" if self.run.finished_at is not None else ""
+        )
+        summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no tasks"
+        return (
+            f"<RunResult {self.spec.pipeline.name} run_id={self.run_id} {self.run.state.value}{took}: {summary}>"
+        )
+
     @property
     def run_id(self) -> str:
         return self.run.run_id
+
+    @property
+    def run_info(self) -> RunDetail:
+        """KFP `RunPipelineResult.run_info`: the run's id, name and status."""
+        return RunDetail(self)
 
     @property
     def state(self) -> RunState:
@@ -108,9 +234,10 @@ class RunResult:
         """KFP v1 `RunPipelineResult.success()`."""
         return self.run.state == RunState.SUCCEEDED
 
-    def wait_for_run_completion(self, timeout: float | None = None) -> RunResult:
-        """KFP `wait_for_run_completion`: a local run has already completed."""
-        return self
+    def wait_for_run_completion(self, timeout: float | None = None) -> RunDetail:
+        """KFP `RunPipelineResult.wait_for_run_completion`: a local run has already completed; returns the
+        run's detail (`.run.status`, `.state`)."""
+        return RunDetail(self)
 
     def task(self, name: str) -> TaskRecord:
         """A task by its unique name (`inc-op[2]` inside loops)."""
@@ -190,6 +317,7 @@ class _Running:
     deadline: float | None
     cpu: float
     memory: int
+    timeout: float | None = None
 
 
 class LocalRunner:
@@ -344,16 +472,41 @@ class _Execution:
     # --- the loop ----------------------------------------------------------------------------------------
 
     def execute(self) -> RunResult:
-        self._start_run()
+        previous = self._catch_signals()
         try:
-            self._loop()  # the warm pool starts with the first Python task (a fully cached run starts none)
-        except BaseException as exc:
-            self._abort(f"interrupted ({type(exc).__name__})")
-            raise
+            self._start_run()
+            try:
+                self._loop()  # the warm pool starts with the first Python task (a fully cached run starts none)
+            except RunInterrupted as exc:
+                exc.run_id = self.run.run_id
+                self._abort(f"interrupted by {exc.signal_name}", cancelled=True)
+                raise
+            except KeyboardInterrupt:
+                self._abort("interrupted by SIGINT (Ctrl-C)", cancelled=True)
+                raise
+            except BaseException as exc:
+                self._abort(f"the runner failed: {type(exc).__name__}: {exc}")
+                raise
+            finally:
+                self.pool.close()
+                self.selector.close()
+            return self._finish()
         finally:
-            self.pool.close()
-            self.selector.close()
-        return self._finish()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _catch_signals(self) -> dict[int, Any]:
+        """SIGTERM and SIGHUP end the run like Ctrl-C does (main thread only; restored afterwards)."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def interrupted(signum: int, frame: Any) -> None:
+            raise RunInterrupted(signum)
+
+        previous: dict[int, Any] = {}
+        for signum in _HANDLED_SIGNALS:
+            previous[signum] = signal.signal(signum, interrupted)
+        return previous
 
     def _loop(self) -> None:
         while True:
@@ -443,9 +596,9 @@ class _Execution:
         if record.attempts == 1:
             self._input_lineage(record)
         self.observer.task_started(record)
-        timeout = self.spec.tasks[inst.task].timeout_seconds
+        timeout = self.spec.tasks[inst.task].timeout_seconds or self.options.task_timeout
         running = _Running(
-            inst, prepared, process, time.monotonic() + timeout if timeout else None, cpu, memory
+            inst, prepared, process, time.monotonic() + timeout if timeout else None, cpu, memory, timeout
         )
         self.running[inst.id] = running
         self.selector.register(process.stdout_fd, selectors.EVENT_READ, ("out", inst.id))
@@ -484,8 +637,10 @@ class _Execution:
         now = time.monotonic()
         for running in self.running.values():
             if running.deadline is not None and now >= running.deadline:
+                own = self.spec.tasks[running.inst.task].timeout_seconds is not None
                 running.process.kill(
-                    f"timed out after {self.spec.tasks[running.inst.task].timeout_seconds:g}s"
+                    f"timed out after {running.timeout:g}s"
+                    + ("" if own else " (the run's default task timeout, --task-timeout)")
                 )
                 running.deadline = None
         while self.retries and self.retries[0][0] <= now:
@@ -586,18 +741,24 @@ class _Execution:
             self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "output", name, ref))
         self.observer.task_finished(record)
 
-    def _abort(self, reason: str) -> None:
+    def _abort(self, reason: str, cancelled: bool = False) -> None:
+        """Stop every running task (its whole process group) and record the run's end."""
+        task_state = TaskState.CANCELLED if cancelled else TaskState.FAILED
         for running in list(self.running.values()):
             running.process.kill(reason)
             with contextlib.suppress(Exception):
                 running.process.popen.wait(timeout=5)
             running.process.close()
             record = self.records[running.inst.id]
-            record.state, record.message, record.finished_at = TaskState.FAILED, reason, time.time()
+            record.state, record.message, record.finished_at = task_state, reason, time.time()
+            running.prepared.close_log()
             self._changed(record)
         self.running.clear()
-        self.run.state, self.run.message, self.run.finished_at = RunState.FAILED, reason, time.time()
+        self.run.state = RunState.CANCELLED if cancelled else RunState.FAILED
+        self.run.message, self.run.finished_at = reason, time.time()
         self.recorder.run_ended(self.run)
+        with contextlib.suppress(Exception):
+            self.observer.note(f"run {self.run.run_id} {reason}; recorded as {self.run.state.value}")
 
     def _finish(self) -> RunResult:
         loops = {}

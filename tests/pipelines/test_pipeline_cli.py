@@ -61,7 +61,7 @@ def test_compile_to_stdout_file_and_argo_then_run_the_package(tmp_path: Path) ->
     assert printed.returncode == 0
     assert yaml.safe_load(printed.stdout)["pipeline"]["functionName"] == "flipcoin_pipeline"
     package = tmp_path / "calc.zip"
-    written = tuner("compile", str(SEED / "add_numbers.py"), "-o", str(package))
+    written = tuner("compile", str(SEED / "add_numbers.py"), "--output-file", str(package))
     assert written.returncode == 0 and package.exists()
     argo = tuner("compile", str(SEED / "parallel.py"), "--target", "argo")
     assert yaml.safe_load(argo.stdout)["kind"] == "Workflow"

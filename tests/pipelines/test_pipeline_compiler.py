@@ -50,7 +50,7 @@ def test_compile_in_a_fresh_interpreter_gives_the_same_bytes(tmp_path: Path) -> 
                 "pipelines",
                 "compile",
                 str(GOLDEN / "valid" / "v2_control_flow.py"),
-                "-o",
+                "--output-file",
                 str(out),
                 "--target",
                 target,
