@@ -22,6 +22,7 @@ import contextlib
 import heapq
 import itertools
 import os
+import re
 import selectors
 import shutil
 import signal
@@ -671,7 +672,7 @@ class _Execution:
         if process.killed_reason:
             self._attempt_failed(inst, record, process.killed_reason)
         elif code != 0:
-            self._attempt_failed(inst, record, f"exited with code {code}")
+            self._attempt_failed(inst, record, f"exited with code {code}" + self._missing_program(running, code))
         else:
             try:
                 collect_outputs(self, running.prepared, inst, record)
@@ -679,6 +680,23 @@ class _Execution:
                 self._attempt_failed(inst, record, str(exc))
                 return
             self._succeeded(inst, record, running.prepared)
+
+    def _missing_program(self, running: _Running, code: int) -> str:
+        """For a container step whose shell could not find a program (exit 127): which one, and why."""
+        container = running.prepared.component.container
+        if code != 127 or container is None or running.prepared.log_path is None:
+            return ""
+        try:
+            tail = running.prepared.log_path.read_bytes()[-4096:].decode(errors="replace")
+        except OSError:
+            return ""
+        found = re.findall(r"(?:^|\n)(?:\S+: )*(?:line \d+: )?([\w.+-]+): (?:command )?not found", tail)
+        if not found:
+            return ""
+        return (
+            f": {found[-1]!r} is not installed on this machine (image {container.image} has it; container steps "
+            "run on this machine's programs here); install it or put a stand-in on PATH"
+        )
 
     # --- endings -----------------------------------------------------------------------------------------
 

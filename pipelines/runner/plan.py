@@ -426,14 +426,16 @@ class Plan:
         """What an exit task's `PipelineTaskFinalStatus` parameter receives."""
         group = self._exit_groups.get(inst.task)
         failed: list[str] = []
+        reasons: list[str] = []
         if group is not None:
             for name in tasks_in_group(self.spec, group):
                 for body in self.instances_under(name, self._common_prefix(name, inst.scope)) or []:
                     if body.state == TaskState.FAILED:
                         failed.append(body.id)
+                        reasons.append(f"{body.id} {body.message}" if body.message else body.id)
         return {
             "state": "FAILED" if failed else "SUCCEEDED",
-            "error_message": f"failed: {', '.join(failed)}" if failed else "",
+            "error_message": f"failed: {'; '.join(reasons)}" if failed else "",
             "error_code": 1 if failed else 0,
             "pipeline_task_name": group or "",
             "pipeline_job_resource_name": self.spec.pipeline.name,

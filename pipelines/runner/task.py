@@ -320,6 +320,13 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
     env = {**os.environ, **prepared.env}
     try:
         return start_process(prepared.argv, prepared.task_dir / "work", env)
+    except FileNotFoundError:
+        container = prepared.component.container
+        image = f" (image {container.image} has it; container steps run on this machine's programs here)" if container else ""
+        raise TaskFailure(
+            f"cannot start {prepared.argv[0]!r}: it is not installed on this machine{image}; install it or put a "
+            "stand-in on PATH"
+        ) from None
     except OSError as exc:
         raise TaskFailure(f"cannot start {prepared.argv[0]!r}: {exc.strerror or exc}") from None
 

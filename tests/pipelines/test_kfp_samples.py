@@ -1,0 +1,341 @@
+"""Re-creations of the patterns Kubeflow Pipelines' official samples use (tests/pipelines/samples/, written
+here, not copied), each run locally with only its imports switched and each compiled to an Argo Workflow
+that hera's typed models (generated from Argo's schema) accept unchanged.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hera.workflows.models import Workflow
+
+from pipelines.compiler.argo import to_workflow
+from pipelines.compiler.ir import PipelineSpec
+from pipelines.compiler.loader import load_pipeline
+from pipelines.runner.records import RunState, TaskState
+from pipelines.runner.testing import Harness
+from tuner.errors import SpecError
+
+SAMPLES = Path(__file__).resolve().parent / "samples"
+
+
+def sample(name: str, pipeline: str | None = None) -> PipelineSpec:
+    return load_pipeline(SAMPLES / name, pipeline)
+
+
+def valid_argo(spec: PipelineSpec) -> dict[str, Any]:
+    """The Argo Workflow of `spec`, checked against hera's models (a field they do not know fails)."""
+    document = to_workflow(spec)
+    assert Workflow.model_validate(document).model_dump(by_alias=True, exclude_none=True, mode="json") == document
+    return document
+
+
+def templates(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {t["name"]: t for t in document["spec"]["templates"]}
+
+
+# --- item 1: sys.exit(0) is a success -------------------------------------------------------------------
+
+
+def test_retry_sample_sys_exit_zero_succeeds_and_nonzero_codes_are_retried(
+    harness: Harness, tmp_path: Path
+) -> None:
+    spec = sample("v2_retry.py")
+    result = harness.run(spec, {"counter_dir": str(tmp_path)})
+    assert result.success(), result
+    first, second = result.task("random-failure-op"), result.task("random-failure-op-2")
+    assert (first.state, first.attempts) == (TaskState.SUCCEEDED, 1)
+    assert (second.state, second.attempts) == (TaskState.SUCCEEDED, 3)
+    assert [line for name, line in harness.observer.lines if name == "random-failure-op-2"] == [
+        "1\n",
+        "2\n",
+        "0\n",
+    ]
+    argo = templates(valid_argo(spec))
+    assert argo["random-failure-op-2"]["retryStrategy"]["limit"] == 10
+
+
+def test_sys_exit_zero_before_returning_declared_outputs_fails_with_the_reason(
+    make_pipeline: Any, harness: Harness
+) -> None:
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.component
+        def quits(x: int) -> int:
+            import sys
+            sys.exit(0)
+
+        @dsl.component
+        def quits_quietly():
+            import os
+            os._exit(0)
+
+        @dsl.pipeline(name="p")
+        def p():
+            quits(x=1)
+            quits_quietly()
+        """
+    )
+    result = harness.run(spec)
+    assert result.task("quits").state == TaskState.FAILED
+    assert "sys.exit(0) before returning its output(s) Output" in harness_log(result.task("quits").log_path)
+    assert result.task("quits-quietly").state == TaskState.SUCCEEDED
+
+
+def harness_log(path: str | None) -> str:
+    assert path is not None
+    return Path(path).read_text()
+
+
+# --- item 2: component YAML ------------------------------------------------------------------------------
+
+
+def test_v1_component_yaml_from_file_url_and_text_runs_with_its_placeholders(harness: Harness) -> None:
+    spec = sample("v1_component_yaml.py")
+    result = harness.run(spec)
+    assert result.success(), result
+    labelled, unlabelled = result.task("count-lines"), result.task("count-lines-2")
+    assert labelled.outputs == {"count": 3, "summary": "lines=3 args=--label books --skip-header=True"}
+    assert unlabelled.outputs == {"count": 3, "summary": "lines=3 args=--no-label --skip-header=False"}
+    assert ("echo", "got: 3\n") in harness.observer.lines
+    component = spec.components["count-lines"]
+    assert component.inputs["text"].passing == "path" and component.inputs["skip_header"].type == "bool"
+    assert component.container is not None and component.container.file_outputs == {
+        "count": "/tmp/outputs/count/data",
+        "summary": "/tmp/outputs/summary/data",
+    }
+    argo = templates(valid_argo(spec))
+    step = argo["count-lines"]
+    assert step["inputs"]["artifacts"] == [{"name": "text", "path": "/tmp/inputs/text/data"}]
+    assert step["container"]["command"][3] == "/tmp/inputs/text/data"
+    assert step["container"]["args"] == ["--label", "{{inputs.parameters.label}}", "--skip-header={{inputs.parameters.skip_header}}"]
+    assert argo["count-lines-2"]["container"]["args"][0] == "--no-label"
+
+
+V2_COMPONENT = """
+components:
+  comp-shout:
+    executorLabel: exec-shout
+    inputDefinitions:
+      parameters:
+        text: {parameterType: STRING}
+        times: {parameterType: NUMBER_INTEGER, defaultValue: 2, isOptional: true}
+    outputDefinitions:
+      parameters:
+        Output: {parameterType: STRING}
+deploymentSpec:
+  executors:
+    exec-shout:
+      container:
+        image: python:3.9
+        command:
+        - sh
+        - -c
+        - |
+
+          if ! [ -x "$(command -v pip)" ]; then
+              python3 -m ensurepip || python3 -m ensurepip --user || apt-get install python3-pip
+          fi
+
+          PIP_DISABLE_PIP_VERSION_CHECK=1 python3 -m pip install --quiet --no-warn-script-location 'kfp==2.7.0' '--no-deps' 'typing-extensions>=3.7.4,<5; python_version<"3.9"' && "$0" "$@"
+        - sh
+        - -ec
+        - |
+          program_path=$(mktemp -d)
+
+          printf "%s" "$0" > "$program_path/ephemeral_component.py"
+          _KFP_RUNTIME=true python3 -m kfp.dsl.executor_main                         --component_module_path                         "$program_path/ephemeral_component.py"                         "$@"
+        - |+
+
+          import kfp
+          from kfp import dsl
+          from kfp.dsl import *
+          from typing import *
+
+          def shout(text: str, times: int = 2) -> str:
+              return " ".join([text.upper()] * times)
+
+        args:
+        - --executor_input
+        - '{{$}}'
+        - --function_to_execute
+        - shout
+  exec-wc:
+    container:
+      image: alpine
+pipelineInfo:
+  name: shout
+root:
+  dag:
+    tasks:
+      shout:
+        componentRef: {name: comp-shout}
+        taskInfo: {name: shout}
+schemaVersion: 2.1.0
+sdkVersion: kfp-2.7.0
+"""
+
+V2_CONTAINER_COMPONENT = """
+components:
+  comp-word-count:
+    executorLabel: exec-word-count
+    inputDefinitions:
+      artifacts:
+        text:
+          artifactType: {schemaTitle: system.Dataset, schemaVersion: 0.0.1}
+      parameters:
+        label: {parameterType: STRING, isOptional: true}
+    outputDefinitions:
+      parameters:
+        count: {parameterType: STRING}
+deploymentSpec:
+  executors:
+    exec-word-count:
+      container:
+        image: alpine
+        command: [sh, -c, 'wc -w < "$0" | tr -d " " > "$1"; echo "$2"']
+        args:
+        - '{{$.inputs.artifacts[''text''].path}}'
+        - '{{$.outputs.parameters[''count''].output_file}}'
+        - '{"IfPresent": {"InputName": "label", "Then": ["{{$.inputs.parameters[''label'']}}"], "Else": ["no label"]}}'
+pipelineInfo:
+  name: word-count
+root:
+  dag:
+    tasks:
+      word-count:
+        componentRef: {name: comp-word-count}
+        taskInfo: {name: word-count}
+schemaVersion: 2.1.0
+"""
+
+
+def test_v2_component_yaml_python_and_container_executors_run(
+    make_pipeline: Any, harness: Harness, tmp_path: Path
+) -> None:
+    (tmp_path / "shout.yaml").write_text(V2_COMPONENT)
+    (tmp_path / "word_count.yaml").write_text(V2_CONTAINER_COMPONENT)
+    spec = make_pipeline(
+        f"""
+        from pipelines.kfp import components, dsl
+
+        shout = components.load_component_from_file({str(tmp_path / "shout.yaml")!r})
+        word_count = components.load_component_from_url({(tmp_path / "word_count.yaml").as_uri()!r})
+
+        @dsl.component
+        def write(text: str, out: dsl.Output[dsl.Dataset]):
+            open(out.path, "w").write(text)
+
+        @dsl.pipeline(name="p")
+        def p():
+            loud = shout(text="hey")
+            written = write(text=loud.output)
+            word_count(text=written.outputs["out"], label="counted")
+            word_count(text=written.outputs["out"])
+        """
+    )
+    result = harness.run(spec)
+    assert result.success(), result
+    assert result.task("shout").outputs == {"Output": "HEY HEY"}
+    assert result.task("word-count").outputs == {"count": "2"}
+    assert ("word-count", "counted\n") in harness.observer.lines
+    assert ("word-count-2", "no label\n") in harness.observer.lines
+    assert "import kfp" not in (spec.components["shout"].python.source if spec.components["shout"].python else "")
+    valid_argo(spec)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: x\ninputs: [{type: String}]\nimplementation: {container: {image: a}}", "inputs[0]: each input needs a name"),
+        (
+            "name: x\nimplementation: {container: {image: a, command: [{inputValue: nope}]}}",
+            "unknown input 'nope'",
+        ),
+        ("name: x\nimplementation: {graph: {tasks: {}}}", "graph components are not supported"),
+        ("name: x\nimplementation: {container: {image: a, command: [{inputUri: y}]}}", "placeholder 'inputUri'"),
+        ("just: text", "not a component"),
+        ("[", "not valid YAML"),
+    ],
+)
+def test_bad_component_yaml_names_the_field(text: str, message: str) -> None:
+    from pipelines.kfp import components
+
+    with pytest.raises(SpecError) as caught:
+        components.load_component_from_text(text)
+    assert message in str(caught.value)
+
+
+def test_load_component_from_url_refuses_unreachable_and_unknown_schemes(tmp_path: Path) -> None:
+    from pipelines.kfp import components
+
+    with pytest.raises(SpecError, match="cannot download it"):
+        components.load_component_from_url("http://127.0.0.1:9/component.yaml", timeout=5)
+    with pytest.raises(SpecError, match="use an http"):
+        components.load_component_from_url("ftp://example.org/c.yaml")
+    with pytest.raises(SpecError, match="cannot read it"):
+        components.load_component_from_url((tmp_path / "missing.yaml").as_uri())
+
+
+# --- item 3: kfp.v2 ----------------------------------------------------------------------------------------
+
+
+def test_kfp_v2_namespace_runs_v2_compatible_code_and_compiles_json(harness: Harness, tmp_path: Path) -> None:
+    import json
+
+    from pipelines.kfp.v2 import compiler
+
+    spec = sample("v2_compatible.py")
+    result = harness.run(spec)
+    assert result.success(), result
+    model = result.task("train").output_artifacts["model"]
+    assert model.artifact_type == "Model" and model.metadata == {"accuracy": 0.9}
+    assert Path(model.uri.removeprefix("file://")).read_text() == (
+        "hello artifact world|HELLO ARTIFACT WORLD|True|18|hello,artifact,world|10"
+    )
+    import importlib.util
+
+    module_spec = importlib.util.spec_from_file_location("v2_compatible_sample", SAMPLES / "v2_compatible.py")
+    assert module_spec is not None and module_spec.loader is not None
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    target = tmp_path / "pipeline.json"
+    compiler.Compiler().compile(pipeline_func=module.data_passing, package_path=str(target))
+    assert json.loads(target.read_text())["pipeline"]["name"] == "v2-compatible-data-passing"
+    valid_argo(spec)
+
+
+def test_kfp_v2_names_are_the_same_objects() -> None:
+    from pipelines import kfp
+    from pipelines.kfp import dsl
+    from pipelines.kfp.v2 import dsl as v2_dsl
+
+    for name in ("component", "pipeline", "Input", "Output", "Model", "Dataset", "Condition", "ExitHandler"):
+        assert getattr(v2_dsl, name) is getattr(dsl, name)
+    assert kfp.v2.compiler.Compiler is kfp.compiler.Compiler
+
+
+# --- item 7: KFP-shaped run objects, and item 10.6: a short repr ------------------------------------------
+
+
+def test_run_objects_read_like_kfp_and_print_short(harness: Harness, tmp_path: Path) -> None:
+    from pipelines.runner.local import RunDetail
+
+    result = harness.run(sample("v2_retry.py"), {"counter_dir": str(tmp_path)})
+    assert result.run_id == result.run.id and result.run.status == "Succeeded"
+    assert result.run_info.run_id == result.run_id and result.run_info.state == "SUCCEEDED"
+    detail = result.wait_for_run_completion(timeout=60)
+    assert isinstance(detail, RunDetail)
+    assert (detail.run.id, detail.run.status, detail.state, detail.error) == (
+        result.run_id,
+        "Succeeded",
+        "SUCCEEDED",
+        None,
+    )
+    text = repr(result)
+    assert len(text) < 200 and "\n" not in text
+    assert text.startswith("<RunResult retry-random-failures run_id=") and "2 succeeded" in text
