@@ -16,6 +16,7 @@ Not supported (refused with a message): loop items or task outputs passed into a
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from pipelines.compiler.ir import (
     InputRef,
     LoopItemRef,
     NotExpr,
+    OneOfRef,
     PipelineSpec,
     TaskOutputRef,
     TemplateRef,
@@ -214,9 +216,27 @@ class _Builder:
                 return self.ref_expr(leaf, group, path)
 
             return TOKEN_PATTERN.sub(token, ref.template)
+        if isinstance(ref, OneOfRef):
+            return self.one_of_expr(ref, group, path)
         value = self.value_of(ref, False, path)
         assert value is not None
         return self.expr(value, group)
+
+    def one_of_expr(self, ref: OneOfRef, group: str | None, path: str) -> str:
+        """dsl.OneOf as an Argo expression: the first branch whose DAG element succeeded (as Argo's own
+        conditional-parameters example picks between the outputs of two conditional tasks)."""
+        options: list[tuple[str, str]] = []
+        for option in ref.one_of:
+            text = self.ref_expr(option, group, path)
+            match = re.fullmatch(r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([A-Za-z0-9_.-]+)\}\}", text)
+            if match is None:
+                raise _unsupported(path, "dsl.OneOf over values that are not outputs of this DAG's tasks")
+            element, name = match.groups()
+            options.append((f"tasks['{element}'].status == 'Succeeded'", f"tasks['{element}'].outputs.parameters['{name}']"))
+        expression = options[-1][1]
+        for condition, value in reversed(options[:-1]):
+            expression = f"{condition} ? {value} : ({expression})"
+        return "{{=" + expression + "}}"
 
     def condition(self, expr: ConditionExpr, group: str | None, path: str) -> str:
         if isinstance(expr, CompareExpr):

@@ -96,13 +96,20 @@ class CollectedRef(IRModel):
     collected: TaskOutputRef
 
 
+class OneOfRef(IRModel):
+    """KFP v2 `dsl.OneOf(...)`: the value of whichever branch ran (the first that produced one)."""
+
+    one_of: list[ValueRef]
+
+
 class TemplateRef(IRModel):
     """A string with `{{inputs.x}}`, `{{tasks.t.outputs.o}}` or `{{loops.g.item}}` tokens."""
 
     template: str
 
 
-ValueRef = Union[ConstRef, InputRef, TaskOutputRef, LoopItemRef, CollectedRef, TemplateRef]
+ValueRef = Union[ConstRef, InputRef, TaskOutputRef, LoopItemRef, CollectedRef, OneOfRef, TemplateRef]
+OneOfRef.model_rebuild()
 
 
 # --- conditions --------------------------------------------------------------------------------------

@@ -21,7 +21,8 @@ from pipelines.dsl.components import (
     python_component,
 )
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
-from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, ParallelFor
+from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, OneOf, ParallelFor
+from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
@@ -61,6 +62,7 @@ __all__ = [
     "Markdown",
     "Metrics",
     "Model",
+    "OneOf",
     "Output",
     "OutputPath",
     "ParallelFor",
@@ -73,6 +75,7 @@ __all__ = [
     "container_component",
     "create_component_from_func",
     "func_to_container_op",
+    "importer",
     "load_component_from_file",
     "load_component_from_text",
     "load_component_from_url",

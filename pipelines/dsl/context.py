@@ -126,6 +126,11 @@ def current_context() -> PipelineContext:
     return ctx
 
 
+def current_context_or_none() -> PipelineContext | None:
+    """The context being recorded into, or None outside a pipeline body."""
+    return _CURRENT.get()
+
+
 @contextmanager
 def recording(ctx: PipelineContext) -> Iterator[PipelineContext]:
     """Make `ctx` current for the duration of the block."""

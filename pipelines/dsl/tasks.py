@@ -263,6 +263,10 @@ class PipelineTask:
     def after(self, *tasks: PipelineTask) -> PipelineTask:
         """Run only after these tasks have finished (even without a data dependency)."""
         for task in tasks:
+            inner = getattr(task, "tasks", None)  # a pipeline used as a component: wait for all its tasks
+            if inner is not None and not isinstance(task, PipelineTask):
+                self.after(*inner)
+                continue
             if not isinstance(task, PipelineTask):
                 raise TypeError(f"{self.name}.after() takes tasks, got {task!r}")
             if task.name not in self.dependencies:

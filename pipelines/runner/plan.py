@@ -31,6 +31,7 @@ from pipelines.compiler.ir import (
     InputRef,
     LoopItemRef,
     NotExpr,
+    OneOfRef,
     PipelineSpec,
     TaskOutputRef,
     TemplateRef,
@@ -229,6 +230,8 @@ class Plan:
             return self._task_output(ref, scope)
         if isinstance(ref, CollectedRef):
             return self._collected(ref, scope)
+        if isinstance(ref, OneOfRef):
+            return self._one_of(ref, scope)
         assert isinstance(ref, TemplateRef)
         return self._template(ref.template, scope)
 
@@ -268,6 +271,20 @@ class Plan:
                 )
                 values.append(self.value_of(part))
         return Resolved(values)
+
+    def _one_of(self, ref: OneOfRef, scope: Scope) -> Resolution:
+        """The first branch that produced a value, once every branch has finished or been skipped."""
+        found: Resolution | None = None
+        reasons: list[str] = []
+        for option in ref.one_of:
+            got = self.resolve(option, scope)
+            if isinstance(got, _Wait):
+                return WAIT
+            if isinstance(got, Resolved):
+                found = found or got
+            else:
+                reasons.append(got.reason)
+        return found or Unavailable("no branch of dsl.OneOf ran (" + "; ".join(reasons) + ")")
 
     def _template(self, template: str, scope: Scope) -> Resolution:
         parts: dict[str, str] = {}
