@@ -339,3 +339,116 @@ def test_run_objects_read_like_kfp_and_print_short(harness: Harness, tmp_path: P
     text = repr(result)
     assert len(text) < 200 and "\n" not in text
     assert text.startswith("<RunResult retry-random-failures run_id=") and "2 succeeded" in text
+
+
+# --- item 6: v2 features -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("seed", "winner"), [(0, "heads wins"), (1, "tails wins"), (2, "a draw")])
+def test_if_elif_else_branch_outputs_merge_with_one_of(harness: Harness, seed: int, winner: str) -> None:
+    spec = sample("v2_branches.py", "one_of_branches")
+    result = harness.run(spec, {"seed": seed})
+    assert result.success(), result
+    assert result.outputs == {"Output": winner}
+    ran = [t.name for t in result.tasks.values() if t.task.startswith("print-and-return") and t.state.has_outputs]
+    assert len(ran) == 2  # one branch and the consumer of dsl.OneOf
+    assert result.task("print-and-return-4").outputs == {"Output": winner}
+    argo = templates(valid_argo(spec))
+    consumer = next(t for t in argo["one-of-branches"]["dag"]["tasks"] if t["name"] == "print-and-return-4")
+    value = consumer["arguments"]["parameters"][0]["value"]
+    assert value.startswith("{{=tasks['condition-1'].status == 'Succeeded' ? ")
+    # Argo counts a skipped dependency as done, so the consumer runs after whichever branch ran
+    assert consumer["dependencies"] == ["condition-1", "condition-2", "condition-3"]
+
+
+def test_collected_gathers_only_the_iterations_where_a_conditional_producer_ran(harness: Harness) -> None:
+    spec = sample("v2_branches.py", "collected_from_a_condition")
+    result = harness.run(spec)
+    assert result.success() and result.outputs == {"Output": 14}
+    assert [result.task(f"double[{i}]").state for i in range(4)] == [
+        TaskState.SKIPPED,
+        TaskState.SKIPPED,
+        TaskState.SUCCEEDED,
+        TaskState.SUCCEEDED,
+    ]
+    valid_argo(spec)
+
+
+def test_one_of_needs_task_outputs() -> None:
+    from pipelines.kfp import dsl
+
+    with pytest.raises(TypeError, match="two or more task outputs"):
+        dsl.OneOf("a", "b")
+
+
+def test_container_components_importer_nested_pipeline_and_final_status(harness: Harness, tmp_path: Path) -> None:
+    data = tmp_path / "lines.txt"
+    data.write_text("a\nb\nc\n")
+    spec = sample("v2_containers_and_nesting.py", "containers_and_nesting")
+    result = harness.run(spec, {"data_uri": str(data)})
+    assert result.success(), result
+    assert result.task("say-hello").outputs == {"greeting": "Hello, world!"}
+    assert result.task("shout").outputs == {"Output": "HELLO, WORLD!"}  # inside the nested pipeline
+    assert result.task("shout-2").outputs == {"Output": "HELLO, WORLD!"}  # the nested pipeline's output
+    imported = result.task("importer").output_artifacts["artifact"]
+    assert imported.artifact_type == "Dataset" and imported.metadata == {"source": "local"}
+    assert result.task("count-lines").outputs == {"counted": "lines: 3"}
+    assert result.task("count-lines-2").outputs == {"counted": "rows: 3"}
+    assert set(spec.tasks["count-lines-2"].after) == {"say-hello", "shout"}  # .after(the nested pipeline)
+    assert ("final-report", "final state SUCCEEDED (no error)\n") in harness.observer.lines
+    argo = valid_argo(spec)
+    assert argo["spec"]["onExit"] == "final-report"
+    step = templates(argo)["count-lines"]
+    assert step["container"]["args"] == ["/tmp/inputs/text/data", "/tmp/outputs/counted/data", "lines: "]
+
+
+def test_importer_of_a_missing_or_remote_object_fails_saying_why(make_pipeline: Any, harness: Harness) -> None:
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.pipeline(name="p")
+        def p():
+            dsl.importer(artifact_uri="gs://bucket/model.pkl", artifact_class=dsl.Model)
+            dsl.importer(artifact_uri="/nowhere/model.pkl", artifact_class=dsl.Model)
+        """
+    )
+    result = harness.run(spec)
+    assert "only local paths, file:// and http(s):// URLs" in harness_log(result.task("importer").log_path)
+    assert "/nowhere/model.pkl does not exist" in harness_log(result.task("importer-2").log_path)
+
+
+def test_exit_task_final_status_reports_the_failure(make_pipeline: Any, harness: Harness) -> None:
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.component
+        def fail_op(message: str):
+            raise SystemExit(message)
+
+        @dsl.component
+        def exit_op(status: dsl.PipelineTaskFinalStatus):
+            print(status.state, "|", status.error_message)
+
+        @dsl.pipeline(name="p")
+        def p():
+            with dsl.ExitHandler(exit_op()):
+                fail_op(message="boom")
+        """
+    )
+    result = harness.run(spec)
+    assert result.run.state == RunState.FAILED
+    assert ("exit-op", "FAILED | failed: fail-op exited with code 1\n") in harness.observer.lines
+    valid_argo(spec)
+
+
+def test_a_pipeline_outside_a_pipeline_still_cannot_be_called() -> None:
+    from pipelines.kfp import dsl
+
+    @dsl.pipeline(name="x")
+    def x() -> None:
+        pass
+
+    with pytest.raises(TypeError, match="is not called directly"):
+        x()
