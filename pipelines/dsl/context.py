@@ -76,8 +76,9 @@ class PipelineContext:
 
     def open_group(self, kind: str, prefix: str, name: str | None = None, **attrs: Any) -> GroupRecord:
         """Create a group inside the current one and make it current."""
-        count = self._counters.get(prefix, 0) + 1
-        self._counters[prefix] = count
+        # One counter for every kind of group, as KFP numbers them (`exit-handler-1`, then `condition-2`).
+        count = self._counters.get("", 0) + 1
+        self._counters[""] = count
         group = GroupRecord(
             name=f"{prefix}-{count}", kind=kind, parent=self.current_group, display_name=name, **attrs
         )
