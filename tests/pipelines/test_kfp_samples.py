@@ -452,3 +452,63 @@ def test_a_pipeline_outside_a_pipeline_still_cannot_be_called() -> None:
 
     with pytest.raises(TypeError, match="is not called directly"):
         x()
+
+
+# --- `--target argo` for v1 code: the task graph kfp 1.8 builds ----------------------------------------------
+
+
+def dag_graph(document: dict[str, Any]) -> dict[str, dict[str, tuple[list[str], bool]]]:
+    """Each DAG template: its tasks with (dependencies, has a `when`)."""
+    return {
+        t["name"]: {x["name"]: (x.get("dependencies", []), "when" in x) for x in t["dag"]["tasks"]}
+        for t in document["spec"]["templates"]
+        if "dag" in t
+    }
+
+
+def test_v1_flip_coin_with_exit_handler_has_kfp_1_8_task_graph() -> None:
+    """kfp 1.8 compiles the exit-handler flip-coin sample to: the exit task as `onExit`, one DAG per group
+    numbered by one counter (exit-handler-1, condition-2 ... condition-8), each condition a DAG task with a
+    `when` depending on the task it compares, tasks named after their components (print-op, print-op-2...)."""
+    spec = load_pipeline(Path(__file__).resolve().parents[2] / "examples/pipelines/seed/control.py", "flipcoin_exit_pipeline")
+    document = valid_argo(spec)
+    assert document["spec"]["onExit"] == "print-op"
+    root = document["spec"]["entrypoint"]
+    flip = ["flip-coin-op"]
+    assert dag_graph(document) == {
+        root: {"exit-handler-1": ([], False)},
+        "exit-handler-1": {
+            "flip-coin-op": ([], False),
+            "condition-2": (flip, True),
+            "condition-5": (flip, True),
+            "condition-8": (flip, True),
+        },
+        "condition-2": {
+            "get-random-int-op": ([], False),
+            "condition-3": (["get-random-int-op"], True),
+            "condition-4": (["get-random-int-op"], True),
+        },
+        "condition-3": {"print-op-2": ([], False)},
+        "condition-4": {"print-op-3": ([], False)},
+        "condition-5": {
+            "get-random-int-op-2": ([], False),
+            "condition-6": (["get-random-int-op-2"], True),
+            "condition-7": (["get-random-int-op-2"], True),
+        },
+        "condition-6": {"print-op-4": ([], False)},
+        "condition-7": {"print-op-5": ([], False)},
+        "condition-8": {"fail-op": ([], False)},
+    }
+
+
+def test_v1_component_yaml_pipeline_has_kfp_1_8_task_graph() -> None:
+    document = valid_argo(sample("v1_component_yaml.py"))
+    assert dag_graph(document) == {
+        "component-yaml-pipeline": {
+            "write-lines": ([], False),
+            "count-lines": (["write-lines"], False),
+            "count-lines-2": (["write-lines"], False),
+            "echo": (["count-lines"], False),
+            "echo-2": (["count-lines-2"], False),
+        }
+    }
