@@ -16,6 +16,7 @@ Not supported (refused with a message): loop items or task outputs passed into a
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -514,6 +515,22 @@ class _Builder:
         for group in spec.groups.values():
             if group.kind == "exitHandler" and group.parent is None and group.exit_task:
                 workflow_spec["onExit"] = group.exit_task
+        settings = spec.settings
+        if settings is not None:  # KFP v1 PipelineConf
+            if settings.parallelism:
+                workflow_spec["parallelism"] = settings.parallelism
+            if settings.timeout_seconds:
+                workflow_spec["activeDeadlineSeconds"] = math.ceil(settings.timeout_seconds)
+            if settings.ttl_seconds_after_finished is not None:
+                workflow_spec["ttlStrategy"] = {"secondsAfterCompletion": settings.ttl_seconds_after_finished}
+            if settings.image_pull_secrets:
+                workflow_spec["imagePullSecrets"] = [{"name": n} for n in settings.image_pull_secrets]
+            if settings.node_selector:
+                workflow_spec["nodeSelector"] = dict(settings.node_selector)
+            if settings.image_pull_policy:
+                for template in templates:
+                    if "container" in template:
+                        template["container"]["imagePullPolicy"] = settings.image_pull_policy
         workflow_spec["templates"] = templates
         annotations = {"tuner.dev/pipeline-digest": spec.digest()}
         if spec.pipeline.display_name:

@@ -278,6 +278,17 @@ class GroupSpec(IRModel):
     parallelism: int | None = None
 
 
+class PipelineSettings(IRModel):
+    """Pipeline-wide settings (KFP v1 `PipelineConf`): some honoured locally, the rest for Kubernetes."""
+
+    parallelism: int | None = None
+    timeout_seconds: float | None = None
+    ttl_seconds_after_finished: int | None = None
+    image_pull_secrets: list[str] = Field(default_factory=list)
+    image_pull_policy: str | None = None
+    node_selector: dict[str, str] = Field(default_factory=dict)
+
+
 class PipelineInfo(IRModel):
     """Names: `name` is the sanitised identifier, `display_name` what the user wrote."""
 
@@ -297,6 +308,7 @@ class PipelineSpec(IRModel):
     components: dict[str, ComponentSpec] = Field(default_factory=dict)
     tasks: dict[str, TaskSpec] = Field(default_factory=dict)
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    settings: PipelineSettings | None = None
 
     def digest(self) -> str:
         """sha256 of the canonical JSON: the pipeline version's identity."""

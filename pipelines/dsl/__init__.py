@@ -23,6 +23,7 @@ from pipelines.dsl.components import (
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
 from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, OneOf, ParallelFor
 from pipelines.dsl.importer import importer
+from pipelines.dsl.conf import PipelineConf, get_pipeline_conf
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
@@ -41,7 +42,11 @@ from pipelines.dsl.types import (
     SlicedClassificationMetrics,
 )
 
+RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
+EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
+
 __all__ = [
+    "EXECUTION_ID_PLACEHOLDER",
     "HTML",
     "Artifact",
     "ClassificationMetrics",
@@ -67,14 +72,17 @@ __all__ = [
     "OutputPath",
     "ParallelFor",
     "Pipeline",
+    "PipelineConf",
     "PipelineParam",
     "PipelineTask",
     "PipelineTaskFinalStatus",
+    "RUN_ID_PLACEHOLDER",
     "SlicedClassificationMetrics",
     "component",
     "container_component",
     "create_component_from_func",
     "func_to_container_op",
+    "get_pipeline_conf",
     "importer",
     "load_component_from_file",
     "load_component_from_text",

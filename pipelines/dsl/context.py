@@ -45,6 +45,12 @@ class GroupRecord:
     display_name: str | None = None
 
 
+def _new_conf() -> Any:
+    from pipelines.dsl.conf import PipelineConf
+
+    return PipelineConf()
+
+
 @dataclass
 class PipelineContext:
     """Everything recorded while one pipeline body runs, in definition order."""
@@ -53,6 +59,7 @@ class PipelineContext:
     tasks: dict[str, PipelineTask] = field(default_factory=dict)
     groups: dict[str, GroupRecord] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    conf: Any = field(default_factory=lambda: _new_conf())
     _stack: list[str] = field(default_factory=list)
     _counters: dict[str, int] = field(default_factory=dict)
     # For dsl.Elif/dsl.Else: the conditions of the If/Elif chain that just closed, per parent group.

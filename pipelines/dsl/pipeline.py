@@ -38,6 +38,7 @@ class Pipeline:
         self.name = sanitize_name(name or func.__name__)
         self.description = description if description is not None else inspect.getdoc(func)
         self.pipeline_root = pipeline_root
+        self.pipeline_conf: Any = None  # a PipelineConf given to compile() or to a run
         functools.update_wrapper(self, func)
 
     def __repr__(self) -> str:
@@ -117,6 +118,10 @@ class Pipeline:
         channels = {key: PipelineInputChannel(key, spec.type) for key, spec in ctx.inputs.items()}
         with recording(ctx):
             returned = self.pipeline_func(**channels)
+            ctx.conf.merge(self.pipeline_conf)
+            for transformer in ctx.conf.op_transformers:  # KFP v1 PipelineConf.add_op_transformer
+                for task in list(ctx.tasks.values()):
+                    transformer(task)
         if returned is not None and not isinstance(returned, (Channel, dict, tuple)):
             from pipelines.dsl.tasks import PipelineTask
 

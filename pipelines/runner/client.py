@@ -42,13 +42,14 @@ def run_pipeline(
     options: RunOptions | None = None,
     runner: LocalRunner | None = None,
     pipeline_name: str | None = None,
+    pipeline_conf: Any = None,
 ) -> RunResult:
     """Compile (if needed) and run locally: a pipeline function, an IR, a package path, or a Python file
     path with `pipeline_name` choosing among its pipelines."""
     if isinstance(pipeline, (str, Path)):
         spec: PipelineSpec = load_pipeline(pipeline, pipeline_name)
     else:
-        spec = as_spec(pipeline)
+        spec = as_spec(pipeline, pipeline_conf)
     if runner is None:
         settings = Settings.from_env()
         runner = LocalRunner(settings, default_recorder(settings), observer=ConsoleObserver())
@@ -168,7 +169,7 @@ class Client:
         options = RunOptions(
             run_name=run_name, experiment_name=experiment_name, enable_caching=enable_caching is not False
         )
-        result = run_pipeline(pipeline_func, arguments, options, self._runner)
+        result = run_pipeline(pipeline_func, arguments, options, self._runner, pipeline_conf=pipeline_conf)
         self._runs[result.run_id] = result
         return result
 

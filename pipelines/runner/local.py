@@ -362,6 +362,12 @@ class _Execution:
         self.store = runner.artifacts
         cpus = os.cpu_count() or 1
         self.parallelism = max(1, options.parallelism or cpus)
+        settings = spec.settings
+        if settings is not None and settings.parallelism:  # PipelineConf.set_parallelism
+            self.parallelism = min(self.parallelism, settings.parallelism)
+        self.run_timeout = settings.timeout_seconds if settings is not None else None
+        self.run_deadline: float | None = None
+        self.timed_out: str | None = None
         self.cpu_budget = options.cpu_budget or float(cpus)
         self.memory_budget = options.memory_budget or _machine_memory()
         run_id = uuid.uuid4().hex
@@ -510,7 +516,12 @@ class _Execution:
         return previous
 
     def _loop(self) -> None:
+        if self.run_timeout:
+            self.run_deadline = time.monotonic() + self.run_timeout
         while True:
+            if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+                self._time_out_run()
+                return
             ready, skipped = self.plan.advance()
             for inst in skipped:
                 record = self._record(inst)
@@ -607,9 +618,29 @@ class _Execution:
             self.selector.register(process.pidfd, selectors.EVENT_READ, ("exit", inst.id))
         return False
 
+    def _time_out_run(self) -> None:
+        """PipelineConf.set_timeout passed: stop what runs, skip what waits; the run ends Failed."""
+        reason = f"the pipeline timed out after {self.run_timeout:g}s (PipelineConf.set_timeout)"
+        for running in list(self.running.values()):
+            running.process.kill(reason)
+            with contextlib.suppress(Exception):
+                running.process.popen.wait(timeout=5)
+            self._exited(running)
+        for inst in self.plan.instances.values():
+            if not inst.state.is_finished:
+                record = self._record(inst)
+                inst.state, inst.message = TaskState.SKIPPED, reason
+                record.state, record.message, record.finished_at = TaskState.SKIPPED, reason, time.time()
+                self._changed(record)
+        self.retries.clear()
+        self.queue.clear()
+        self.timed_out = reason
+
     def _wait(self) -> None:
         now = time.monotonic()
         deadlines = [r.deadline for r in self.running.values() if r.deadline is not None]
+        if self.run_deadline is not None:
+            deadlines.append(self.run_deadline)
         deadlines += [due for due, _, _ in self.retries]
         timeout = max(0.0, min(deadlines) - now) if deadlines else None
         if any(r.process.pidfd is None for r in self.running.values()):
@@ -784,8 +815,10 @@ class _Execution:
             if state.skipped or state.failed:
                 loops[group] = ("failed: " if state.failed else "skipped: ") + state.message
         failed_loops = [m for m in loops.values() if m.startswith("failed")]
-        self.run.state = RunState.FAILED if self.plan.failed else RunState.SUCCEEDED
-        if failed_loops:
+        self.run.state = RunState.FAILED if self.plan.failed or self.timed_out else RunState.SUCCEEDED
+        if self.timed_out:
+            self.run.message = self.timed_out
+        elif failed_loops:
             self.run.message = failed_loops[0]
         elif self.run.state == RunState.FAILED:
             failed = [r.name for r in self.records.values() if r.state == TaskState.FAILED]

@@ -81,6 +81,16 @@ def safe_name(inst_id: str) -> str:
     return inst_id.replace("][", ".").replace("[", ".").replace("]", "")
 
 
+RUN_ID_TOKEN = "{{workflow.uid}}"  # KFP v1 dsl.RUN_ID_PLACEHOLDER
+POD_NAME_TOKEN = "{{pod.name}}"  # part of KFP v1 dsl.EXECUTION_ID_PLACEHOLDER
+
+
+def runtime_placeholders(text: str, run_id: str, inst_id: str) -> str:
+    """KFP v1's `dsl.RUN_ID_PLACEHOLDER` / `EXECUTION_ID_PLACEHOLDER` filled in for a local run (on Argo,
+    Argo fills them): the run's id, and the run's id with the task's name."""
+    return text.replace(RUN_ID_TOKEN, run_id).replace(POD_NAME_TOKEN, safe_name(inst_id))
+
+
 def _input_values(
     execution: _Execution, inst: Instance, component: ComponentSpec, record: TaskRecord
 ) -> tuple[dict[str, Any], dict[str, Resolved], dict[str, Any]]:
@@ -95,7 +105,10 @@ def _input_values(
         resolved = args.get(key, Resolved(spec.default))
         if spec.passing == "value":
             try:
-                value = coerce(execution.plan.value_of(resolved), spec.type)
+                raw = execution.plan.value_of(resolved)
+                if isinstance(raw, str) and "{{" in raw:
+                    raw = runtime_placeholders(raw, execution.run.run_id, inst.id)
+                value = coerce(raw, spec.type)
             except CoercionError as exc:
                 raise TaskFailure(f"input {key!r}: {exc}") from None
             values[key] = record.inputs[key] = fingerprint[key] = value
@@ -287,8 +300,9 @@ def _prepare_container(prepared: PreparedTask, values: dict[str, Any], paths: di
             return str(paths[name])
         return render(values.get(name))
 
+    run_id = prepared.task_dir.parent.parent.name
     prepared.argv = [
-        TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites))
+        runtime_placeholders(TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), run_id, prepared.inst_id)
         for part in [*container.command, *container.args]
     ]
     if not prepared.argv:

@@ -512,3 +512,71 @@ def test_v1_component_yaml_pipeline_has_kfp_1_8_task_graph() -> None:
             "echo-2": (["count-lines-2"], False),
         }
     }
+
+
+# --- item 5: KFP v1 names ------------------------------------------------------------------------------------
+
+
+def test_pipeline_conf_and_run_id_placeholders(harness: Harness) -> None:
+    spec = sample("v1_pipeline_conf.py")
+    assert spec.settings is not None and spec.settings.parallelism == 1
+    assert {t.resources.memory_limit for t in spec.tasks.values() if t.resources} == {"256Mi"}
+    result = harness.run(spec)
+    assert result.success(), result
+    run_id = result.run_id
+    assert result.task("record-ids").outputs == {"Output": run_id}
+    assert ("record-ids", f"run {run_id} execution {run_id}-record-ids\n") in harness.observer.lines
+    assert ("print-run", f"run {run_id}\n") in harness.observer.lines
+    first, second = sorted(result.tasks.values(), key=lambda t: t.started_at or 0)
+    assert first.finished_at is not None and second.started_at is not None
+    assert first.finished_at <= second.started_at  # parallelism 1: one after the other
+    workflow = valid_argo(spec)["spec"]
+    assert workflow["parallelism"] == 1
+    assert workflow["ttlStrategy"] == {"secondsAfterCompletion": 3600}
+    assert workflow["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    step = templates({"spec": workflow})["print-run"]
+    assert step["container"]["command"] == ["echo", "run", "{{workflow.uid}}"]  # Argo fills it in
+
+
+def test_pipeline_timeout_stops_the_run(make_pipeline: Any, harness: Harness) -> None:
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.component
+        def slow():
+            import time
+            time.sleep(600)
+
+        @dsl.component
+        def later():
+            pass
+
+        @dsl.pipeline(name="p")
+        def p():
+            dsl.get_pipeline_conf().set_timeout(0.5)
+            later().after(slow())
+        """
+    )
+    result = harness.run(spec)
+    assert result.run.state == RunState.FAILED
+    assert result.run.message == "the pipeline timed out after 0.5s (PipelineConf.set_timeout)"
+    assert result.task("slow").state == TaskState.FAILED and result.task("later").state == TaskState.SKIPPED
+    assert valid_argo(spec)["spec"]["activeDeadlineSeconds"] == 1
+
+
+def test_pipeline_conf_given_to_compile_and_to_a_run(tmp_path: Path) -> None:
+    import yaml
+
+    from pipelines.kfp import compiler, dsl
+
+    @dsl.pipeline(name="x")
+    def x() -> None:
+        dsl.ContainerOp(name="hello", image="alpine", command=["echo", "hi"])
+
+    conf = dsl.PipelineConf().set_parallelism(3).set_image_pull_policy("Always")
+    target = tmp_path / "x.yaml"
+    compiler.Compiler().compile(x, str(target), pipeline_conf=conf)
+    assert yaml.safe_load(target.read_text())["settings"] == {"parallelism": 3, "imagePullPolicy": "Always"}
+    with pytest.raises(ValueError, match="set_parallelism: expected a whole number >= 1, got 0"):
+        dsl.PipelineConf().set_parallelism(0)
