@@ -233,7 +233,12 @@ class _Builder:
             if match is None:
                 raise _unsupported(path, "dsl.OneOf over values that are not outputs of this DAG's tasks")
             element, name = match.groups()
-            options.append((f"tasks['{element}'].status == 'Succeeded'", f"tasks['{element}'].outputs.parameters['{name}']"))
+            options.append(
+                (
+                    f"tasks['{element}'].status == 'Succeeded'",
+                    f"tasks['{element}'].outputs.parameters['{name}']",
+                )
+            )
         expression = options[-1][1]
         for condition, value in reversed(options[:-1]):
             expression = f"{condition} ? {value} : ({expression})"

@@ -20,11 +20,11 @@ from pipelines.dsl.components import (
     func_to_container_op,
     python_component,
 )
-from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
+from pipelines.dsl.conf import PipelineConf, get_pipeline_conf
 from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, OneOf, ParallelFor
 from pipelines.dsl.importer import importer
-from pipelines.dsl.conf import PipelineConf, get_pipeline_conf
 from pipelines.dsl.pipeline import Pipeline, pipeline
+from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
     HTML,
@@ -48,6 +48,7 @@ EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
 __all__ = [
     "EXECUTION_ID_PLACEHOLDER",
     "HTML",
+    "RUN_ID_PLACEHOLDER",
     "Artifact",
     "ClassificationMetrics",
     "Collected",
@@ -76,7 +77,6 @@ __all__ = [
     "PipelineParam",
     "PipelineTask",
     "PipelineTaskFinalStatus",
-    "RUN_ID_PLACEHOLDER",
     "SlicedClassificationMetrics",
     "component",
     "container_component",

@@ -96,15 +96,19 @@ class _V1:
         if isinstance(raw, (str, int, float, bool)):
             return raw if isinstance(raw, str) else json.dumps(raw)
         if not isinstance(raw, dict) or len(raw) != 1:
-            raise self.fail(path, f"expected a string or a one-key placeholder such as {{inputValue: x}}, got {raw!r}")
-        (kind, value), = raw.items()
+            raise self.fail(
+                path, f"expected a string or a one-key placeholder such as {{inputValue: x}}, got {raw!r}"
+            )
+        ((kind, value),) = raw.items()
         if kind == "inputValue":
             return InputValuePlaceholder(self._input(value, path))
         if kind == "inputPath":
             return InputPathPlaceholder(self._input(value, path))
         if kind == "outputPath":
             if value not in self.output_names:
-                raise self.fail(path, f"unknown output {value!r}; outputs: {', '.join(self.output_names) or 'none'}")
+                raise self.fail(
+                    path, f"unknown output {value!r}; outputs: {', '.join(self.output_names) or 'none'}"
+                )
             return OutputPathPlaceholder(self.output_names[value])
         if kind == "concat":
             if not isinstance(value, list):
@@ -131,7 +135,9 @@ class _V1:
         if isinstance(cond, (bool, str)):
             chosen = then if str(cond).strip().lower() == "true" else otherwise
             return ConcatPlaceholder([]) if chosen is None else _Spliced(chosen)
-        raise self.fail(f"{path}.cond", f"expected {{isPresent: x}}, {{inputValue: x}} or true/false, got {cond!r}")
+        raise self.fail(
+            f"{path}.cond", f"expected {{isPresent: x}}, {{inputValue: x}} or true/false, got {cond!r}"
+        )
 
     def items(self, raw: Any, path: str) -> list[Any]:
         listed = raw if isinstance(raw, list) else [raw]
@@ -165,7 +171,7 @@ class _V1:
         )
 
 
-class _Spliced(list):  # type: ignore[type-arg]
+class _Spliced(list[Any]):
     """Items of a statically decided `if`, spliced into the surrounding list."""
 
 
@@ -202,7 +208,9 @@ def _v2_interface(
     for name, entry in (definitions.get("parameters") or {}).items():
         kind = entry.get("parameterType") or entry.get("type")
         optional = bool(entry.get("isOptional")) or "defaultValue" in entry
-        inputs[name] = InputSpec(type=_V2_TYPES.get(kind), optional=optional, default=entry.get("defaultValue"))
+        inputs[name] = InputSpec(
+            type=_V2_TYPES.get(kind), optional=optional, default=entry.get("defaultValue")
+        )
     for name, entry in (definitions.get("artifacts") or {}).items():
         title = ((entry.get("artifactType") or {}).get("schemaTitle") or "system.Artifact").split(".")[-1]
         passing = "path" if "InputPath" in annotations.get(name, "") else "artifact"
@@ -232,7 +240,7 @@ def _v2_item(raw: Any, source: str, path: str) -> Any:
     if not isinstance(raw, str):
         return json.dumps(raw)
     text = raw.strip()
-    if text.startswith(("{\"IfPresent\"", "{\"Concat\"")):
+    if text.startswith(('{"IfPresent"', '{"Concat"')):
         try:
             parsed = json.loads(text)
         except json.JSONDecodeError:
@@ -242,7 +250,9 @@ def _v2_item(raw: Any, source: str, path: str) -> Any:
         if isinstance(parsed, dict) and "IfPresent" in parsed:
             body = parsed["IfPresent"]
             then = [_v2_item(v, source, path) for v in _listed(body.get("Then"))]
-            otherwise = [_v2_item(v, source, path) for v in _listed(body.get("Else"))] if "Else" in body else None
+            otherwise = (
+                [_v2_item(v, source, path) for v in _listed(body.get("Else"))] if "Else" in body else None
+            )
             return IfPresentPlaceholder(str(body.get("InputName")), then, otherwise)
     parts: list[Any] = []
     last = 0
@@ -271,7 +281,9 @@ def _listed(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
-def _python_from_v2(container: dict[str, Any], component: dict[str, Any], name: str, source: str) -> Component:
+def _python_from_v2(
+    container: dict[str, Any], component: dict[str, Any], name: str, source: str
+) -> Component:
     """A lightweight Python component compiled by KFP v2: the function source is in the command."""
     args = [str(a) for a in container.get("args") or []]
     try:
@@ -293,12 +305,12 @@ def _python_from_v2(container: dict[str, Any], component: dict[str, Any], name: 
             for arg in node.args.args:
                 annotations[arg.arg] = ast.unparse(arg.annotation) if arg.annotation else ""
     inputs, outputs = _v2_interface(component, source, annotations)
-    for key, spec in inputs.items():
-        if spec.passing == "value" and "PipelineTaskFinalStatus" in annotations.get(key, ""):
+    for key, in_spec in inputs.items():
+        if in_spec.passing == "value" and "PipelineTaskFinalStatus" in annotations.get(key, ""):
             inputs[key] = InputSpec(passing="finalStatus", optional=True)
-    for key, spec in list(outputs.items()):
-        if spec.passing == "path" and key not in annotations:
-            outputs[key] = spec.model_copy(update={"passing": "value"})
+    for key, out_spec in list(outputs.items()):
+        if out_spec.passing == "path" and key not in annotations:
+            outputs[key] = out_spec.model_copy(update={"passing": "value"})
     spec = ComponentSpec(
         name=name,
         inputs=inputs,
@@ -331,7 +343,7 @@ def _v2_component(document: dict[str, Any], source: str) -> Component:
             "components",
             f"the file holds {len(components)} components (a compiled pipeline); load a single component's YAML",
         )
-    (key, component), = components.items()
+    ((key, component),) = components.items()
     executor = executors.get(component.get("executorLabel"))
     if not isinstance(executor, dict) or "container" not in executor:
         raise _fail(source, f"components.{key}.executorLabel", "no container executor for the component")
@@ -416,10 +428,14 @@ def load_component_from_url(url: str, auth: Any = None, timeout: float = 30.0) -
     if not url.startswith(("http://", "https://")):
         raise _fail(url, "url", "use an http(s):// or file:// URL, or a local path")
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - scheme checked above
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # the scheme is checked above
             text = response.read().decode()
     except OSError as exc:
-        raise _fail(url, "url", f"cannot download it ({exc}); download the file and load it with load_component_from_file") from None
+        raise _fail(
+            url,
+            "url",
+            f"cannot download it ({exc}); download the file and load it with load_component_from_file",
+        ) from None
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:

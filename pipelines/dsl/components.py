@@ -393,7 +393,9 @@ def container_component(func: Callable[..., Any]) -> TemplateComponent:
                 "outputs as dsl.OutputPath(...) or Output[...] parameters"
             )
         out = OutputPathPlaceholder(key)
-        placeholders[spec_out.param or key] = _ArtifactPlaceholder(out) if spec_out.passing == "artifact" else out
+        placeholders[spec_out.param or key] = (
+            _ArtifactPlaceholder(out) if spec_out.passing == "artifact" else out
+        )
     returned = func(**placeholders)
     if not isinstance(returned, ContainerSpec):
         raise TypeError(

@@ -30,7 +30,9 @@ class PipelineConf:
     def set_parallelism(self, max_num_pods: int) -> PipelineConf:
         """At most this many tasks at once."""
         if isinstance(max_num_pods, bool) or not isinstance(max_num_pods, int) or max_num_pods < 1:
-            raise ValueError(f"PipelineConf.set_parallelism: expected a whole number >= 1, got {max_num_pods!r}")
+            raise ValueError(
+                f"PipelineConf.set_parallelism: expected a whole number >= 1, got {max_num_pods!r}"
+            )
         self.parallelism = max_num_pods
         return self
 
@@ -49,14 +51,17 @@ class PipelineConf:
     def set_image_pull_secrets(self, image_pull_secrets: list[Any]) -> PipelineConf:
         """Kubernetes: secrets to pull images with (names, or objects with `.name` like V1LocalObjectReference)."""
         self.image_pull_secrets = [
-            s if isinstance(s, str) else str(s["name"] if isinstance(s, dict) else s.name) for s in image_pull_secrets
+            s if isinstance(s, str) else str(s["name"] if isinstance(s, dict) else s.name)
+            for s in image_pull_secrets
         ]
         return self
 
     def set_image_pull_policy(self, policy: str) -> PipelineConf:
         """Kubernetes: Always, Never or IfNotPresent."""
         if policy not in ("Always", "Never", "IfNotPresent"):
-            raise ValueError(f"PipelineConf.set_image_pull_policy: use Always, Never or IfNotPresent, got {policy!r}")
+            raise ValueError(
+                f"PipelineConf.set_image_pull_policy: use Always, Never or IfNotPresent, got {policy!r}"
+            )
         self.image_pull_policy = policy
         return self
 

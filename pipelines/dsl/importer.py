@@ -14,7 +14,7 @@ from pipelines.compiler.ir import ComponentSpec, InputSpec, OutputSpec, PythonIm
 from pipelines.dsl.tasks import PipelineTask
 from pipelines.dsl.types import Artifact, _artifact_class
 
-_SOURCE = '''def importer(uri: str, metadata: dict, artifact):
+_SOURCE = """def importer(uri: str, metadata: dict, artifact):
     import os
     import shutil
     import urllib.parse
@@ -39,7 +39,7 @@ _SOURCE = '''def importer(uri: str, metadata: dict, artifact):
         shutil.copytree(source, artifact.path)
     else:
         shutil.copyfile(source, artifact.path)
-'''
+"""
 
 
 def importer(

@@ -43,7 +43,9 @@ class NestedPipelineTask:
                 for k, v in returned.items()
                 if isinstance(v, (Channel, PipelineTask))
             }
-        raise TypeError(f"pipeline {self.name!r} returned {returned!r}; return a task output or a dict of them")
+        raise TypeError(
+            f"pipeline {self.name!r} returned {returned!r}; return a task output or a dict of them"
+        )
 
     @property
     def outputs(self) -> dict[str, Channel]:

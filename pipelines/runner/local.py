@@ -26,8 +26,8 @@ import re
 import selectors
 import shutil
 import signal
-import threading
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -207,12 +207,12 @@ class RunResult:
         for task in self.tasks.values():
             counts[task.state.value.lower()] = counts.get(task.state.value.lower(), 0) + 1
         took = (
-            f" in {self.run.finished_at - self.run.started_at:.2f}s" if self.run.finished_at is not None else ""
+            f" in {self.run.finished_at - self.run.started_at:.2f}s"
+            if self.run.finished_at is not None
+            else ""
         )
         summary = ", ".join(f"{n} {s}" for s, n in counts.items()) or "no tasks"
-        return (
-            f"<RunResult {self.spec.pipeline.name} run_id={self.run_id} {self.run.state.value}{took}: {summary}>"
-        )
+        return f"<RunResult {self.spec.pipeline.name} run_id={self.run_id} {self.run.state.value}{took}: {summary}>"
 
     @property
     def run_id(self) -> str:
@@ -703,7 +703,9 @@ class _Execution:
         if process.killed_reason:
             self._attempt_failed(inst, record, process.killed_reason)
         elif code != 0:
-            self._attempt_failed(inst, record, f"exited with code {code}" + self._missing_program(running, code))
+            self._attempt_failed(
+                inst, record, f"exited with code {code}" + self._missing_program(running, code)
+            )
         else:
             try:
                 collect_outputs(self, running.prepared, inst, record)

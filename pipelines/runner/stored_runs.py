@@ -45,7 +45,9 @@ def run_rows(store: StoreReader) -> list[dict[str, Any]]:
     for pipeline in store.list_pipelines():
         for version in store.list_pipeline_versions(pipeline.id):
             # "(v2)" read like the KFP SDK version; say what it is: the pipeline's version in the store
-            number = version.name[1:] if version.name[:1] == "v" and version.name[1:].isdigit() else version.name
+            number = (
+                version.name[1:] if version.name[:1] == "v" and version.name[1:].isdigit() else version.name
+            )
             names[version.id] = f"{pipeline.name}, pipeline version {number}"
     rows = []
     for run in store.list_runs():

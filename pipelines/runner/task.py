@@ -302,7 +302,9 @@ def _prepare_container(prepared: PreparedTask, values: dict[str, Any], paths: di
 
     run_id = prepared.task_dir.parent.parent.name
     prepared.argv = [
-        runtime_placeholders(TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), run_id, prepared.inst_id)
+        runtime_placeholders(
+            TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), run_id, prepared.inst_id
+        )
         for part in [*container.command, *container.args]
     ]
     if not prepared.argv:
@@ -336,7 +338,11 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
         return start_process(prepared.argv, prepared.task_dir / "work", env)
     except FileNotFoundError:
         container = prepared.component.container
-        image = f" (image {container.image} has it; container steps run on this machine's programs here)" if container else ""
+        image = (
+            f" (image {container.image} has it; container steps run on this machine's programs here)"
+            if container
+            else ""
+        )
         raise TaskFailure(
             f"cannot start {prepared.argv[0]!r}: it is not installed on this machine{image}; install it or put a "
             "stand-in on PATH"

@@ -28,7 +28,10 @@ def sample(name: str, pipeline: str | None = None) -> PipelineSpec:
 def valid_argo(spec: PipelineSpec) -> dict[str, Any]:
     """The Argo Workflow of `spec`, checked against hera's models (a field they do not know fails)."""
     document = to_workflow(spec)
-    assert Workflow.model_validate(document).model_dump(by_alias=True, exclude_none=True, mode="json") == document
+    assert (
+        Workflow.model_validate(document).model_dump(by_alias=True, exclude_none=True, mode="json")
+        == document
+    )
     return document
 
 
@@ -112,7 +115,11 @@ def test_v1_component_yaml_from_file_url_and_text_runs_with_its_placeholders(har
     step = argo["count-lines"]
     assert step["inputs"]["artifacts"] == [{"name": "text", "path": "/tmp/inputs/text/data"}]
     assert step["container"]["command"][3] == "/tmp/inputs/text/data"
-    assert step["container"]["args"] == ["--label", "{{inputs.parameters.label}}", "--skip-header={{inputs.parameters.skip_header}}"]
+    assert step["container"]["args"] == [
+        "--label",
+        "{{inputs.parameters.label}}",
+        "--skip-header={{inputs.parameters.skip_header}}",
+    ]
     assert argo["count-lines-2"]["container"]["args"][0] == "--no-label"
 
 
@@ -244,20 +251,28 @@ def test_v2_component_yaml_python_and_container_executors_run(
     assert result.task("word-count").outputs == {"count": "2"}
     assert ("word-count", "counted\n") in harness.observer.lines
     assert ("word-count-2", "no label\n") in harness.observer.lines
-    assert "import kfp" not in (spec.components["shout"].python.source if spec.components["shout"].python else "")
+    assert "import kfp" not in (
+        spec.components["shout"].python.source if spec.components["shout"].python else ""
+    )
     valid_argo(spec)
 
 
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("name: x\ninputs: [{type: String}]\nimplementation: {container: {image: a}}", "inputs[0]: each input needs a name"),
+        (
+            "name: x\ninputs: [{type: String}]\nimplementation: {container: {image: a}}",
+            "inputs[0]: each input needs a name",
+        ),
         (
             "name: x\nimplementation: {container: {image: a, command: [{inputValue: nope}]}}",
             "unknown input 'nope'",
         ),
         ("name: x\nimplementation: {graph: {tasks: {}}}", "graph components are not supported"),
-        ("name: x\nimplementation: {container: {image: a, command: [{inputUri: y}]}}", "placeholder 'inputUri'"),
+        (
+            "name: x\nimplementation: {container: {image: a, command: [{inputUri: y}]}}",
+            "placeholder 'inputUri'",
+        ),
         ("just: text", "not a component"),
         ("[", "not valid YAML"),
     ],
@@ -350,7 +365,9 @@ def test_if_elif_else_branch_outputs_merge_with_one_of(harness: Harness, seed: i
     result = harness.run(spec, {"seed": seed})
     assert result.success(), result
     assert result.outputs == {"Output": winner}
-    ran = [t.name for t in result.tasks.values() if t.task.startswith("print-and-return") and t.state.has_outputs]
+    ran = [
+        t.name for t in result.tasks.values() if t.task.startswith("print-and-return") and t.state.has_outputs
+    ]
     assert len(ran) == 2  # one branch and the consumer of dsl.OneOf
     assert result.task("print-and-return-4").outputs == {"Output": winner}
     argo = templates(valid_argo(spec))
@@ -381,7 +398,9 @@ def test_one_of_needs_task_outputs() -> None:
         dsl.OneOf("a", "b")
 
 
-def test_container_components_importer_nested_pipeline_and_final_status(harness: Harness, tmp_path: Path) -> None:
+def test_container_components_importer_nested_pipeline_and_final_status(
+    harness: Harness, tmp_path: Path
+) -> None:
     data = tmp_path / "lines.txt"
     data.write_text("a\nb\nc\n")
     spec = sample("v2_containers_and_nesting.py", "containers_and_nesting")
@@ -402,7 +421,9 @@ def test_container_components_importer_nested_pipeline_and_final_status(harness:
     assert step["container"]["args"] == ["/tmp/inputs/text/data", "/tmp/outputs/counted/data", "lines: "]
 
 
-def test_importer_of_a_missing_or_remote_object_fails_saying_why(make_pipeline: Any, harness: Harness) -> None:
+def test_importer_of_a_missing_or_remote_object_fails_saying_why(
+    make_pipeline: Any, harness: Harness
+) -> None:
     spec = make_pipeline(
         """
         from pipelines.kfp import dsl
@@ -470,7 +491,9 @@ def test_v1_flip_coin_with_exit_handler_has_kfp_1_8_task_graph() -> None:
     """kfp 1.8 compiles the exit-handler flip-coin sample to: the exit task as `onExit`, one DAG per group
     numbered by one counter (exit-handler-1, condition-2 ... condition-8), each condition a DAG task with a
     `when` depending on the task it compares, tasks named after their components (print-op, print-op-2...)."""
-    spec = load_pipeline(Path(__file__).resolve().parents[2] / "examples/pipelines/seed/control.py", "flipcoin_exit_pipeline")
+    spec = load_pipeline(
+        Path(__file__).resolve().parents[2] / "examples/pipelines/seed/control.py", "flipcoin_exit_pipeline"
+    )
     document = valid_argo(spec)
     assert document["spec"]["onExit"] == "print-op"
     root = document["spec"]["entrypoint"]

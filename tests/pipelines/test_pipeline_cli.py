@@ -63,6 +63,9 @@ def test_compile_to_stdout_file_and_argo_then_run_the_package(tmp_path: Path) ->
     package = tmp_path / "calc.zip"
     written = tuner("compile", str(SEED / "add_numbers.py"), "--output-file", str(package))
     assert written.returncode == 0 and package.exists()
+    # -o means an output format everywhere else in the CLI; compile writes a file only with --output-file
+    old_spelling = tuner("compile", str(SEED / "add_numbers.py"), "-o", str(tmp_path / "other.zip"))
+    assert old_spelling.returncode == 2 and not (tmp_path / "other.zip").exists()
     argo = tuner("compile", str(SEED / "parallel.py"), "--target", "argo")
     assert yaml.safe_load(argo.stdout)["kind"] == "Workflow"
     ran = tuner("run", str(package), "--arg", "a=1", "--arg", "b=2")

@@ -116,7 +116,9 @@ def test_task_timeout_option_and_variable_on_the_command_line(tmp_path: Path) ->
     pipeline = tmp_path / "sleepy.py"
     pipeline.write_text(SLEEPER)
     store = f"sqlite:///{tmp_path / 'runs.db'}"
-    ran = tuner("run", str(pipeline), "--arg", f"pid_file={tmp_path / 'p'}", "--store", store, "--task-timeout", "0.5")
+    ran = tuner(
+        "run", str(pipeline), "--arg", f"pid_file={tmp_path / 'p'}", "--store", store, "--task-timeout", "0.5"
+    )
     assert ran.returncode == 1 and "timed out after 0.5s" in ran.stderr
     env = {**os.environ, "TUNER_PIPELINES_TASK_TIMEOUT": "soon"}
     bad = tuner("run", str(pipeline), "--arg", f"pid_file={tmp_path / 'p'}", "--store", store, env=env)
@@ -128,7 +130,9 @@ def _bin_with(tmp_path: Path, gsutil: str | None) -> str:
     folder = tmp_path / "bin"
     folder.mkdir()
     for tool in ("sh", "mkdir", "dirname", "sleep"):
-        found = subprocess.run(["sh", "-c", f"command -v {tool}"], capture_output=True, text=True).stdout.strip()
+        found = subprocess.run(
+            ["sh", "-c", f"command -v {tool}"], capture_output=True, text=True
+        ).stdout.strip()
         (folder / tool).symlink_to(found)
     if gsutil is not None:
         script = folder / "gsutil"
@@ -142,14 +146,24 @@ def test_the_gcs_example_names_a_missing_gsutil(harness: Harness, tmp_path: Path
     result = harness.run(load_pipeline(EXAMPLES / "gcs_download.py"))
     download = result.task("gcs-download")
     assert download.state == TaskState.FAILED
-    assert "'gsutil' is not installed on this machine (image google/cloud-sdk:279.0.0 has it" in download.message
+    assert (
+        "'gsutil' is not installed on this machine (image google/cloud-sdk:279.0.0 has it" in download.message
+    )
     assert result.task("count-words").state == TaskState.SKIPPED
     report = [line for name, line in harness.observer.lines if name == "report"]
-    assert len(report) == 1 and report[0].startswith("could not download gs://") and "'gsutil' is not installed" in report[0]
+    assert (
+        len(report) == 1
+        and report[0].startswith("could not download gs://")
+        and "'gsutil' is not installed" in report[0]
+    )
 
 
-def test_the_gcs_example_does_not_hang_when_gsutil_has_no_network(harness: Harness, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PATH", _bin_with(tmp_path, 'echo "connecting to storage.googleapis.com"\nexec sleep 600\n'))
+def test_the_gcs_example_does_not_hang_when_gsutil_has_no_network(
+    harness: Harness, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv(
+        "PATH", _bin_with(tmp_path, 'echo "connecting to storage.googleapis.com"\nexec sleep 600\n')
+    )
     spec = load_pipeline(EXAMPLES / "gcs_download.py")
     assert spec.tasks["gcs-download"].timeout_seconds == 60  # the example's own timeout
     quick = spec.model_copy(deep=True)
@@ -161,7 +175,9 @@ def test_the_gcs_example_does_not_hang_when_gsutil_has_no_network(harness: Harne
     assert report and "gcs-download timed out after 0.5s" in report[0]
 
 
-def test_a_missing_program_as_the_command_itself_is_named(make_pipeline, harness: Harness, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_a_missing_program_as_the_command_itself_is_named(
+    make_pipeline, harness: Harness, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("PATH", _bin_with(tmp_path, None))
     spec = make_pipeline(
         """

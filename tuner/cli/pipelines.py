@@ -164,7 +164,11 @@ def register(app: typer.Typer) -> None:
                 stored = recorder.store_run_id(exc.run_id) if exc.run_id else None
                 stderr_console().print(
                     f"interrupted by {exc.signal_name}: the running tasks were stopped"
-                    + (f"; run {stored} is recorded as Cancelled (tuner pipelines runs show {stored})" if stored else ""),
+                    + (
+                        f"; run {stored} is recorded as Cancelled (tuner pipelines runs show {stored})"
+                        if stored
+                        else ""
+                    ),
                     markup=False,
                 )
                 raise typer.Exit(int(exc.code)) from None  # type: ignore[arg-type]

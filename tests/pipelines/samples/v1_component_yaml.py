@@ -5,7 +5,7 @@ import os
 
 from pipelines import kfp
 from pipelines.kfp import components, dsl
-from pipelines.kfp.components import InputPath, OutputPath
+from pipelines.kfp.components import OutputPath
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -18,7 +18,9 @@ def write_lines(count: int, text_path: OutputPath(str)):
 
 write_lines_op = components.create_component_from_func(write_lines, base_image="python:3.9")
 count_lines_op = components.load_component_from_file(os.path.join(HERE, "components", "count_lines.yaml"))
-count_lines_by_url_op = components.load_component_from_url("file://" + os.path.join(HERE, "components", "count_lines.yaml"))
+count_lines_by_url_op = components.load_component_from_url(
+    "file://" + os.path.join(HERE, "components", "count_lines.yaml")
+)
 echo_op = components.load_component_from_text("""
 name: Echo
 inputs:

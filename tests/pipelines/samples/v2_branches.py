@@ -45,7 +45,6 @@ def one_of_branches(seed: int) -> str:
 
 @dsl.pipeline(name="collected-from-a-condition")
 def collected_from_a_condition(numbers: List[int] = [1, 2, 3, 4]) -> int:
-    with dsl.ParallelFor(numbers) as number:
-        with dsl.If(number > 2):
-            doubled = double(x=number)
+    with dsl.ParallelFor(numbers) as number, dsl.If(number > 2):
+        doubled = double(x=number)
     return add_all(values=dsl.Collected(doubled.output)).output

@@ -54,6 +54,8 @@ def containers_and_nesting(name: str = "world", data_uri: str = "/tmp/lines.txt"
     with dsl.ExitHandler(final_report()):
         inner = greet_and_shout(name=name)
         shout(text=inner.output)
-        imported = dsl.importer(artifact_uri=data_uri, artifact_class=Dataset, reimport=False, metadata={"source": "local"})
+        imported = dsl.importer(
+            artifact_uri=data_uri, artifact_class=Dataset, reimport=False, metadata={"source": "local"}
+        )
         count_lines(text=imported.output)
         count_lines(text=imported.output, prefix="rows").after(inner)
