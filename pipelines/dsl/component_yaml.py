@@ -441,3 +441,16 @@ def load_component_from_url(url: str, auth: Any = None, timeout: float = 30.0) -
     except yaml.YAMLError as exc:
         raise _fail(url, "", f"not valid YAML: {exc}") from None
     return component_from_document(document, url)
+
+
+def load_component(filename: str | None = None, url: str | None = None, text: str | None = None) -> Component:
+    """KFP v1 `components.load_component(filename=... | url=... | text=...)`: exactly one of the three."""
+    given = [k for k, v in (("filename", filename), ("url", url), ("text", text)) if v is not None]
+    if len(given) != 1:
+        raise TypeError(f"load_component takes exactly one of filename, url or text; got {given or 'none'}")
+    if filename is not None:
+        return load_component_from_file(filename)
+    if url is not None:
+        return load_component_from_url(url)
+    assert text is not None
+    return load_component_from_text(text)

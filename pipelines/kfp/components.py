@@ -1,6 +1,7 @@
 """`kfp.components`: building components from Python functions, and file-passing annotations."""
 
 from pipelines.dsl.component_yaml import (
+    load_component,
     load_component_from_file,
     load_component_from_text,
     load_component_from_url,
@@ -13,6 +14,7 @@ __all__ = [
     "OutputPath",
     "create_component_from_func",
     "func_to_container_op",
+    "load_component",
     "load_component_from_file",
     "load_component_from_text",
     "load_component_from_url",

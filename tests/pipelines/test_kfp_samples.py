@@ -603,3 +603,14 @@ def test_pipeline_conf_given_to_compile_and_to_a_run(tmp_path: Path) -> None:
     assert yaml.safe_load(target.read_text())["settings"] == {"parallelism": 3, "imagePullPolicy": "Always"}
     with pytest.raises(ValueError, match="set_parallelism: expected a whole number >= 1, got 0"):
         dsl.PipelineConf().set_parallelism(0)
+
+
+def test_v1_load_component_takes_exactly_one_source(tmp_path: Path) -> None:
+    from pipelines.kfp import components
+
+    yaml_text = "name: Echo\nimplementation: {container: {image: alpine, command: [echo, hi]}}"
+    (tmp_path / "echo.yaml").write_text(yaml_text)
+    assert components.load_component(text=yaml_text).name == "Echo"
+    assert components.load_component(filename=str(tmp_path / "echo.yaml")).name == "Echo"
+    with pytest.raises(TypeError, match="exactly one of filename, url or text"):
+        components.load_component(text=yaml_text, filename="x.yaml")
