@@ -17,7 +17,7 @@ from pipelines.kfp import components, dsl
 HERE = os.path.dirname(os.path.abspath(__file__))
 DOWNLOAD_TIMEOUT_SECONDS = 60
 
-download_op = components.load_component_from_file(os.path.join(HERE, "components", "gcs_download.yaml"))
+download_op = components.load_component_from_file(os.path.join(HERE, "components", "gcs_download.yml"))
 
 
 @dsl.component

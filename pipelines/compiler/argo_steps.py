@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelines.compiler.ir import TOKEN_PATTERN, ComponentSpec, PipelineSpec, ValueRef, placeholder
+from pipelines.runner.executor import render
 
 DEFAULT_IMAGE = "python:3.11"
 INPUTS_DIR = "/tmp/inputs"
@@ -54,7 +55,9 @@ class StepTemplates:
         if metadata:
             template["metadata"] = metadata
         inputs, outputs, container = (
-            self._python(name, component) if component.python is not None else self._container(component)
+            self._python(name, component)
+            if component.python is not None
+            else self._container(name, component)
         )
         if inputs:
             template["inputs"] = inputs
@@ -202,7 +205,9 @@ class StepTemplates:
         }
         return pack(in_params, in_artifacts), pack(out_params, out_artifacts), container
 
-    def _container(self, component: ComponentSpec) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def _container(
+        self, name: str, component: ComponentSpec
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         container_spec = component.container
         assert container_spec is not None
 
@@ -217,11 +222,17 @@ class StepTemplates:
         def argo(text: str) -> str:
             return TOKEN_PATTERN.sub(token, text)
 
-        in_params = [{"name": key} for key, s in component.inputs.items() if s.passing == "value"]
+        given = self.spec.tasks[name].arguments
+        # An optional input the task leaves out still gets a value (its default), as Argo requires one.
+        in_params = [
+            {"name": key} if key in given else {"name": key, "value": render(s.default)}
+            for key, s in component.inputs.items()
+            if s.passing == "value"
+        ]
         in_artifacts = [
             {"name": key, "path": f"{INPUTS_DIR}/{key}/data"}
             for key, s in component.inputs.items()
-            if s.passing in ("path", "artifact")
+            if s.passing in ("path", "artifact") and key in given
         ]
         out_params = [{"name": k, "valueFrom": {"path": p}} for k, p in container_spec.file_outputs.items()]
         out_artifacts = [{"name": k, "path": p} for k, p in container_spec.file_outputs.items()]

@@ -19,8 +19,9 @@ from pipelines.compiler.compiler import as_spec
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.console import ConsoleObserver, RunObserver
-from pipelines.runner.local import LocalRunner, RunDetail, RunOptions, RunResult
+from pipelines.runner.local import LocalRunner, RunOptions
 from pipelines.runner.recorder import RunRecorder
+from pipelines.runner.results import RunDetail, RunResult
 from tuner.config import Settings
 from tuner.errors import LaunchError
 

@@ -338,7 +338,7 @@ def test_kfp_v2_names_are_the_same_objects() -> None:
 
 
 def test_run_objects_read_like_kfp_and_print_short(harness: Harness, tmp_path: Path) -> None:
-    from pipelines.runner.local import RunDetail
+    from pipelines.runner.results import RunDetail
 
     result = harness.run(sample("v2_retry.py"), {"counter_dir": str(tmp_path)})
     assert result.run_id == result.run.id and result.run.status == "Succeeded"
