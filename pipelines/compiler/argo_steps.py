@@ -133,6 +133,13 @@ class StepTemplates:
         paths: dict[str, str] = {}
         artifacts: dict[str, Any] = {}
         final: dict[str, Any] = {}
+        open_files: dict[str, str] = {}
+        for key, spec in component.inputs.items():
+            if spec.open_as:
+                open_files[spec.param or key] = spec.open_as
+        for key, out in component.outputs.items():
+            if out.open_as:
+                open_files[out.param or key] = out.open_as
         for key, spec_in in component.inputs.items():
             param = spec_in.param or key
             if spec_in.passing == "finalStatus":
@@ -182,6 +189,7 @@ class StepTemplates:
         spec_doc.update(
             {
                 "paths": paths,
+                "openFiles": open_files,
                 "artifacts": artifacts,
                 "finalStatus": final,
                 "outputs": value_outputs,

@@ -157,6 +157,9 @@ class InputSpec(IRModel):
     optional: bool = False
     default: Any = None
     param: str | None = None  # the Python parameter's name when it differs (KFP v1 strips "_path")
+    open_as: Literal["r", "rb"] | None = (
+        None  # KFP v1 InputTextFile/InputBinaryFile: an open file, not a path
+    )
 
 
 class OutputSpec(IRModel):
@@ -166,6 +169,7 @@ class OutputSpec(IRModel):
     passing: PassingMode = "value"
     artifact: str | None = None
     param: str | None = None
+    open_as: Literal["w", "wb"] | None = None  # KFP v1 OutputTextFile/OutputBinaryFile: an open file
 
 
 class PythonImplementation(IRModel):

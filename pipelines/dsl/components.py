@@ -169,12 +169,17 @@ def interface_from_function(
         optional: dict[str, Any] = {"optional": True, "default": default} if has_default else {}
         io_name = _io_name(param.name, strip_suffixes)
         renamed: dict[str, Any] = {"param": param.name} if io_name != param.name else {}
+        opened: dict[str, Any] = (
+            {"open_as": annotation.open_as} if getattr(annotation, "open_as", None) else {}
+        )  # InputTextFile, OutputBinaryFile...
         if isinstance(annotation, OutputPath):
             ptype, artifact = _path_type(annotation)
-            outputs[io_name] = OutputSpec(type=ptype, passing="path", artifact=artifact, **renamed)
+            outputs[io_name] = OutputSpec(type=ptype, passing="path", artifact=artifact, **renamed, **opened)
         elif isinstance(annotation, InputPath):
             ptype, artifact = _path_type(annotation)
-            inputs[io_name] = InputSpec(type=ptype, passing="path", artifact=artifact, **optional, **renamed)
+            inputs[io_name] = InputSpec(
+                type=ptype, passing="path", artifact=artifact, **optional, **renamed, **opened
+            )
         elif isinstance(annotation, ArtifactAnnotation):
             name = annotation.artifact.__name__
             if annotation.direction == "output":

@@ -306,6 +306,13 @@ def run(spec: dict[str, Any]) -> int:
     function = load_function(spec["source"], spec["function"])
     kwargs: dict[str, Any] = dict(spec.get("params", {}))
     kwargs.update(spec.get("paths", {}))
+    opened = []
+    for param, mode in spec.get("openFiles", {}).items():  # KFP v1 InputTextFile, OutputBinaryFile...
+        if "w" in mode:
+            os.makedirs(os.path.dirname(kwargs[param]), exist_ok=True)
+        handle = open(kwargs[param], mode)  # noqa: SIM115 - closed after the call
+        opened.append(handle)
+        kwargs[param] = handle
     artifacts = {
         param: TaskArtifact(a["name"], a.get("uri", ""), a["path"], a.get("metadata"))
         for param, a in spec.get("artifacts", {}).items()
@@ -315,7 +322,11 @@ def run(spec: dict[str, Any]) -> int:
         kwargs[param] = FinalStatus(status)
     outputs = spec.get("outputs", [])
     try:
-        result = function(**kwargs)
+        try:
+            result = function(**kwargs)
+        finally:
+            for handle in opened:
+                handle.close()
     except SystemExit as exc:
         # `sys.exit(0)` (or `sys.exit()`) inside a component is a success, as in KFP; any other code fails.
         if exc.code not in (None, 0):

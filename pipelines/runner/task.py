@@ -216,6 +216,7 @@ def _prepare_python(
     path_args: dict[str, str] = {}
     artifacts: dict[str, dict[str, Any]] = {}
     final: dict[str, Any] = {}
+    open_files: dict[str, str] = {}
     for key, spec in component.inputs.items():
         param = spec.param or key
         if spec.passing == "value":
@@ -226,6 +227,8 @@ def _prepare_python(
             ref = execution.records[inst.id].input_artifacts.get(key)
             if spec.passing == "path":
                 path_args[param] = str(paths[key])
+                if spec.open_as:
+                    open_files[param] = spec.open_as
             else:
                 artifacts[param] = {
                     "name": key,
@@ -248,6 +251,8 @@ def _prepare_python(
         prepared.output_params[param] = key
         if out.passing == "path":
             path_args[param] = str(path)
+            if out.open_as:
+                open_files[param] = out.open_as
         else:
             uri = path.as_uri()  # the stored URI is known once the content is (content-addressed store)
             artifacts[param] = {
@@ -264,6 +269,7 @@ def _prepare_python(
         "env": prepared.env,
         "params": params,
         "paths": path_args,
+        "openFiles": open_files,
         "artifacts": artifacts,
         "finalStatus": final,
         "outputs": value_outputs,

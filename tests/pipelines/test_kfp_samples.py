@@ -614,3 +614,32 @@ def test_v1_load_component_takes_exactly_one_source(tmp_path: Path) -> None:
     assert components.load_component(filename=str(tmp_path / "echo.yaml")).name == "Echo"
     with pytest.raises(TypeError, match="exactly one of filename, url or text"):
         components.load_component(text=yaml_text, filename="x.yaml")
+
+
+def test_v1_text_and_binary_file_annotations_pass_open_files(make_pipeline: Any, harness: Harness) -> None:
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import components, dsl
+        from pipelines.kfp.components import InputBinaryFile, InputTextFile, OutputBinaryFile, OutputTextFile
+
+        def write(text_file: OutputTextFile(str), blob_file: OutputBinaryFile(bytes)):
+            text_file.write("some words here")
+            blob_file.write(bytes([1, 2, 3]))
+
+        def read(text_file: InputTextFile(str), blob_file: InputBinaryFile(bytes)) -> str:
+            return f"{len(text_file.read().split())} words, {sum(blob_file.read())} in bytes"
+
+        write_op = components.create_component_from_func(write)
+        read_op = components.create_component_from_func(read)
+
+        @dsl.pipeline(name="files")
+        def files():
+            written = write_op()
+            read_op(written.outputs["text"], written.outputs["blob"])
+        """
+    )
+    assert list(spec.components["write"].outputs) == ["text", "blob"]  # `_file` stripped, as in KFP v1
+    result = harness.run(spec)
+    assert result.success(), result
+    assert result.task("read").outputs == {"Output": "3 words, 6 in bytes"}
+    valid_argo(spec)
