@@ -192,3 +192,19 @@ def test_a_missing_program_as_the_command_itself_is_named(
     assert result.task("copy").message.startswith(
         "cannot start 'gsutil': it is not installed on this machine (image google/cloud-sdk:272.0.0 has it"
     )
+
+
+def test_the_gcs_example_compiles_unchanged_for_argo() -> None:
+    from hera.workflows.models import Workflow
+
+    from pipelines.compiler.argo import to_workflow
+
+    document = to_workflow(load_pipeline(EXAMPLES / "gcs_download.py"))
+    assert (
+        Workflow.model_validate(document).model_dump(by_alias=True, exclude_none=True, mode="json")
+        == document
+    )
+    step = next(t for t in document["spec"]["templates"] if t["name"] == "gcs-download")
+    assert step["container"]["image"] == "google/cloud-sdk:279.0.0"
+    assert "gsutil cp" in step["container"]["command"][2]
+    assert step["activeDeadlineSeconds"] == 60
