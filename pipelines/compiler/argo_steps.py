@@ -51,6 +51,8 @@ class StepTemplates:
         task = self.spec.tasks[name]
         component = self.spec.components[task.component]
         template: dict[str, Any] = {"name": name}
+        if component.volume is not None:
+            return self._volume(name, component)
         metadata = self._metadata(name)
         if metadata:
             template["metadata"] = metadata
@@ -69,6 +71,18 @@ class StepTemplates:
         if resources:
             container["resources"] = resources
         template["container"] = container
+        mounts = component.container.volume_mounts if component.container is not None else {}
+        if mounts:  # KFP v1 pvolumes: each claim mounted where the step expects it
+            container["volumeMounts"] = [
+                {"name": key.replace("_", "-"), "mountPath": mount} for mount, key in mounts.items()
+            ]
+            template["volumes"] = [
+                {
+                    "name": key.replace("_", "-"),
+                    "persistentVolumeClaim": {"claimName": placeholder(f"inputs.parameters.{key}")},
+                }
+                for key in mounts.values()
+            ]
         if task.retry is not None:
             template["retryStrategy"] = {
                 "limit": task.retry.max_retries,
@@ -84,6 +98,35 @@ class StepTemplates:
         if task.timeout_seconds is not None:
             template["activeDeadlineSeconds"] = math.ceil(task.timeout_seconds)
         return template
+
+    def _volume(self, name: str, component: ComponentSpec) -> dict[str, Any]:
+        """A VolumeOp: a resource template creating a PersistentVolumeClaim, as KFP v1 compiled it."""
+        volume = component.volume
+        assert volume is not None
+        claim: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "{{workflow.name}}-" + volume.resource_name},
+            "spec": {"accessModes": list(volume.modes)},
+        }
+        if volume.size:
+            size = volume.size.replace(placeholder("inputs.size"), placeholder("inputs.parameters.size"))
+            claim["spec"]["resources"] = {"requests": {"storage": size}}
+        if volume.storage_class:
+            claim["spec"]["storageClassName"] = volume.storage_class
+        template: dict[str, Any] = {"name": name}
+        if component.inputs:
+            template["inputs"] = {"parameters": [{"name": key} for key in component.inputs]}
+        return {
+            **template,
+            "resource": {"action": "create", "manifest": json.dumps(claim, indent=2)},
+            "outputs": {
+                "parameters": [
+                    {"name": "name", "valueFrom": {"jsonPath": "{.metadata.name}"}},
+                    {"name": "size", "valueFrom": {"jsonPath": "{.status.capacity.storage}"}},
+                ]
+            },
+        }
 
     def _metadata(self, name: str) -> dict[str, Any]:
         task = self.spec.tasks[name]

@@ -188,6 +188,19 @@ class ContainerImplementation(IRModel):
     command: list[str] = Field(default_factory=list)
     args: list[str] = Field(default_factory=list)
     file_outputs: dict[str, str] = Field(default_factory=dict)
+    # KFP v1 pvolumes: mount path -> the input holding the volume's claim name. Locally the path is
+    # rewritten in the command line to the volume's folder; on Argo it is a PersistentVolumeClaim mount.
+    volume_mounts: dict[str, str] = Field(default_factory=dict)
+
+
+class VolumeImplementation(IRModel):
+    """KFP v1 `dsl.VolumeOp`: creates a volume. Locally a folder (outputs `name` and `size`); on Argo a
+    PersistentVolumeClaim created by a resource template."""
+
+    resource_name: str
+    size: str | None = None
+    storage_class: str | None = None
+    modes: list[str] = Field(default_factory=lambda: ["ReadWriteMany"])
 
 
 class ComponentSpec(IRModel):
@@ -199,6 +212,7 @@ class ComponentSpec(IRModel):
     outputs: dict[str, OutputSpec] = Field(default_factory=dict)
     python: PythonImplementation | None = None
     container: ContainerImplementation | None = None
+    volume: VolumeImplementation | None = None
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the whole spec: the component part of every cache key."""

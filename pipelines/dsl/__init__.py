@@ -41,6 +41,13 @@ from pipelines.dsl.types import (
     PipelineTaskFinalStatus,
     SlicedClassificationMetrics,
 )
+from pipelines.dsl.volumes import (
+    VOLUME_MODE_ROM,
+    VOLUME_MODE_RWM,
+    VOLUME_MODE_RWO,
+    PipelineVolume,
+    VolumeOp,
+)
 
 RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
 EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
@@ -49,6 +56,9 @@ __all__ = [
     "EXECUTION_ID_PLACEHOLDER",
     "HTML",
     "RUN_ID_PLACEHOLDER",
+    "VOLUME_MODE_ROM",
+    "VOLUME_MODE_RWM",
+    "VOLUME_MODE_RWO",
     "Artifact",
     "ClassificationMetrics",
     "Collected",
@@ -77,7 +87,9 @@ __all__ = [
     "PipelineParam",
     "PipelineTask",
     "PipelineTaskFinalStatus",
+    "PipelineVolume",
     "SlicedClassificationMetrics",
+    "VolumeOp",
     "component",
     "container_component",
     "create_component_from_func",

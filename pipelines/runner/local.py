@@ -59,6 +59,7 @@ from pipelines.runner.task import (
     prepare_task,
     safe_name,
     start_task,
+    volume_folder,
 )
 from tuner.config import Settings
 from tuner.errors import Problem, SpecError
@@ -451,6 +452,13 @@ class _Execution:
     def _start(self, inst: Instance, cpu: float, memory: int) -> bool:
         """Start an attempt; True when the task finished at once (cache hit or failure to prepare)."""
         record = self._record(inst)
+        volume = self.spec.components[self.spec.tasks[inst.task].component].volume
+        if volume is not None:
+            size = volume.size
+            if size is not None and "size" in self.spec.tasks[inst.task].arguments:
+                size = str(self.plan.value_of(self.plan.arguments_of(inst)["size"]))
+            self._create_volume(inst, record, volume.resource_name, size)
+            return True
         prepared = self.prepared.get(inst.id)
         if prepared is None:
             try:
@@ -501,6 +509,20 @@ class _Execution:
         self.retries.clear()
         self.queue.clear()
         self.timed_out = reason
+
+    def _create_volume(
+        self, inst: Instance, record: TaskRecord, resource_name: str, size: str | None
+    ) -> None:
+        """A VolumeOp: a fresh folder for this run (see `pipelines.dsl.volumes`); no process."""
+        claim = f"{self.run.run_id[:8]}-{resource_name}"
+        volume_folder(self.runner.settings.data_dir, claim).mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        record.attempts, record.started_at, record.finished_at = 1, now, now
+        record.state, record.outputs = TaskState.SUCCEEDED, {"name": claim, "size": size or ""}
+        inst.outputs = dict(record.outputs)
+        self.plan.finish(inst, TaskState.SUCCEEDED)
+        self._changed(record)
+        self.observer.task_finished(record)
 
     def _wait(self) -> None:
         now = time.monotonic()

@@ -172,7 +172,7 @@ def prepare_task(execution: _Execution, inst: Instance, record: TaskRecord) -> P
     if component.python is not None:
         _prepare_python(execution, inst, prepared, values, paths)
     else:
-        _prepare_container(prepared, values, paths)
+        _prepare_container(execution, prepared, values, paths)
     return prepared
 
 
@@ -288,10 +288,22 @@ def _rewrite_paths(text: str, rewrites: dict[str, str]) -> str:
     return text
 
 
-def _prepare_container(prepared: PreparedTask, values: dict[str, Any], paths: dict[str, Path]) -> None:
+def volume_folder(data_dir: Path, claim: str) -> Path:
+    """The folder standing for a volume (a PersistentVolumeClaim on Kubernetes) on this machine."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in claim).lstrip(".") or "_"
+    return data_dir / "pipelines" / "volumes" / safe
+
+
+def _prepare_container(
+    execution: _Execution, prepared: PreparedTask, values: dict[str, Any], paths: dict[str, Path]
+) -> None:
     container = prepared.component.container
     assert container is not None
     rewrites: dict[str, str] = {}
+    for mount, key in container.volume_mounts.items():  # KFP v1 pvolumes: the volume's folder
+        folder = volume_folder(execution.runner.settings.data_dir, render(values.get(key)))
+        folder.mkdir(parents=True, exist_ok=True)
+        rewrites[mount.rstrip("/") or "/"] = str(folder)
     for name, original in container.file_outputs.items():
         private = prepared.task_dir / "files" / original.lstrip("/")
         private.parent.mkdir(parents=True, exist_ok=True)

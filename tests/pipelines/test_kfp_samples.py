@@ -643,3 +643,48 @@ def test_v1_text_and_binary_file_annotations_pass_open_files(make_pipeline: Any,
     assert result.success(), result
     assert result.task("read").outputs == {"Output": "3 words, 6 in bytes"}
     valid_argo(spec)
+
+
+def test_volume_op_is_a_folder_the_mounting_steps_share(harness: Harness) -> None:
+    spec = sample("v1_volumes.py")
+    result = harness.run(spec)
+    assert result.success(), result
+    claim = result.task("create-volume").outputs["name"]
+    assert (
+        claim == f"{result.run_id[:8]}-shared-data" and result.task("create-volume").outputs["size"] == "1Gi"
+    )
+    assert ("append", "first\n") in harness.observer.lines
+    assert [line for name, line in harness.observer.lines if name == "read"] == ["first\n", "second\n"]
+    folder = harness.settings.data_dir / "pipelines" / "volumes"
+    assert sorted(p.name for p in (folder / claim).iterdir()) == ["file1", "file2"]
+    again = Harness(settings=harness.settings).run(
+        spec
+    )  # an existing claim outlives runs, a VolumeOp's does not
+    assert ("existing", "kept\n") in harness.observer.lines
+    assert again.task("create-volume").outputs["name"] != claim
+    assert (folder / "long-lived-cache" / "log").read_text() == "kept\nkept\n"
+    document = valid_argo(spec)
+    graph = dag_graph(document)["volume-sequential"]
+    assert graph["read"] == (["create-volume", "write", "append"], False)  # as kfp 1.8: after each writer
+    steps = templates(document)
+    assert steps["create-volume"]["resource"]["action"] == "create"
+    assert steps["read"]["volumes"] == [
+        {"name": "pvolume-mnt2", "persistentVolumeClaim": {"claimName": "{{inputs.parameters.pvolume_mnt2}}"}}
+    ]
+
+
+def test_volumes_on_python_components_are_refused_with_the_reason(make_pipeline: Any) -> None:
+    with pytest.raises(SpecError, match="volumes can be mounted into container steps only"):
+        make_pipeline(
+            """
+            from pipelines.kfp import dsl
+
+            @dsl.component
+            def step():
+                pass
+
+            @dsl.pipeline(name="p")
+            def p():
+                step().add_pvolumes({"/mnt": dsl.PipelineVolume(pvc="data")})
+            """
+        )
