@@ -16,6 +16,8 @@ Not supported (refused with a message): loop items or task outputs passed into a
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +34,7 @@ from pipelines.compiler.ir import (
     InputRef,
     LoopItemRef,
     NotExpr,
+    OneOfRef,
     PipelineSpec,
     TaskOutputRef,
     TemplateRef,
@@ -212,9 +215,32 @@ class _Builder:
                 return self.ref_expr(leaf, group, path)
 
             return TOKEN_PATTERN.sub(token, ref.template)
+        if isinstance(ref, OneOfRef):
+            return self.one_of_expr(ref, group, path)
         value = self.value_of(ref, False, path)
         assert value is not None
         return self.expr(value, group)
+
+    def one_of_expr(self, ref: OneOfRef, group: str | None, path: str) -> str:
+        """dsl.OneOf as an Argo expression: the first branch whose DAG element succeeded (as Argo's own
+        conditional-parameters example picks between the outputs of two conditional tasks)."""
+        options: list[tuple[str, str]] = []
+        for option in ref.one_of:
+            text = self.ref_expr(option, group, path)
+            match = re.fullmatch(r"\{\{tasks\.([a-z0-9-]+)\.outputs\.parameters\.([A-Za-z0-9_.-]+)\}\}", text)
+            if match is None:
+                raise _unsupported(path, "dsl.OneOf over values that are not outputs of this DAG's tasks")
+            element, name = match.groups()
+            options.append(
+                (
+                    f"tasks['{element}'].status == 'Succeeded'",
+                    f"tasks['{element}'].outputs.parameters['{name}']",
+                )
+            )
+        expression = options[-1][1]
+        for condition, value in reversed(options[:-1]):
+            expression = f"{condition} ? {value} : ({expression})"
+        return "{{=" + expression + "}}"
 
     def condition(self, expr: ConditionExpr, group: str | None, path: str) -> str:
         if isinstance(expr, CompareExpr):
@@ -492,6 +518,22 @@ class _Builder:
         for group in spec.groups.values():
             if group.kind == "exitHandler" and group.parent is None and group.exit_task:
                 workflow_spec["onExit"] = group.exit_task
+        settings = spec.settings
+        if settings is not None:  # KFP v1 PipelineConf
+            if settings.parallelism:
+                workflow_spec["parallelism"] = settings.parallelism
+            if settings.timeout_seconds:
+                workflow_spec["activeDeadlineSeconds"] = math.ceil(settings.timeout_seconds)
+            if settings.ttl_seconds_after_finished is not None:
+                workflow_spec["ttlStrategy"] = {"secondsAfterCompletion": settings.ttl_seconds_after_finished}
+            if settings.image_pull_secrets:
+                workflow_spec["imagePullSecrets"] = [{"name": n} for n in settings.image_pull_secrets]
+            if settings.node_selector:
+                workflow_spec["nodeSelector"] = dict(settings.node_selector)
+            if settings.image_pull_policy:
+                for template in templates:
+                    if "container" in template:
+                        template["container"]["imagePullPolicy"] = settings.image_pull_policy
         workflow_spec["templates"] = templates
         annotations = {"tuner.dev/pipeline-digest": spec.digest()}
         if spec.pipeline.display_name:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pipelines.compiler.ir import TOKEN_PATTERN, ComponentSpec, PipelineSpec, ValueRef, placeholder
+from pipelines.runner.executor import render
 
 DEFAULT_IMAGE = "python:3.11"
 INPUTS_DIR = "/tmp/inputs"
@@ -50,11 +51,15 @@ class StepTemplates:
         task = self.spec.tasks[name]
         component = self.spec.components[task.component]
         template: dict[str, Any] = {"name": name}
+        if component.volume is not None:
+            return self._volume(name, component)
         metadata = self._metadata(name)
         if metadata:
             template["metadata"] = metadata
         inputs, outputs, container = (
-            self._python(name, component) if component.python is not None else self._container(component)
+            self._python(name, component)
+            if component.python is not None
+            else self._container(name, component)
         )
         if inputs:
             template["inputs"] = inputs
@@ -66,6 +71,18 @@ class StepTemplates:
         if resources:
             container["resources"] = resources
         template["container"] = container
+        mounts = component.container.volume_mounts if component.container is not None else {}
+        if mounts:  # KFP v1 pvolumes: each claim mounted where the step expects it
+            container["volumeMounts"] = [
+                {"name": key.replace("_", "-"), "mountPath": mount} for mount, key in mounts.items()
+            ]
+            template["volumes"] = [
+                {
+                    "name": key.replace("_", "-"),
+                    "persistentVolumeClaim": {"claimName": placeholder(f"inputs.parameters.{key}")},
+                }
+                for key in mounts.values()
+            ]
         if task.retry is not None:
             template["retryStrategy"] = {
                 "limit": task.retry.max_retries,
@@ -81,6 +98,35 @@ class StepTemplates:
         if task.timeout_seconds is not None:
             template["activeDeadlineSeconds"] = math.ceil(task.timeout_seconds)
         return template
+
+    def _volume(self, name: str, component: ComponentSpec) -> dict[str, Any]:
+        """A VolumeOp: a resource template creating a PersistentVolumeClaim, as KFP v1 compiled it."""
+        volume = component.volume
+        assert volume is not None
+        claim: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "PersistentVolumeClaim",
+            "metadata": {"name": "{{workflow.name}}-" + volume.resource_name},
+            "spec": {"accessModes": list(volume.modes)},
+        }
+        if volume.size:
+            size = volume.size.replace(placeholder("inputs.size"), placeholder("inputs.parameters.size"))
+            claim["spec"]["resources"] = {"requests": {"storage": size}}
+        if volume.storage_class:
+            claim["spec"]["storageClassName"] = volume.storage_class
+        template: dict[str, Any] = {"name": name}
+        if component.inputs:
+            template["inputs"] = {"parameters": [{"name": key} for key in component.inputs]}
+        return {
+            **template,
+            "resource": {"action": "create", "manifest": json.dumps(claim, indent=2)},
+            "outputs": {
+                "parameters": [
+                    {"name": "name", "valueFrom": {"jsonPath": "{.metadata.name}"}},
+                    {"name": "size", "valueFrom": {"jsonPath": "{.status.capacity.storage}"}},
+                ]
+            },
+        }
 
     def _metadata(self, name: str) -> dict[str, Any]:
         task = self.spec.tasks[name]
@@ -130,6 +176,13 @@ class StepTemplates:
         paths: dict[str, str] = {}
         artifacts: dict[str, Any] = {}
         final: dict[str, Any] = {}
+        open_files: dict[str, str] = {}
+        for key, spec in component.inputs.items():
+            if spec.open_as:
+                open_files[spec.param or key] = spec.open_as
+        for key, out in component.outputs.items():
+            if out.open_as:
+                open_files[out.param or key] = out.open_as
         for key, spec_in in component.inputs.items():
             param = spec_in.param or key
             if spec_in.passing == "finalStatus":
@@ -179,6 +232,7 @@ class StepTemplates:
         spec_doc.update(
             {
                 "paths": paths,
+                "openFiles": open_files,
                 "artifacts": artifacts,
                 "finalStatus": final,
                 "outputs": value_outputs,
@@ -202,19 +256,35 @@ class StepTemplates:
         }
         return pack(in_params, in_artifacts), pack(out_params, out_artifacts), container
 
-    def _container(self, component: ComponentSpec) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def _container(
+        self, name: str, component: ComponentSpec
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         container_spec = component.container
         assert container_spec is not None
 
-        def argo(text: str) -> str:
-            return TOKEN_PATTERN.sub(
-                lambda m: (
-                    placeholder(f"inputs.parameters.{m.group('input')}") if m.group("input") else m.group(0)
-                ),
-                text,
-            )
+        def token(match: Any) -> str:
+            name = match.group("input")
+            if not name:
+                return match.group(0)
+            if component.inputs[name].passing in ("path", "artifact"):
+                return f"{INPUTS_DIR}/{name}/data"  # the input artifact's file
+            return placeholder(f"inputs.parameters.{name}")
 
-        in_params = [{"name": key} for key, s in component.inputs.items() if s.passing == "value"]
+        def argo(text: str) -> str:
+            return TOKEN_PATTERN.sub(token, text)
+
+        given = self.spec.tasks[name].arguments
+        # An optional input the task leaves out still gets a value (its default), as Argo requires one.
+        in_params = [
+            {"name": key} if key in given else {"name": key, "value": render(s.default)}
+            for key, s in component.inputs.items()
+            if s.passing == "value"
+        ]
+        in_artifacts = [
+            {"name": key, "path": f"{INPUTS_DIR}/{key}/data"}
+            for key, s in component.inputs.items()
+            if s.passing in ("path", "artifact") and key in given
+        ]
         out_params = [{"name": k, "valueFrom": {"path": p}} for k, p in container_spec.file_outputs.items()]
         out_artifacts = [{"name": k, "path": p} for k, p in container_spec.file_outputs.items()]
         container: dict[str, Any] = {"image": container_spec.image}
@@ -222,4 +292,4 @@ class StepTemplates:
             container["command"] = [argo(c) for c in container_spec.command]
         if container_spec.args:
             container["args"] = [argo(a) for a in container_spec.args]
-        return pack(in_params, []), pack(out_params, out_artifacts), container
+        return pack(in_params, in_artifacts), pack(out_params, out_artifacts), container

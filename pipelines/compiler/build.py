@@ -131,6 +131,7 @@ def build_spec(pipeline: Pipeline) -> PipelineSpec:
             )
             for name, group in ctx.groups.items()
         },
+        settings=ctx.conf.settings(),
     )
     check_spec(spec)
     return spec

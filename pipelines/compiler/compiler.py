@@ -18,19 +18,26 @@ from pipelines.dsl.pipeline import Pipeline
 Target = Literal["ir", "argo"]
 
 
-def as_spec(pipeline_func: Any) -> PipelineSpec:
-    """The checked IR of a `@dsl.pipeline` function (or an IR passed through).
+def as_spec(pipeline_func: Any, pipeline_conf: Any = None) -> PipelineSpec:
+    """The checked IR of a `@dsl.pipeline` function (or an IR passed through); `pipeline_conf` is a KFP v1
+    `PipelineConf` whose settings are added to the pipeline's own.
 
     Raises:
         TypeError: `pipeline_func` is neither a pipeline nor an IR.
     """
     if isinstance(pipeline_func, PipelineSpec):
         return pipeline_func
-    if isinstance(pipeline_func, Pipeline):
-        return build_spec(pipeline_func)
-    if callable(pipeline_func):
+    if not isinstance(pipeline_func, Pipeline) and callable(pipeline_func):
         # KFP v1 compiled plain functions too; treat an undecorated function as a pipeline named after it.
-        return build_spec(Pipeline(pipeline_func))
+        pipeline_func = Pipeline(pipeline_func)
+    if isinstance(pipeline_func, Pipeline):
+        if pipeline_conf is None:
+            return build_spec(pipeline_func)
+        previous, pipeline_func.pipeline_conf = pipeline_func.pipeline_conf, pipeline_conf
+        try:
+            return build_spec(pipeline_func)
+        finally:
+            pipeline_func.pipeline_conf = previous
     raise TypeError(f"expected a @dsl.pipeline function, got {pipeline_func!r}")
 
 
@@ -62,7 +69,7 @@ class Compiler:
         Raises:
             SpecError: the pipeline is invalid; nothing is written.
         """
-        spec = as_spec(pipeline_func)
+        spec = as_spec(pipeline_func, pipeline_conf)
         if target == "ir":
             return write_package(spec, package_path)
         return write_text_package(render(spec, target), package_path)

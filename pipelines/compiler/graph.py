@@ -20,6 +20,7 @@ from pipelines.compiler.ir import (
     InputRef,
     LoopItemRef,
     NotExpr,
+    OneOfRef,
     PipelineSpec,
     TaskOutputRef,
     TemplateRef,
@@ -30,7 +31,10 @@ from pipelines.compiler.ir import (
 
 def leaf_refs(ref: ValueRef) -> Iterator[ValueRef]:
     """The references a value stands on: itself, or every token of a template."""
-    if isinstance(ref, TemplateRef):
+    if isinstance(ref, OneOfRef):  # dsl.OneOf stands on each of its branches
+        for option in ref.one_of:
+            yield from leaf_refs(option)
+    elif isinstance(ref, TemplateRef):
         for match in TOKEN_PATTERN.finditer(ref.template):
             raw = ref_from_token(match)
             if "input" in raw:

@@ -96,13 +96,20 @@ class CollectedRef(IRModel):
     collected: TaskOutputRef
 
 
+class OneOfRef(IRModel):
+    """KFP v2 `dsl.OneOf(...)`: the value of whichever branch ran (the first that produced one)."""
+
+    one_of: list[ValueRef]
+
+
 class TemplateRef(IRModel):
     """A string with `{{inputs.x}}`, `{{tasks.t.outputs.o}}` or `{{loops.g.item}}` tokens."""
 
     template: str
 
 
-ValueRef = Union[ConstRef, InputRef, TaskOutputRef, LoopItemRef, CollectedRef, TemplateRef]
+ValueRef = Union[ConstRef, InputRef, TaskOutputRef, LoopItemRef, CollectedRef, OneOfRef, TemplateRef]
+OneOfRef.model_rebuild()
 
 
 # --- conditions --------------------------------------------------------------------------------------
@@ -150,6 +157,9 @@ class InputSpec(IRModel):
     optional: bool = False
     default: Any = None
     param: str | None = None  # the Python parameter's name when it differs (KFP v1 strips "_path")
+    open_as: Literal["r", "rb"] | None = (
+        None  # KFP v1 InputTextFile/InputBinaryFile: an open file, not a path
+    )
 
 
 class OutputSpec(IRModel):
@@ -159,6 +169,7 @@ class OutputSpec(IRModel):
     passing: PassingMode = "value"
     artifact: str | None = None
     param: str | None = None
+    open_as: Literal["w", "wb"] | None = None  # KFP v1 OutputTextFile/OutputBinaryFile: an open file
 
 
 class PythonImplementation(IRModel):
@@ -177,6 +188,19 @@ class ContainerImplementation(IRModel):
     command: list[str] = Field(default_factory=list)
     args: list[str] = Field(default_factory=list)
     file_outputs: dict[str, str] = Field(default_factory=dict)
+    # KFP v1 pvolumes: mount path -> the input holding the volume's claim name. Locally the path is
+    # rewritten in the command line to the volume's folder; on Argo it is a PersistentVolumeClaim mount.
+    volume_mounts: dict[str, str] = Field(default_factory=dict)
+
+
+class VolumeImplementation(IRModel):
+    """KFP v1 `dsl.VolumeOp`: creates a volume. Locally a folder (outputs `name` and `size`); on Argo a
+    PersistentVolumeClaim created by a resource template."""
+
+    resource_name: str
+    size: str | None = None
+    storage_class: str | None = None
+    modes: list[str] = Field(default_factory=lambda: ["ReadWriteMany"])
 
 
 class ComponentSpec(IRModel):
@@ -188,6 +212,7 @@ class ComponentSpec(IRModel):
     outputs: dict[str, OutputSpec] = Field(default_factory=dict)
     python: PythonImplementation | None = None
     container: ContainerImplementation | None = None
+    volume: VolumeImplementation | None = None
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the whole spec: the component part of every cache key."""
@@ -271,6 +296,17 @@ class GroupSpec(IRModel):
     parallelism: int | None = None
 
 
+class PipelineSettings(IRModel):
+    """Pipeline-wide settings (KFP v1 `PipelineConf`): some honoured locally, the rest for Kubernetes."""
+
+    parallelism: int | None = None
+    timeout_seconds: float | None = None
+    ttl_seconds_after_finished: int | None = None
+    image_pull_secrets: list[str] = Field(default_factory=list)
+    image_pull_policy: str | None = None
+    node_selector: dict[str, str] = Field(default_factory=dict)
+
+
 class PipelineInfo(IRModel):
     """Names: `name` is the sanitised identifier, `display_name` what the user wrote."""
 
@@ -290,6 +326,7 @@ class PipelineSpec(IRModel):
     components: dict[str, ComponentSpec] = Field(default_factory=dict)
     tasks: dict[str, TaskSpec] = Field(default_factory=dict)
     groups: dict[str, GroupSpec] = Field(default_factory=dict)
+    settings: PipelineSettings | None = None
 
     def digest(self) -> str:
         """sha256 of the canonical JSON: the pipeline version's identity."""

@@ -74,6 +74,10 @@ def write_text_package(text: str, path: str | Path) -> Path:
     kind = package_kind(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     data = text.encode()
+    if target.name.lower().endswith(".json"):  # kfp.v2-era code writes `pipeline.json`: give it JSON
+        import json
+
+        data = (json.dumps(yaml.safe_load(text), indent=2, ensure_ascii=False) + "\n").encode()
     if kind == "yaml":
         payload = data
     elif kind == "zip":

@@ -6,17 +6,25 @@ Implementation lives in the submodules; this module only re-exports the public n
 """
 
 from pipelines.dsl.channels import Channel as PipelineParam
-from pipelines.dsl.components import (
-    Component,
-    component,
-    create_component_from_func,
-    func_to_container_op,
+from pipelines.dsl.component_yaml import (
     load_component_from_file,
     load_component_from_text,
+    load_component_from_url,
+)
+from pipelines.dsl.components import (
+    Component,
+    ContainerSpec,
+    component,
+    container_component,
+    create_component_from_func,
+    func_to_container_op,
     python_component,
 )
-from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, ParallelFor
+from pipelines.dsl.conf import PipelineConf, get_pipeline_conf
+from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, OneOf, ParallelFor
+from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
+from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
     HTML,
@@ -33,38 +41,64 @@ from pipelines.dsl.types import (
     PipelineTaskFinalStatus,
     SlicedClassificationMetrics,
 )
+from pipelines.dsl.volumes import (
+    VOLUME_MODE_ROM,
+    VOLUME_MODE_RWM,
+    VOLUME_MODE_RWO,
+    PipelineVolume,
+    VolumeOp,
+)
+
+RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
+EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
 
 __all__ = [
+    "EXECUTION_ID_PLACEHOLDER",
     "HTML",
+    "RUN_ID_PLACEHOLDER",
+    "VOLUME_MODE_ROM",
+    "VOLUME_MODE_RWM",
+    "VOLUME_MODE_RWO",
     "Artifact",
     "ClassificationMetrics",
     "Collected",
     "Component",
+    "ConcatPlaceholder",
     "Condition",
     "ContainerOp",
+    "ContainerSpec",
     "Dataset",
     "Elif",
     "Else",
     "ExitHandler",
     "If",
+    "IfPresentPlaceholder",
     "Input",
     "InputPath",
     "Markdown",
     "Metrics",
     "Model",
+    "OneOf",
     "Output",
     "OutputPath",
     "ParallelFor",
     "Pipeline",
+    "PipelineConf",
     "PipelineParam",
     "PipelineTask",
     "PipelineTaskFinalStatus",
+    "PipelineVolume",
     "SlicedClassificationMetrics",
+    "VolumeOp",
     "component",
+    "container_component",
     "create_component_from_func",
     "func_to_container_op",
+    "get_pipeline_conf",
+    "importer",
     "load_component_from_file",
     "load_component_from_text",
+    "load_component_from_url",
     "pipeline",
     "python_component",
 ]

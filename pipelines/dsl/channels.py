@@ -151,6 +151,26 @@ class CollectedChannel(Channel):
         return {"collected": self.output.ref()}
 
 
+class OneOfChannel(Channel):
+    """KFP v2 `dsl.OneOf(a.output, b.output)`: the output of whichever If/Elif/Else branch ran."""
+
+    def __init__(self, channels: tuple[Channel, ...]) -> None:
+        if len(channels) < 2 or not all(isinstance(c, TaskOutputChannel) for c in channels):
+            raise TypeError("dsl.OneOf takes two or more task outputs, one from each dsl.If/Elif/Else branch")
+        self.channels = channels
+        self.type = channels[0].type
+
+    @property
+    def token(self) -> str:
+        raise TypeError("dsl.OneOf(...) cannot be formatted into a string; pass it as an argument")
+
+    def __str__(self) -> str:
+        return "OneOf(" + ", ".join(c.token for c in self.channels) + ")"
+
+    def ref(self) -> dict[str, Any]:
+        return {"oneOf": [c.ref() for c in self.channels]}
+
+
 class Condition:
     """A boolean expression over channels and constants, evaluated by the runner on real values."""
 
@@ -215,7 +235,9 @@ class All(Condition):
 
 def _show(value: object) -> str:
     return (
-        value.token if isinstance(value, Channel) and not isinstance(value, CollectedChannel) else repr(value)
+        value.token
+        if isinstance(value, Channel) and not isinstance(value, (CollectedChannel, OneOfChannel))
+        else repr(value)
     )
 
 

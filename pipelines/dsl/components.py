@@ -23,6 +23,12 @@ from typing import Any
 import yaml
 
 from pipelines.compiler.ir import ComponentSpec, InputSpec, OutputSpec, PythonImplementation, dump
+from pipelines.dsl.placeholders import (
+    ContainerTemplate,
+    InputPathPlaceholder,
+    InputValuePlaceholder,
+    OutputPathPlaceholder,
+)
 from pipelines.dsl.tasks import PipelineTask
 from pipelines.dsl.types import (
     ArtifactAnnotation,
@@ -163,12 +169,17 @@ def interface_from_function(
         optional: dict[str, Any] = {"optional": True, "default": default} if has_default else {}
         io_name = _io_name(param.name, strip_suffixes)
         renamed: dict[str, Any] = {"param": param.name} if io_name != param.name else {}
+        opened: dict[str, Any] = (
+            {"open_as": annotation.open_as} if getattr(annotation, "open_as", None) else {}
+        )  # InputTextFile, OutputBinaryFile...
         if isinstance(annotation, OutputPath):
             ptype, artifact = _path_type(annotation)
-            outputs[io_name] = OutputSpec(type=ptype, passing="path", artifact=artifact, **renamed)
+            outputs[io_name] = OutputSpec(type=ptype, passing="path", artifact=artifact, **renamed, **opened)
         elif isinstance(annotation, InputPath):
             ptype, artifact = _path_type(annotation)
-            inputs[io_name] = InputSpec(type=ptype, passing="path", artifact=artifact, **optional, **renamed)
+            inputs[io_name] = InputSpec(
+                type=ptype, passing="path", artifact=artifact, **optional, **renamed, **opened
+            )
         elif isinstance(annotation, ArtifactAnnotation):
             name = annotation.artifact.__name__
             if annotation.direction == "output":
@@ -303,7 +314,7 @@ def component(
 ) -> Any:
     """KFP v2 `@dsl.component` / `@dsl.component(base_image=..., packages_to_install=...)`.
 
-    Names are kept as written (no `_path` stripping) and the component is named after the function.
+    Names are kept as written (KFP 2.x does not strip `_path`) and the component is named after the function.
     """
 
     def make(f: Callable[..., Any]) -> Component:
@@ -318,11 +329,96 @@ def component(
     return make(func) if func is not None else make
 
 
-def load_component_from_text(text: str) -> Component:
-    """A component from the YAML written by `output_component_file` (this project's component format)."""
-    return Component(ComponentSpec.model_validate(yaml.safe_load(text)))
+class TemplateComponent(Component):
+    """A container component whose command has placeholders: KFP component YAML or `@dsl.container_component`.
+
+    Each call decides the command's `if`/`IfPresent` branches from the arguments it was given, so two calls
+    may run different command lines (each becomes its own component entry in the IR).
+    """
+
+    def __init__(self, template: ContainerTemplate, python_func: Callable[..., Any] | None = None) -> None:
+        self.template = template
+        super().__init__(template.spec_for({}), python_func)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> PipelineTask:
+        bound = self._bind(args, kwargs)
+        task = PipelineTask(self.template.spec_for(bound), bound)
+        for key, value in self.template.env.items():
+            task.set_env_variable(key, value)
+        return task
 
 
-def load_component_from_file(path: str) -> Component:
-    """A component from a YAML file written by `output_component_file`."""
-    return load_component_from_text(Path(path).read_text())
+class ContainerSpec:
+    """KFP v2 `dsl.ContainerSpec(image, command, args)`: what a `@dsl.container_component` function returns."""
+
+    def __init__(self, image: str, command: list[Any] | None = None, args: list[Any] | None = None) -> None:
+        if not isinstance(image, str) or not image:
+            raise TypeError(f"dsl.ContainerSpec: image must be a non-empty string, got {image!r}")
+        self.image = image
+        self.command = list(command or [])
+        self.args = list(args or [])
+
+
+class _ArtifactPlaceholder:
+    """What an `Input[...]`/`Output[...]` parameter is inside a container component: its `.path`."""
+
+    def __init__(self, path: Any) -> None:
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+
+def container_component(func: Callable[..., Any]) -> TemplateComponent:
+    """KFP v2 `@dsl.container_component`: the function returns a `dsl.ContainerSpec` built from its
+    parameters (values, `dsl.OutputPath(...)` paths, `Input[...]`/`Output[...]` artifacts' `.path`).
+
+    The function runs once, now, with placeholders for its parameters; the command it returns runs on this
+    machine (the image is recorded) or in the image on Argo.
+    """
+    if not inspect.isfunction(func):
+        raise TypeError(f"@dsl.container_component decorates a function, got {func!r}")
+    inputs, outputs = interface_from_function(func, strip_suffixes=False)
+    placeholders: dict[str, Any] = {}
+    for key, spec_in in inputs.items():
+        if spec_in.passing == "value":
+            placeholders[key] = InputValuePlaceholder(key)
+        elif spec_in.passing == "path":
+            placeholders[spec_in.param or key] = InputPathPlaceholder(key)
+        elif spec_in.passing == "artifact":
+            placeholders[key] = _ArtifactPlaceholder(InputPathPlaceholder(key))
+        else:
+            raise TypeError(
+                f"container component {func.__name__!r}: dsl.PipelineTaskFinalStatus needs a Python component"
+            )
+    for key, spec_out in list(outputs.items()):
+        if spec_out.passing == "value":
+            raise TypeError(
+                f"container component {func.__name__!r}: a container component returns dsl.ContainerSpec; declare "
+                "outputs as dsl.OutputPath(...) or Output[...] parameters"
+            )
+        out = OutputPathPlaceholder(key)
+        placeholders[spec_out.param or key] = (
+            _ArtifactPlaceholder(out) if spec_out.passing == "artifact" else out
+        )
+    returned = func(**placeholders)
+    if not isinstance(returned, ContainerSpec):
+        raise TypeError(
+            f"container component {func.__name__!r} must return dsl.ContainerSpec(image=..., command=[...], "
+            f"args=[...]), got {returned!r}"
+        )
+    doc = inspect.getdoc(func)
+    template = ContainerTemplate(
+        name=func.__name__.replace("_", "-"),
+        image=returned.image,
+        command=[_unwrap(c) for c in returned.command],
+        args=[_unwrap(a) for a in returned.args],
+        inputs=inputs,
+        outputs=outputs,
+        description=doc.strip() if doc else None,
+    )
+    return TemplateComponent(template, func)
+
+
+def _unwrap(item: Any) -> Any:
+    return item.path if isinstance(item, _ArtifactPlaceholder) else item

@@ -45,6 +45,12 @@ class GroupRecord:
     display_name: str | None = None
 
 
+def _new_conf() -> Any:
+    from pipelines.dsl.conf import PipelineConf
+
+    return PipelineConf()
+
+
 @dataclass
 class PipelineContext:
     """Everything recorded while one pipeline body runs, in definition order."""
@@ -53,6 +59,7 @@ class PipelineContext:
     tasks: dict[str, PipelineTask] = field(default_factory=dict)
     groups: dict[str, GroupRecord] = field(default_factory=dict)
     inputs: dict[str, Any] = field(default_factory=dict)
+    conf: Any = field(default_factory=lambda: _new_conf())
     _stack: list[str] = field(default_factory=list)
     _counters: dict[str, int] = field(default_factory=dict)
     # For dsl.Elif/dsl.Else: the conditions of the If/Elif chain that just closed, per parent group.
@@ -76,8 +83,9 @@ class PipelineContext:
 
     def open_group(self, kind: str, prefix: str, name: str | None = None, **attrs: Any) -> GroupRecord:
         """Create a group inside the current one and make it current."""
-        count = self._counters.get(prefix, 0) + 1
-        self._counters[prefix] = count
+        # One counter for every kind of group, as KFP numbers them (`exit-handler-1`, then `condition-2`).
+        count = self._counters.get("", 0) + 1
+        self._counters[""] = count
         group = GroupRecord(
             name=f"{prefix}-{count}", kind=kind, parent=self.current_group, display_name=name, **attrs
         )
@@ -124,6 +132,11 @@ def current_context() -> PipelineContext:
             "with @dsl.pipeline and compile or run it (Compiler().compile, run_pipeline_func_locally)"
         )
     return ctx
+
+
+def current_context_or_none() -> PipelineContext | None:
+    """The context being recorded into, or None outside a pipeline body."""
+    return _CURRENT.get()
 
 
 @contextmanager

@@ -17,6 +17,7 @@ from pipelines.dsl.channels import (
     CollectedChannel,
     LoopItemChannel,
     Not,
+    OneOfChannel,
     PipelineInputChannel,
     TaskOutputChannel,
 )
@@ -209,3 +210,8 @@ class ParallelFor(_Group):
 def Collected(output: TaskOutputChannel) -> CollectedChannel:
     """KFP v2 `dsl.Collected(task.output)`: the list of that output over every loop iteration."""
     return CollectedChannel(output)
+
+
+def OneOf(*outputs: TaskOutputChannel) -> OneOfChannel:
+    """KFP v2 `dsl.OneOf(a.output, b.output)`: the output of the one dsl.If/Elif/Else branch that ran."""
+    return OneOfChannel(tuple(outputs))

@@ -38,17 +38,51 @@ class Pipeline:
         self.name = sanitize_name(name or func.__name__)
         self.description = description if description is not None else inspect.getdoc(func)
         self.pipeline_root = pipeline_root
+        self.pipeline_conf: Any = None  # a PipelineConf given to compile() or to a run
         functools.update_wrapper(self, func)
 
     def __repr__(self) -> str:
         return f"<Pipeline {self.display_name!r} ({self.pipeline_func.__name__})>"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(
-            f"pipeline {self.display_name!r} is not called directly; run it with "
-            "run_pipeline_func_locally(func, arguments) or Client().create_run_from_pipeline_func(func, arguments), "
-            "or compile it with Compiler().compile(func, path)"
-        )
+        """Inside another pipeline (KFP v2 "a pipeline as a component"): record this pipeline's tasks there.
+
+        Outside a pipeline it cannot be called: run or compile it instead.
+        """
+        from pipelines.dsl.context import current_context_or_none
+
+        ctx = current_context_or_none()
+        if ctx is None:
+            raise TypeError(
+                f"pipeline {self.display_name!r} is not called directly; run it with "
+                "run_pipeline_func_locally(func, arguments) or Client().create_run_from_pipeline_func(func, arguments), "
+                "or compile it with Compiler().compile(func, path)"
+            )
+        return self._record_inside(ctx, args, kwargs)
+
+    def _record_inside(self, ctx: PipelineContext, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        from pipelines.dsl.nested import NestedPipelineTask
+
+        specs = self.input_specs()
+        names = list(specs)
+        if len(args) > len(names):
+            raise TypeError(f"pipeline {self.display_name!r} takes {len(names)} arguments, got {len(args)}")
+        bound: dict[str, Any] = dict(zip(names, args, strict=False))
+        for key, value in kwargs.items():
+            if key not in specs:
+                raise TypeError(
+                    f"pipeline {self.display_name!r} has no parameter {key!r}; parameters: {', '.join(names) or 'none'}"
+                )
+            bound[key] = value
+        for key, spec in specs.items():
+            if key not in bound:
+                if not spec.optional:
+                    raise TypeError(f"pipeline {self.display_name!r} is missing argument {key!r}")
+                bound[key] = spec.default
+        before = set(ctx.tasks)
+        returned = self.pipeline_func(**bound)
+        tasks = [task for name, task in ctx.tasks.items() if name not in before]
+        return NestedPipelineTask(self.name, tasks, returned)
 
     def input_specs(self) -> dict[str, InputSpec]:
         """The pipeline's parameters, typed by their annotations (untyped ones pass values as given)."""
@@ -84,6 +118,10 @@ class Pipeline:
         channels = {key: PipelineInputChannel(key, spec.type) for key, spec in ctx.inputs.items()}
         with recording(ctx):
             returned = self.pipeline_func(**channels)
+            ctx.conf.merge(self.pipeline_conf)
+            for transformer in ctx.conf.op_transformers:  # KFP v1 PipelineConf.add_op_transformer
+                for task in list(ctx.tasks.values()):
+                    transformer(task)
         if returned is not None and not isinstance(returned, (Channel, dict, tuple)):
             from pipelines.dsl.tasks import PipelineTask
 

@@ -105,6 +105,7 @@ class PipelineTask:
         self.env: dict[str, str] = {}
         self.dependencies: list[str] = []
         self.annotations: dict[str, str] = {}
+        self.pvolumes: dict[str, Any] = {}
         self.execution_options = _ExecutionOptions(self)
 
     def __repr__(self) -> str:
@@ -264,11 +265,52 @@ class PipelineTask:
     def after(self, *tasks: PipelineTask) -> PipelineTask:
         """Run only after these tasks have finished (even without a data dependency)."""
         for task in tasks:
+            inner = getattr(task, "tasks", None)  # a pipeline used as a component: wait for all its tasks
+            if inner is not None and not isinstance(task, PipelineTask):
+                self.after(*inner)
+                continue
             if not isinstance(task, PipelineTask):
                 raise TypeError(f"{self.name}.after() takes tasks, got {task!r}")
             if task.name not in self.dependencies:
                 self.dependencies.append(task.name)
         return self
+
+    def add_pvolumes(self, pvolumes: Mapping[str, Any]) -> PipelineTask:
+        """KFP v1: mount volumes (`{"/mnt": vop.volume}`) into a container step; see `pipelines.dsl.volumes`."""
+        container = self.component_spec.container
+        if container is None:
+            raise TypeError(
+                f"{self.name}: volumes can be mounted into container steps only (a Python component's paths "
+                "cannot be moved to the volume's folder); pass data as InputPath/OutputPath instead"
+            )
+        inputs = dict(self.component_spec.inputs)
+        mounts = dict(container.volume_mounts)
+        for mount, volume in pvolumes.items():
+            if not isinstance(mount, str) or not mount.startswith("/"):
+                raise ValueError(f"{self.name}.add_pvolumes: the mount path must be absolute, got {mount!r}")
+            if not hasattr(volume, "pvc"):
+                raise TypeError(
+                    f"{self.name}.add_pvolumes: {mount!r} needs a dsl.PipelineVolume, got {volume!r}"
+                )
+            key = "pvolume_" + "".join(c if c.isalnum() else "_" for c in mount.strip("/"))
+            inputs[key] = InputSpec(type="str")
+            self.arguments[key] = value_ref(volume.pvc)
+            mounts[mount] = key
+            self.pvolumes[mount] = volume
+            self.after(*volume.dependencies)
+        self.component_spec = self.component_spec.model_copy(
+            update={"inputs": inputs, "container": container.model_copy(update={"volume_mounts": mounts})}
+        )
+        return self
+
+    @property
+    def pvolume(self) -> Any:
+        """KFP v1: the one volume this step mounts, as a volume that waits for this step."""
+        if len(self.pvolumes) != 1:
+            raise AttributeError(
+                f"{self.name} mounts {len(self.pvolumes)} volumes; use .pvolumes[mount_path]"
+            )
+        return next(iter(self.pvolumes.values())).after(self)
 
     def apply(self, modifier: Any) -> PipelineTask:
         """KFP v1: `task.apply(fn)` calls `fn(task)`."""
@@ -293,12 +335,13 @@ class ContainerOp(PipelineTask):
         arguments: list[Any] | None = None,
         file_outputs: Mapping[str, str] | None = None,
         output_artifact_paths: Mapping[str, str] | None = None,
+        pvolumes: Mapping[str, Any] | None = None,
         **unsupported: Any,
     ) -> None:
         if unsupported:
             raise TypeError(
                 f"ContainerOp {name!r}: {', '.join(sorted(unsupported))} not supported by the local runner; "
-                "supported: name, image, command, arguments, file_outputs, output_artifact_paths"
+                "supported: name, image, command, arguments, file_outputs, output_artifact_paths, pvolumes"
             )
         outputs = dict(file_outputs or {})
         outputs.update(output_artifact_paths or {})
@@ -317,6 +360,8 @@ class ContainerOp(PipelineTask):
         )
         super().__init__(spec, bindings, base_name=name)
         self.image = image
+        if pvolumes:
+            self.add_pvolumes(pvolumes)
 
 
 def _container_arg(item: Any, inputs: dict[str, InputSpec], bindings: dict[str, Any]) -> str:

@@ -95,6 +95,34 @@ class OutputPath:
 
 
 @dataclass(frozen=True)
+class InputTextFile(InputPath):
+    """KFP v1: the task receives the input as a file opened for reading text."""
+
+    open_as = "r"
+
+
+@dataclass(frozen=True)
+class InputBinaryFile(InputPath):
+    """KFP v1: the task receives the input as a file opened for reading bytes."""
+
+    open_as = "rb"
+
+
+@dataclass(frozen=True)
+class OutputTextFile(OutputPath):
+    """KFP v1: the task receives a file opened for writing the output as text."""
+
+    open_as = "w"
+
+
+@dataclass(frozen=True)
+class OutputBinaryFile(OutputPath):
+    """KFP v1: the task receives a file opened for writing the output as bytes."""
+
+    open_as = "wb"
+
+
+@dataclass(frozen=True)
 class ArtifactAnnotation:
     """What `Input[Dataset]` / `Output[Model]` evaluate to: a direction and an artifact class."""
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from pipelines.kfp import compiler, components, dsl
+from pipelines.kfp import compiler, components, dsl, v2
 
-__all__ = ["Client", "LocalClient", "compiler", "components", "dsl", "run_pipeline_func_locally"]
+__all__ = ["Client", "LocalClient", "compiler", "components", "dsl", "run_pipeline_func_locally", "v2"]
 
 
 def __getattr__(name: str) -> Any:

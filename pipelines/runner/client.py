@@ -19,8 +19,9 @@ from pipelines.compiler.compiler import as_spec
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.console import ConsoleObserver, RunObserver
-from pipelines.runner.local import LocalRunner, RunOptions, RunResult
+from pipelines.runner.local import LocalRunner, RunOptions
 from pipelines.runner.recorder import RunRecorder
+from pipelines.runner.results import RunDetail, RunResult
 from tuner.config import Settings
 from tuner.errors import LaunchError
 
@@ -42,13 +43,14 @@ def run_pipeline(
     options: RunOptions | None = None,
     runner: LocalRunner | None = None,
     pipeline_name: str | None = None,
+    pipeline_conf: Any = None,
 ) -> RunResult:
     """Compile (if needed) and run locally: a pipeline function, an IR, a package path, or a Python file
     path with `pipeline_name` choosing among its pipelines."""
     if isinstance(pipeline, (str, Path)):
         spec: PipelineSpec = load_pipeline(pipeline, pipeline_name)
     else:
-        spec = as_spec(pipeline)
+        spec = as_spec(pipeline, pipeline_conf)
     if runner is None:
         settings = Settings.from_env()
         runner = LocalRunner(settings, default_recorder(settings), observer=ConsoleObserver())
@@ -168,7 +170,7 @@ class Client:
         options = RunOptions(
             run_name=run_name, experiment_name=experiment_name, enable_caching=enable_caching is not False
         )
-        result = run_pipeline(pipeline_func, arguments, options, self._runner)
+        result = run_pipeline(pipeline_func, arguments, options, self._runner, pipeline_conf=pipeline_conf)
         self._runs[result.run_id] = result
         return result
 
@@ -203,10 +205,21 @@ class Client:
         if close is not None:
             close()
 
-    def get_run(self, run_id: str) -> RunResult:
-        """A run made by this client."""
-        return self._runs[run_id]
+    def _run(self, run_id: str) -> RunResult:
+        try:
+            return self._runs[run_id]
+        except KeyError:
+            known = ", ".join(self._runs) or "none yet"
+            raise LaunchError(f"no run {run_id!r} was made by this client; its runs: {known}") from None
 
-    def wait_for_run_completion(self, run_id: str, timeout: float | None = None) -> RunResult:
-        """Local runs are complete when created."""
-        return self._runs[run_id]
+    def get_run(self, run_id: str) -> RunDetail:
+        """KFP `get_run`: a run made by this client (`.run.id`, `.run.status`, `.state`)."""
+        return RunDetail(self._run(run_id))
+
+    def wait_for_run_completion(self, run_id: str, timeout: float | None = None) -> RunDetail:
+        """KFP `wait_for_run_completion`: local runs are complete when created."""
+        return RunDetail(self._run(run_id))
+
+    def get_run_result(self, run_id: str) -> RunResult:
+        """The full local result of a run made by this client (tasks, outputs, metrics)."""
+        return self._run(run_id)

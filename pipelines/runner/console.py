@@ -22,6 +22,7 @@ _MARKS = {
     TaskState.SKIPPED: "-",
     TaskState.RUNNING: "…",
     TaskState.PENDING: "·",
+    TaskState.CANCELLED: "⊘",
 }
 
 
@@ -122,7 +123,11 @@ class ConsoleObserver:
         mark = _MARKS.get(task.state, "?")
         detail = _seconds(task.duration)
         if task.state == TaskState.CACHED:
-            detail = f"cached from run {task.cached_from.split('/')[0][:8]}" if task.cached_from else "cached"
+            if task.cached_from:
+                run, _, source = task.cached_from.partition("/")
+                detail = f"cached from run {run}" + (f", task {source}" if source else "")
+            else:
+                detail = "cached"
         elif task.state in (TaskState.FAILED, TaskState.SKIPPED):
             detail = task.message
         self._progress(f"{mark} {task.name} {task.state.value.lower()}" + (f": {detail}" if detail else ""))

@@ -306,6 +306,13 @@ def run(spec: dict[str, Any]) -> int:
     function = load_function(spec["source"], spec["function"])
     kwargs: dict[str, Any] = dict(spec.get("params", {}))
     kwargs.update(spec.get("paths", {}))
+    opened = []
+    for param, mode in spec.get("openFiles", {}).items():  # KFP v1 InputTextFile, OutputBinaryFile...
+        if "w" in mode:
+            os.makedirs(os.path.dirname(kwargs[param]), exist_ok=True)
+        handle = open(kwargs[param], mode)  # noqa: SIM115 - closed after the call
+        opened.append(handle)
+        kwargs[param] = handle
     artifacts = {
         param: TaskArtifact(a["name"], a.get("uri", ""), a["path"], a.get("metadata"))
         for param, a in spec.get("artifacts", {}).items()
@@ -313,8 +320,23 @@ def run(spec: dict[str, Any]) -> int:
     kwargs.update(artifacts)
     for param, status in spec.get("finalStatus", {}).items():
         kwargs[param] = FinalStatus(status)
-    result = function(**kwargs)
     outputs = spec.get("outputs", [])
+    try:
+        try:
+            result = function(**kwargs)
+        finally:
+            for handle in opened:
+                handle.close()
+    except SystemExit as exc:
+        # `sys.exit(0)` (or `sys.exit()`) inside a component is a success, as in KFP; any other code fails.
+        if exc.code not in (None, 0):
+            raise
+        if outputs:
+            names = ", ".join(o["name"] for o in outputs)
+            raise CoercionError(
+                f"the function called sys.exit(0) before returning its output(s) {names}; return them instead"
+            ) from None
+        result = None
     values = _split_outputs(result, outputs)
     checked = {o["name"]: _checked_output(o["name"], values[o["name"]], o.get("type")) for o in outputs}
     artifact_meta: dict[str, Any] = {}
@@ -360,6 +382,12 @@ def main() -> None:
         code = run(spec)
     except KeyboardInterrupt:
         code = 130
+    except SystemExit as exc:  # a non-zero `sys.exit(...)` inside the component
+        if isinstance(exc.code, int):
+            code = exc.code
+        else:
+            print(exc.code, file=sys.stderr)
+            code = 1
     except CoercionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         code = 1

@@ -6,9 +6,14 @@ the tasks' limits, each loop's own `parallelism`), stream the tasks' output, not
 retry failures after their backoff, and record everything through the `RunRecorder`. Each task runs in a
 process of its own (`pipelines.runner.task` prepares it); cache hits never start one.
 
+Interruptions: Ctrl-C (SIGINT), SIGTERM and SIGHUP stop the running tasks (their whole process groups),
+mark the run and those tasks `Cancelled` with the signal's name, and end the call with `RunInterrupted`
+(a `SystemExit` with code 128 + the signal number, so an uncaught one ends the process as the signal
+would have). Handlers are installed only while a run is in progress, and only from the main thread.
+
 What it does not do: run container images (a `ContainerOp` command runs on the host and the image is
-recorded), enforce memory limits (they only budget), or survive its own death (a run interrupted midway
-ends Failed; its cached tasks are reused by the next run).
+recorded), enforce memory limits (they only budget), or survive SIGKILL (the run then stays Running in
+the store; its cached tasks are reused by the next run).
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ import contextlib
 import heapq
 import itertools
 import os
+import re
 import selectors
 import shutil
+import signal
 import sys
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -42,6 +50,7 @@ from pipelines.runner.records import (
     TaskRecord,
     TaskState,
 )
+from pipelines.runner.results import RunResult
 from pipelines.runner.task import (
     PreparedTask,
     TaskFailure,
@@ -49,6 +58,7 @@ from pipelines.runner.task import (
     prepare_task,
     safe_name,
     start_task,
+    volume_folder,
 )
 from tuner.config import Settings
 from tuner.errors import Problem, SpecError
@@ -67,6 +77,8 @@ class RunOptions:
         cpu_budget / memory_budget: what tasks' cpu/memory limits are budgeted against (default: this machine).
         trial_id: the store id of the trial this run belongs to, when a pipeline runs as a trial.
         warm_processes: interpreters kept started ahead of need (default: min(2, parallelism)).
+        task_timeout: seconds after which an attempt of a task without its own `set_timeout` is stopped
+            (default: none, or TUNER_PIPELINES_TASK_TIMEOUT), so that a hung task cannot hang a run.
         fast_start: start task interpreters without `site` (about 20 ms less per task; site-packages are
             added back by the executor). Default on; TUNER_PIPELINES_FAST_START=0 switches it off, e.g. for
             tasks whose `multiprocessing` children (spawn/forkserver) would inherit the `-S` flag.
@@ -81,60 +93,43 @@ class RunOptions:
     memory_budget: int | None = None
     warm_processes: int | None = None
     trial_id: int | None = None
+    task_timeout: float | None = field(default_factory=lambda: _env_timeout())
     fast_start: bool = field(default_factory=lambda: os.environ.get("TUNER_PIPELINES_FAST_START", "1") != "0")
 
 
-@dataclass
-class RunResult:
-    """A finished run: its record, its tasks (by unique name) and its outputs."""
+TIMEOUT_VARIABLE = "TUNER_PIPELINES_TASK_TIMEOUT"
 
-    run: RunRecord
-    tasks: dict[str, TaskRecord]
-    spec: PipelineSpec
 
-    @property
-    def run_id(self) -> str:
-        return self.run.run_id
+def _env_timeout() -> float | None:
+    text = os.environ.get(TIMEOUT_VARIABLE, "").strip()
+    if not text:
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise SpecError(
+            [Problem(TIMEOUT_VARIABLE, f"expected seconds (e.g. 600), got {text!r}")], "environment"
+        ) from None
+    return value if value > 0 else None
 
-    @property
-    def state(self) -> RunState:
-        return self.run.state
 
-    @property
-    def outputs(self) -> dict[str, Any]:
-        return self.run.outputs
+class RunInterrupted(SystemExit):
+    """The runner got SIGINT, SIGTERM or SIGHUP; the run was recorded as Cancelled.
 
-    def success(self) -> bool:
-        """KFP v1 `RunPipelineResult.success()`."""
-        return self.run.state == RunState.SUCCEEDED
+    Its exit code is 128 + the signal number, as a shell reports a process ended by that signal.
+    """
 
-    def wait_for_run_completion(self, timeout: float | None = None) -> RunResult:
-        """KFP `wait_for_run_completion`: a local run has already completed."""
-        return self
+    def __init__(self, signum: int, run_id: str = "") -> None:
+        super().__init__(128 + signum)
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        self.run_id = run_id
 
-    def task(self, name: str) -> TaskRecord:
-        """A task by its unique name (`inc-op[2]` inside loops)."""
-        return self.tasks[name]
+    def __str__(self) -> str:
+        return f"run {self.run_id} interrupted by {self.signal_name}"
 
-    def metrics(self) -> dict[str, float]:
-        """Numbers the run reported: its numeric pipeline outputs, then every `Output[Metrics]` artifact's
-        logged metrics (`metrics.log_metric(name, value)`), the later task winning a name clash. This is
-        what a trial reads when a pipeline runs as a trial."""
-        found: dict[str, float] = {}
-        for task in self.tasks.values():
-            for ref in task.output_artifacts.values():
-                if ref.artifact_type == "Metrics":
-                    found.update(
-                        {
-                            k: float(v)
-                            for k, v in ref.metadata.items()
-                            if isinstance(v, (int, float)) and not isinstance(v, bool)
-                        }
-                    )
-        for key, value in self.run.outputs.items():
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                found[key] = float(value)
-        return found
+
+_HANDLED_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
 def check_arguments(spec: PipelineSpec, arguments: dict[str, Any] | None) -> dict[str, Any]:
@@ -190,6 +185,7 @@ class _Running:
     deadline: float | None
     cpu: float
     memory: int
+    timeout: float | None = None
 
 
 class LocalRunner:
@@ -233,6 +229,12 @@ class _Execution:
         self.store = runner.artifacts
         cpus = os.cpu_count() or 1
         self.parallelism = max(1, options.parallelism or cpus)
+        settings = spec.settings
+        if settings is not None and settings.parallelism:  # PipelineConf.set_parallelism
+            self.parallelism = min(self.parallelism, settings.parallelism)
+        self.run_timeout = settings.timeout_seconds if settings is not None else None
+        self.run_deadline: float | None = None
+        self.timed_out: str | None = None
         self.cpu_budget = options.cpu_budget or float(cpus)
         self.memory_budget = options.memory_budget or _machine_memory()
         run_id = uuid.uuid4().hex
@@ -344,19 +346,49 @@ class _Execution:
     # --- the loop ----------------------------------------------------------------------------------------
 
     def execute(self) -> RunResult:
-        self._start_run()
+        previous = self._catch_signals()
         try:
-            self._loop()  # the warm pool starts with the first Python task (a fully cached run starts none)
-        except BaseException as exc:
-            self._abort(f"interrupted ({type(exc).__name__})")
-            raise
+            self._start_run()
+            try:
+                self._loop()  # the warm pool starts with the first Python task (a fully cached run starts none)
+            except RunInterrupted as exc:
+                exc.run_id = self.run.run_id
+                self._abort(f"interrupted by {exc.signal_name}", cancelled=True)
+                raise
+            except KeyboardInterrupt:
+                self._abort("interrupted by SIGINT (Ctrl-C)", cancelled=True)
+                raise
+            except BaseException as exc:
+                self._abort(f"the runner failed: {type(exc).__name__}: {exc}")
+                raise
+            finally:
+                self.pool.close()
+                self.selector.close()
+            return self._finish()
         finally:
-            self.pool.close()
-            self.selector.close()
-        return self._finish()
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _catch_signals(self) -> dict[int, Any]:
+        """SIGTERM and SIGHUP end the run like Ctrl-C does (main thread only; restored afterwards)."""
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+
+        def interrupted(signum: int, frame: Any) -> None:
+            raise RunInterrupted(signum)
+
+        previous: dict[int, Any] = {}
+        for signum in _HANDLED_SIGNALS:
+            previous[signum] = signal.signal(signum, interrupted)
+        return previous
 
     def _loop(self) -> None:
+        if self.run_timeout:
+            self.run_deadline = time.monotonic() + self.run_timeout
         while True:
+            if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
+                self._time_out_run()
+                return
             ready, skipped = self.plan.advance()
             for inst in skipped:
                 record = self._record(inst)
@@ -420,6 +452,13 @@ class _Execution:
     def _start(self, inst: Instance, cpu: float, memory: int) -> bool:
         """Start an attempt; True when the task finished at once (cache hit or failure to prepare)."""
         record = self._record(inst)
+        volume = self.spec.components[self.spec.tasks[inst.task].component].volume
+        if volume is not None:
+            size = volume.size
+            if size is not None and "size" in self.spec.tasks[inst.task].arguments:
+                size = str(self.plan.value_of(self.plan.arguments_of(inst)["size"]))
+            self._create_volume(inst, record, volume.resource_name, size)
+            return True
         prepared = self.prepared.get(inst.id)
         if prepared is None:
             try:
@@ -443,9 +482,9 @@ class _Execution:
         if record.attempts == 1:
             self._input_lineage(record)
         self.observer.task_started(record)
-        timeout = self.spec.tasks[inst.task].timeout_seconds
+        timeout = self.spec.tasks[inst.task].timeout_seconds or self.options.task_timeout
         running = _Running(
-            inst, prepared, process, time.monotonic() + timeout if timeout else None, cpu, memory
+            inst, prepared, process, time.monotonic() + timeout if timeout else None, cpu, memory, timeout
         )
         self.running[inst.id] = running
         self.selector.register(process.stdout_fd, selectors.EVENT_READ, ("out", inst.id))
@@ -453,9 +492,43 @@ class _Execution:
             self.selector.register(process.pidfd, selectors.EVENT_READ, ("exit", inst.id))
         return False
 
+    def _time_out_run(self) -> None:
+        """PipelineConf.set_timeout passed: stop what runs, skip what waits; the run ends Failed."""
+        reason = f"the pipeline timed out after {self.run_timeout:g}s (PipelineConf.set_timeout)"
+        for running in list(self.running.values()):
+            running.process.kill(reason)
+            with contextlib.suppress(Exception):
+                running.process.popen.wait(timeout=5)
+            self._exited(running)
+        for inst in self.plan.instances.values():
+            if not inst.state.is_finished:
+                record = self._record(inst)
+                inst.state, inst.message = TaskState.SKIPPED, reason
+                record.state, record.message, record.finished_at = TaskState.SKIPPED, reason, time.time()
+                self._changed(record)
+        self.retries.clear()
+        self.queue.clear()
+        self.timed_out = reason
+
+    def _create_volume(
+        self, inst: Instance, record: TaskRecord, resource_name: str, size: str | None
+    ) -> None:
+        """A VolumeOp: a fresh folder for this run (see `pipelines.dsl.volumes`); no process."""
+        claim = f"{self.run.run_id[:8]}-{resource_name}"
+        volume_folder(self.runner.settings.data_dir, claim).mkdir(parents=True, exist_ok=True)
+        now = time.time()
+        record.attempts, record.started_at, record.finished_at = 1, now, now
+        record.state, record.outputs = TaskState.SUCCEEDED, {"name": claim, "size": size or ""}
+        inst.outputs = dict(record.outputs)
+        self.plan.finish(inst, TaskState.SUCCEEDED)
+        self._changed(record)
+        self.observer.task_finished(record)
+
     def _wait(self) -> None:
         now = time.monotonic()
         deadlines = [r.deadline for r in self.running.values() if r.deadline is not None]
+        if self.run_deadline is not None:
+            deadlines.append(self.run_deadline)
         deadlines += [due for due, _, _ in self.retries]
         timeout = max(0.0, min(deadlines) - now) if deadlines else None
         if any(r.process.pidfd is None for r in self.running.values()):
@@ -484,8 +557,10 @@ class _Execution:
         now = time.monotonic()
         for running in self.running.values():
             if running.deadline is not None and now >= running.deadline:
+                own = self.spec.tasks[running.inst.task].timeout_seconds is not None
                 running.process.kill(
-                    f"timed out after {self.spec.tasks[running.inst.task].timeout_seconds:g}s"
+                    f"timed out after {running.timeout:g}s"
+                    + ("" if own else " (the run's default task timeout, --task-timeout)")
                 )
                 running.deadline = None
         while self.retries and self.retries[0][0] <= now:
@@ -516,7 +591,9 @@ class _Execution:
         if process.killed_reason:
             self._attempt_failed(inst, record, process.killed_reason)
         elif code != 0:
-            self._attempt_failed(inst, record, f"exited with code {code}")
+            self._attempt_failed(
+                inst, record, f"exited with code {code}" + self._missing_program(running, code)
+            )
         else:
             try:
                 collect_outputs(self, running.prepared, inst, record)
@@ -524,6 +601,23 @@ class _Execution:
                 self._attempt_failed(inst, record, str(exc))
                 return
             self._succeeded(inst, record, running.prepared)
+
+    def _missing_program(self, running: _Running, code: int) -> str:
+        """For a container step whose shell could not find a program (exit 127): which one, and why."""
+        container = running.prepared.component.container
+        if code != 127 or container is None or running.prepared.log_path is None:
+            return ""
+        try:
+            tail = running.prepared.log_path.read_bytes()[-4096:].decode(errors="replace")
+        except OSError:
+            return ""
+        found = re.findall(r"(?:^|\n)(?:\S+: )*(?:line \d+: )?([\w.+-]+): (?:command )?not found", tail)
+        if not found:
+            return ""
+        return (
+            f": {found[-1]!r} is not installed on this machine (image {container.image} has it; container steps "
+            "run on this machine's programs here); install it or put a stand-in on PATH"
+        )
 
     # --- endings -----------------------------------------------------------------------------------------
 
@@ -586,18 +680,24 @@ class _Execution:
             self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "output", name, ref))
         self.observer.task_finished(record)
 
-    def _abort(self, reason: str) -> None:
+    def _abort(self, reason: str, cancelled: bool = False) -> None:
+        """Stop every running task (its whole process group) and record the run's end."""
+        task_state = TaskState.CANCELLED if cancelled else TaskState.FAILED
         for running in list(self.running.values()):
             running.process.kill(reason)
             with contextlib.suppress(Exception):
                 running.process.popen.wait(timeout=5)
             running.process.close()
             record = self.records[running.inst.id]
-            record.state, record.message, record.finished_at = TaskState.FAILED, reason, time.time()
+            record.state, record.message, record.finished_at = task_state, reason, time.time()
+            running.prepared.close_log()
             self._changed(record)
         self.running.clear()
-        self.run.state, self.run.message, self.run.finished_at = RunState.FAILED, reason, time.time()
+        self.run.state = RunState.CANCELLED if cancelled else RunState.FAILED
+        self.run.message, self.run.finished_at = reason, time.time()
         self.recorder.run_ended(self.run)
+        with contextlib.suppress(Exception):
+            self.observer.note(f"run {self.run.run_id} {reason}; recorded as {self.run.state.value}")
 
     def _finish(self) -> RunResult:
         loops = {}
@@ -605,8 +705,10 @@ class _Execution:
             if state.skipped or state.failed:
                 loops[group] = ("failed: " if state.failed else "skipped: ") + state.message
         failed_loops = [m for m in loops.values() if m.startswith("failed")]
-        self.run.state = RunState.FAILED if self.plan.failed else RunState.SUCCEEDED
-        if failed_loops:
+        self.run.state = RunState.FAILED if self.plan.failed or self.timed_out else RunState.SUCCEEDED
+        if self.timed_out:
+            self.run.message = self.timed_out
+        elif failed_loops:
             self.run.message = failed_loops[0]
         elif self.run.state == RunState.FAILED:
             failed = [r.name for r in self.records.values() if r.state == TaskState.FAILED]

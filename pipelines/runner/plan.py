@@ -31,6 +31,7 @@ from pipelines.compiler.ir import (
     InputRef,
     LoopItemRef,
     NotExpr,
+    OneOfRef,
     PipelineSpec,
     TaskOutputRef,
     TemplateRef,
@@ -229,6 +230,8 @@ class Plan:
             return self._task_output(ref, scope)
         if isinstance(ref, CollectedRef):
             return self._collected(ref, scope)
+        if isinstance(ref, OneOfRef):
+            return self._one_of(ref, scope)
         assert isinstance(ref, TemplateRef)
         return self._template(ref.template, scope)
 
@@ -268,6 +271,20 @@ class Plan:
                 )
                 values.append(self.value_of(part))
         return Resolved(values)
+
+    def _one_of(self, ref: OneOfRef, scope: Scope) -> Resolution:
+        """The first branch that produced a value, once every branch has finished or been skipped."""
+        found: Resolution | None = None
+        reasons: list[str] = []
+        for option in ref.one_of:
+            got = self.resolve(option, scope)
+            if isinstance(got, _Wait):
+                return WAIT
+            if isinstance(got, Resolved):
+                found = found or got
+            else:
+                reasons.append(got.reason)
+        return found or Unavailable("no branch of dsl.OneOf ran (" + "; ".join(reasons) + ")")
 
     def _template(self, template: str, scope: Scope) -> Resolution:
         parts: dict[str, str] = {}
@@ -426,14 +443,16 @@ class Plan:
         """What an exit task's `PipelineTaskFinalStatus` parameter receives."""
         group = self._exit_groups.get(inst.task)
         failed: list[str] = []
+        reasons: list[str] = []
         if group is not None:
             for name in tasks_in_group(self.spec, group):
                 for body in self.instances_under(name, self._common_prefix(name, inst.scope)) or []:
                     if body.state == TaskState.FAILED:
                         failed.append(body.id)
+                        reasons.append(f"{body.id} {body.message}" if body.message else body.id)
         return {
             "state": "FAILED" if failed else "SUCCEEDED",
-            "error_message": f"failed: {', '.join(failed)}" if failed else "",
+            "error_message": f"failed: {'; '.join(reasons)}" if failed else "",
             "error_code": 1 if failed else 0,
             "pipeline_task_name": group or "",
             "pipeline_job_resource_name": self.spec.pipeline.name,

@@ -21,11 +21,18 @@ class TaskState(str, Enum):
     CACHED = "Cached"
     FAILED = "Failed"
     SKIPPED = "Skipped"
+    CANCELLED = "Cancelled"  # stopped because the run was interrupted (a signal to the runner)
 
     @property
     def is_finished(self) -> bool:
         """True for the states a task never leaves."""
-        return self in (TaskState.SUCCEEDED, TaskState.CACHED, TaskState.FAILED, TaskState.SKIPPED)
+        return self in (
+            TaskState.SUCCEEDED,
+            TaskState.CACHED,
+            TaskState.FAILED,
+            TaskState.SKIPPED,
+            TaskState.CANCELLED,
+        )
 
     @property
     def has_outputs(self) -> bool:
@@ -34,11 +41,13 @@ class TaskState(str, Enum):
 
 
 class RunState(str, Enum):
-    """The life of a run: Running, then Succeeded when no task failed, else Failed."""
+    """The life of a run: Running, then Succeeded when no task failed, else Failed; Cancelled when the
+    runner was interrupted (Ctrl-C, SIGTERM, SIGHUP) before the end."""
 
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+    CANCELLED = "Cancelled"
 
 
 @dataclass(frozen=True)
@@ -120,6 +129,22 @@ class RunRecord:
     message: str = ""
     run_dir: str = ""
     outputs: dict[str, Any] = field(default_factory=dict)
+
+    # KFP's spellings (`run.id`, `run.status`, `run.name`), for code that reads KFP run objects.
+    @property
+    def id(self) -> str:
+        """KFP `run.id`."""
+        return self.run_id
+
+    @property
+    def status(self) -> str:
+        """KFP v1 `run.status`: "Running", "Succeeded", "Failed" or "Cancelled"."""
+        return self.state.value
+
+    @property
+    def name(self) -> str:
+        """KFP `run.name`: the run name given, else the pipeline's name."""
+        return self.run_name or self.pipeline_name
 
 
 @dataclass(frozen=True)

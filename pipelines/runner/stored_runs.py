@@ -44,7 +44,11 @@ def run_rows(store: StoreReader) -> list[dict[str, Any]]:
     names: dict[int, str] = {}
     for pipeline in store.list_pipelines():
         for version in store.list_pipeline_versions(pipeline.id):
-            names[version.id] = f"{pipeline.name} ({version.name})"
+            # "(v2)" read like the KFP SDK version; say what it is: the pipeline's version in the store
+            number = (
+                version.name[1:] if version.name[:1] == "v" and version.name[1:].isdigit() else version.name
+            )
+            names[version.id] = f"{pipeline.name}, pipeline version {number}"
     rows = []
     for run in store.list_runs():
         counts: dict[str, int] = {}
@@ -57,6 +61,7 @@ def run_rows(store: StoreReader) -> list[dict[str, Any]]:
                 "name": run.name,
                 "pipeline": names.get(run.pipeline_version_id or -1, ""),
                 "state": run.state.value,
+                "message": run.message,
                 "started": run.started_at.isoformat() if run.started_at else None,
                 "seconds": round(ended - started, 3) if started is not None and ended is not None else None,
                 "tasks": counts,

@@ -81,6 +81,16 @@ def safe_name(inst_id: str) -> str:
     return inst_id.replace("][", ".").replace("[", ".").replace("]", "")
 
 
+RUN_ID_TOKEN = "{{workflow.uid}}"  # KFP v1 dsl.RUN_ID_PLACEHOLDER
+POD_NAME_TOKEN = "{{pod.name}}"  # part of KFP v1 dsl.EXECUTION_ID_PLACEHOLDER
+
+
+def runtime_placeholders(text: str, run_id: str, inst_id: str) -> str:
+    """KFP v1's `dsl.RUN_ID_PLACEHOLDER` / `EXECUTION_ID_PLACEHOLDER` filled in for a local run (on Argo,
+    Argo fills them): the run's id, and the run's id with the task's name."""
+    return text.replace(RUN_ID_TOKEN, run_id).replace(POD_NAME_TOKEN, safe_name(inst_id))
+
+
 def _input_values(
     execution: _Execution, inst: Instance, component: ComponentSpec, record: TaskRecord
 ) -> tuple[dict[str, Any], dict[str, Resolved], dict[str, Any]]:
@@ -95,7 +105,10 @@ def _input_values(
         resolved = args.get(key, Resolved(spec.default))
         if spec.passing == "value":
             try:
-                value = coerce(execution.plan.value_of(resolved), spec.type)
+                raw = execution.plan.value_of(resolved)
+                if isinstance(raw, str) and "{{" in raw:
+                    raw = runtime_placeholders(raw, execution.run.run_id, inst.id)
+                value = coerce(raw, spec.type)
             except CoercionError as exc:
                 raise TaskFailure(f"input {key!r}: {exc}") from None
             values[key] = record.inputs[key] = fingerprint[key] = value
@@ -159,7 +172,7 @@ def prepare_task(execution: _Execution, inst: Instance, record: TaskRecord) -> P
     if component.python is not None:
         _prepare_python(execution, inst, prepared, values, paths)
     else:
-        _prepare_container(prepared, values, paths)
+        _prepare_container(execution, prepared, values, paths)
     return prepared
 
 
@@ -203,6 +216,7 @@ def _prepare_python(
     path_args: dict[str, str] = {}
     artifacts: dict[str, dict[str, Any]] = {}
     final: dict[str, Any] = {}
+    open_files: dict[str, str] = {}
     for key, spec in component.inputs.items():
         param = spec.param or key
         if spec.passing == "value":
@@ -213,6 +227,8 @@ def _prepare_python(
             ref = execution.records[inst.id].input_artifacts.get(key)
             if spec.passing == "path":
                 path_args[param] = str(paths[key])
+                if spec.open_as:
+                    open_files[param] = spec.open_as
             else:
                 artifacts[param] = {
                     "name": key,
@@ -235,6 +251,8 @@ def _prepare_python(
         prepared.output_params[param] = key
         if out.passing == "path":
             path_args[param] = str(path)
+            if out.open_as:
+                open_files[param] = out.open_as
         else:
             uri = path.as_uri()  # the stored URI is known once the content is (content-addressed store)
             artifacts[param] = {
@@ -251,6 +269,7 @@ def _prepare_python(
         "env": prepared.env,
         "params": params,
         "paths": path_args,
+        "openFiles": open_files,
         "artifacts": artifacts,
         "finalStatus": final,
         "outputs": value_outputs,
@@ -269,10 +288,22 @@ def _rewrite_paths(text: str, rewrites: dict[str, str]) -> str:
     return text
 
 
-def _prepare_container(prepared: PreparedTask, values: dict[str, Any], paths: dict[str, Path]) -> None:
+def volume_folder(data_dir: Path, claim: str) -> Path:
+    """The folder standing for a volume (a PersistentVolumeClaim on Kubernetes) on this machine."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in claim).lstrip(".") or "_"
+    return data_dir / "pipelines" / "volumes" / safe
+
+
+def _prepare_container(
+    execution: _Execution, prepared: PreparedTask, values: dict[str, Any], paths: dict[str, Path]
+) -> None:
     container = prepared.component.container
     assert container is not None
     rewrites: dict[str, str] = {}
+    for mount, key in container.volume_mounts.items():  # KFP v1 pvolumes: the volume's folder
+        folder = volume_folder(execution.runner.settings.data_dir, render(values.get(key)))
+        folder.mkdir(parents=True, exist_ok=True)
+        rewrites[mount.rstrip("/") or "/"] = str(folder)
     for name, original in container.file_outputs.items():
         private = prepared.task_dir / "files" / original.lstrip("/")
         private.parent.mkdir(parents=True, exist_ok=True)
@@ -287,8 +318,11 @@ def _prepare_container(prepared: PreparedTask, values: dict[str, Any], paths: di
             return str(paths[name])
         return render(values.get(name))
 
+    run_id = prepared.task_dir.parent.parent.name
     prepared.argv = [
-        TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites))
+        runtime_placeholders(
+            TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), run_id, prepared.inst_id
+        )
         for part in [*container.command, *container.args]
     ]
     if not prepared.argv:
@@ -320,6 +354,17 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
     env = {**os.environ, **prepared.env}
     try:
         return start_process(prepared.argv, prepared.task_dir / "work", env)
+    except FileNotFoundError:
+        container = prepared.component.container
+        image = (
+            f" (image {container.image} has it; container steps run on this machine's programs here)"
+            if container
+            else ""
+        )
+        raise TaskFailure(
+            f"cannot start {prepared.argv[0]!r}: it is not installed on this machine{image}; install it or put a "
+            "stand-in on PATH"
+        ) from None
     except OSError as exc:
         raise TaskFailure(f"cannot start {prepared.argv[0]!r}: {exc.strerror or exc}") from None
 
@@ -340,6 +385,15 @@ def collect_outputs(
         result_path = prepared.task_dir / "result.marshal"
         try:
             result = marshal.loads(result_path.read_bytes())
+        except FileNotFoundError:
+            # Exit code 0 without a result file (`os._exit(0)`): fine for a component that returns nothing.
+            value_outputs = [k for k, o in component.outputs.items() if o.passing == "value"]
+            if value_outputs:
+                raise TaskFailure(
+                    "the task exited with code 0 without returning its output(s) "
+                    f"{', '.join(value_outputs)}; return them from the function instead of exiting"
+                ) from None
+            result = {}
         except (OSError, ValueError, EOFError, TypeError) as exc:
             raise TaskFailure(f"the task ended without writing its results ({exc})") from None
         outputs.update(result.get("outputs", {}))
@@ -353,7 +407,12 @@ def collect_outputs(
             raise TaskFailure(f"output {name!r} was not written (expected a file at {path})")
         if component.container is not None and path.is_file() and path.stat().st_size <= MAX_VALUE_BYTES:
             with contextlib.suppress(UnicodeDecodeError):
-                outputs[name] = path.read_text().rstrip("\r\n")  # as Argo trims output parameters
+                text = path.read_text().rstrip("\r\n")  # as Argo trims output parameters
+                declared = component.outputs[name].type
+                try:  # a declared Integer/Float/Bool output keeps its type
+                    outputs[name] = coerce(text, declared) if declared not in (None, "str") else text
+                except CoercionError as exc:
+                    raise TaskFailure(f"output {name!r}: {exc}") from None
         stored_name = path.name if path.name != "data" else name  # results.txt keeps its name; data -> model
         ref = execution.store.put(path, stored_name, component.outputs[name].artifact)
         if metadata.get(name):

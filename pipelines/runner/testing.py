@@ -10,8 +10,9 @@ from typing import Any
 
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.runner.console import SilentObserver
-from pipelines.runner.local import LocalRunner, RunOptions, RunResult
+from pipelines.runner.local import LocalRunner, RunOptions
 from pipelines.runner.recorder import InMemoryRecorder, RunRecorder
+from pipelines.runner.results import RunResult
 from tuner.config import Settings
 
 

@@ -61,8 +61,11 @@ def test_compile_to_stdout_file_and_argo_then_run_the_package(tmp_path: Path) ->
     assert printed.returncode == 0
     assert yaml.safe_load(printed.stdout)["pipeline"]["functionName"] == "flipcoin_pipeline"
     package = tmp_path / "calc.zip"
-    written = tuner("compile", str(SEED / "add_numbers.py"), "-o", str(package))
+    written = tuner("compile", str(SEED / "add_numbers.py"), "--output-file", str(package))
     assert written.returncode == 0 and package.exists()
+    # -o means an output format everywhere else in the CLI; compile writes a file only with --output-file
+    old_spelling = tuner("compile", str(SEED / "add_numbers.py"), "-o", str(tmp_path / "other.zip"))
+    assert old_spelling.returncode == 2 and not (tmp_path / "other.zip").exists()
     argo = tuner("compile", str(SEED / "parallel.py"), "--target", "argo")
     assert yaml.safe_load(argo.stdout)["kind"] == "Workflow"
     ran = tuner("run", str(package), "--arg", "a=1", "--arg", "b=2")
@@ -77,10 +80,12 @@ def test_runs_are_kept_in_the_store_and_shown_back(tmp_path: Path) -> None:
     assert first.returncode == 0 and "recorded as run 1" in first.stderr
     again = tuner("run", str(SEED / "add_numbers.py"), "--arg", "a=1", "--store", store)
     assert again.returncode == 0 and "3 cached" in again.stderr  # the cache lives in the store
+    assert "≡ add-op cached: cached from run 1, task add-op" in again.stderr  # a run id `runs show` takes
     listed = tuner("runs", "list", "--store", store)
     assert listed.returncode == 0
     lines = listed.stdout.splitlines()
     assert len(lines) == 2 and "3 succeeded" in lines[0] and "3 cached" in lines[1]
+    assert "[calculation-pipeline, pipeline version 1]" in lines[0]  # not "(v1)", which read like the SDK
     shown = tuner("runs", "show", "2", "--store", store)
     assert shown.returncode == 0 and "≡ add-op-3  Cached  Output=13.0" in shown.stdout
     as_yaml = tuner("runs", "show", "1", "--store", store, "-o", "yaml")

@@ -50,7 +50,7 @@ def test_compile_in_a_fresh_interpreter_gives_the_same_bytes(tmp_path: Path) -> 
                 "pipelines",
                 "compile",
                 str(GOLDEN / "valid" / "v2_control_flow.py"),
-                "-o",
+                "--output-file",
                 str(out),
                 "--target",
                 target,
@@ -100,22 +100,24 @@ def test_argo_workflow_details() -> None:
     flip = to_workflow(load_pipeline(FLIP))
     templates = {t["name"]: t for t in flip["spec"]["templates"]}
     tasks = {t["name"]: t for t in templates["exit-handler-1"]["dag"]["tasks"]}
-    assert tasks["condition-1"]["when"] == '"{{tasks.flip-coin-op.outputs.parameters.Output}}" == "heads"'
-    inner = {t["name"]: t for t in templates["condition-1"]["dag"]["tasks"]}
-    assert inner["condition-2"]["when"] == "{{tasks.get-number-op.outputs.parameters.Output}} > 5"
-    assert templates["condition-2"]["inputs"] == {"parameters": [{"name": "get-number-op-Output"}]}
+    # one counter for all groups, as kfp 1.8 numbers them: exit-handler-1, then condition-2 ... condition-5
+    assert sorted(tasks) == ["condition-2", "condition-5", "flip-coin-op"]
+    assert tasks["condition-2"]["when"] == '"{{tasks.flip-coin-op.outputs.parameters.Output}}" == "heads"'
+    inner = {t["name"]: t for t in templates["condition-2"]["dag"]["tasks"]}
+    assert inner["condition-3"]["when"] == "{{tasks.get-number-op.outputs.parameters.Output}} > 5"
+    assert templates["condition-3"]["inputs"] == {"parameters": [{"name": "get-number-op-Output"}]}
 
     loops = to_workflow(load_pipeline(GOLDEN / "valid" / "v2_control_flow.py"))
     templates = {t["name"]: t for t in loops["spec"]["templates"]}
-    assert templates["for-loop-1-loop"]["parallelism"] == 1
-    assert templates["for-loop-1-loop"]["dag"]["tasks"][0]["withItems"] == [
+    assert templates["for-loop-4-loop"]["parallelism"] == 1
+    assert templates["for-loop-4-loop"]["dag"]["tasks"][0]["withItems"] == [
         {"x": 1, "label": "a"},
         {"x": 2, "label": "b"},
     ]
     root = {t["name"]: t for t in templates["v2-control-flow"]["dag"]["tasks"]}
-    assert root["for-loop-2"]["withParam"] == "{{tasks.numbers.outputs.parameters.Output}}"
+    assert root["for-loop-5"]["withParam"] == "{{tasks.numbers.outputs.parameters.Output}}"
     assert root["add-all"]["arguments"]["parameters"] == [
-        {"name": "values", "value": "{{tasks.for-loop-2.outputs.parameters.square-2-Output}}"}
+        {"name": "values", "value": "{{tasks.for-loop-5.outputs.parameters.square-2-Output}}"}
     ]
     assert templates["pick"]["retryStrategy"]["limit"] == 2
 

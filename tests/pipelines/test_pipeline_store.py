@@ -101,7 +101,7 @@ def test_the_cache_is_shared_between_recorders_and_failures_are_recorded(store: 
     assert [r["state"] for r in rows] == ["Succeeded", "Succeeded", "Failed"]
     assert rows[1]["tasks"] == {"Cached": 3}
     lines = "\n".join(run_lines(store, run.id))
-    assert "condition-4: if flip-coin-op.Output == 'tails'" in lines
+    assert "condition-5: if flip-coin-op.Output == 'tails'" in lines
     assert "✗ fail-op  Failed" in lines and "- get-number-op  Skipped" in lines
     detail = run_detail(store, run.id)
     assert detail["pipeline"] == "flip-coin-with-exit" and detail["arguments"]["forced"] == "tails"

@@ -75,8 +75,10 @@ def register(app: typer.Typer) -> None:
         pipeline: str = typer.Option(
             None, "--pipeline", "-p", help="Which pipeline: function name or name=."
         ),
-        output: Path = typer.Option(
-            None, "-o", "--output", help="Write here (.yaml, .zip, .tar.gz); default: stdout."
+        output_file: Path = typer.Option(
+            None,
+            "--output-file",
+            help="Write the package here (.yaml, .json, .zip, .tar.gz); default: stdout.",
         ),
         target: str = typer.Option(
             "ir", "--target", help="ir (this project's format, runnable) or argo (a Workflow)."
@@ -91,12 +93,12 @@ def register(app: typer.Typer) -> None:
             fail(f"--target {target!r}: use ir or argo")
         spec = load_pipeline(file, pipeline)
         text = render(spec, target)  # type: ignore[arg-type]
-        if output is None:
+        if output_file is None:
             sys.stdout.write(text)
             return
-        write_text_package(text, output)
+        write_text_package(text, output_file)
         stderr_console().print(
-            f"wrote {output} ({target}, pipeline {spec.pipeline.display_name or spec.pipeline.name!r})",
+            f"wrote {output_file} ({target}, pipeline {spec.pipeline.display_name or spec.pipeline.name!r})",
             markup=False,
         )
 
@@ -119,6 +121,13 @@ def register(app: typer.Typer) -> None:
             False, "--install-packages", help="Install packages_to_install into cached virtual environments."
         ),
         run_name: str = typer.Option(None, "--run-name", help="A name for this run."),
+        task_timeout: float = typer.Option(
+            None,
+            "--task-timeout",
+            min=0.001,
+            help="Stop an attempt of any task without its own set_timeout after this many seconds "
+            "(default: none, or TUNER_PIPELINES_TASK_TIMEOUT).",
+        ),
         report_metrics: bool = typer.Option(
             False,
             "--report-metrics",
@@ -130,7 +139,7 @@ def register(app: typer.Typer) -> None:
         """Run a pipeline on this machine, tasks in parallel, and print a summary."""
         from pipelines.compiler.loader import load_pipeline
         from pipelines.runner.console import ConsoleObserver
-        from pipelines.runner.local import LocalRunner, RunOptions
+        from pipelines.runner.local import LocalRunner, RunInterrupted, RunOptions
         from pipelines.runner.store_recorder import StoreRecorder
         from tuner.store import open_store
 
@@ -147,7 +156,22 @@ def register(app: typer.Typer) -> None:
                 run_name=run_name,
                 trial_id=_trial_from_environment(recorder.store) if report_metrics else None,
             )
-            result = runner.run(spec, arguments, options)
+            if task_timeout is not None:
+                options.task_timeout = task_timeout
+            try:
+                result = runner.run(spec, arguments, options)
+            except RunInterrupted as exc:
+                stored = recorder.store_run_id(exc.run_id) if exc.run_id else None
+                stderr_console().print(
+                    f"interrupted by {exc.signal_name}: the running tasks were stopped"
+                    + (
+                        f"; run {stored} is recorded as Cancelled (tuner pipelines runs show {stored})"
+                        if stored
+                        else ""
+                    ),
+                    markup=False,
+                )
+                raise typer.Exit(int(exc.code)) from None  # type: ignore[arg-type]
             if report_metrics and result.success():
                 _report(result.metrics())
             stored = recorder.store_run_id(result.run_id)
@@ -180,8 +204,9 @@ def register(app: typer.Typer) -> None:
         for row in rows:
             tasks = ", ".join(f"{n} {s.lower()}" for s, n in row["tasks"].items())
             took = f"{row['seconds']:.2f}s" if row["seconds"] is not None else "-"
+            note = f"  ({row['message']})" if row.get("message") and row["state"] != "Succeeded" else ""
             console.print(
-                f"{row['id']:>5}  {row['state']:<10} {took:>8}  {row['name']}  [{row['pipeline']}]  {tasks}",
+                f"{row['id']:>5}  {row['state']:<10} {took:>8}  {row['name']}  [{row['pipeline']}]  {tasks}{note}",
                 markup=False,
             )
 
