@@ -22,6 +22,7 @@ _LAZY = {
     "TrialStopped": ("tuner.reporting", "TrialStopped"),
     "search": ("tuner.search", None),
     "load_experiment": ("tuner.spec", "load_experiment"),
+    "log_model": ("serving.logged", "log_model"),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]
