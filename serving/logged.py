@@ -145,5 +145,6 @@ def save_to_store(
         name=name,
         metadata={k: meta[k] for k in ("flavor", "serialization", "signature", "input_example", "file")},
     )
-    store.record_event(artifact.id, Direction.OUTPUT, trial_id=trial_id, task_id=task_id, port=name)
+    if trial_id is not None or task_id is not None:
+        store.record_event(artifact.id, Direction.OUTPUT, trial_id=trial_id, task_id=task_id, port=name)
     return LoggedModel(name, artifact, trial_id or 0, flavor, signature)
