@@ -240,7 +240,8 @@ class Registry:
                     f"model {name} has no version at alias {alias!r} yet, so there is nothing to compare a "
                     "canary with: promote without --canary first"
                 )
-            self.set_alias(name, alias, version.version, reason=f"promoted best trial {trial.name}")
+            if previous != version.version:  # promoting again changes nothing and logs nothing
+                self.set_alias(name, alias, version.version, reason=f"promoted best trial {trial.name}")
             return Promotion(name, version.version, alias, previous, None, trial, value, created)
         self.start_canary(name, alias, version.version, canary, reason=f"best trial {trial.name}")
         return Promotion(name, version.version, alias, previous, canary, trial, value, created)

@@ -259,6 +259,8 @@ def promote(
         )
     else:
         was = f" (was v{done.previous_version})" if done.previous_version else ""
+        if done.previous_version == done.version:
+            was = " (unchanged)"
         console.print(f"{done.model}@{done.alias} -> v{done.version}{was}", markup=False)
 
 
