@@ -103,7 +103,7 @@ class MicroBatcher:
                     _settle(group[0][1], False, exc)
                     return
                 results = await asyncio.to_thread(_one_by_one, group, self._predict)
-                for (_, future), (ok, value) in zip(group, results):
+                for (_, future), (ok, value) in zip(group, results, strict=False):
                     _settle(future, ok, value)
             else:
                 _deliver(group, outputs)
@@ -129,7 +129,7 @@ class MicroBatcher:
 
 
 def _deliver(group: list[tuple[np.ndarray, asyncio.Future[Any]]], outputs: list[Any]) -> None:
-    for (_, future), output in zip(group, outputs):
+    for (_, future), output in zip(group, outputs, strict=False):
         _settle(future, True, output)
 
 
@@ -142,7 +142,9 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-def _one_by_one(group: list[tuple[np.ndarray, asyncio.Future[Any]]], predict: Predict) -> list[tuple[bool, Any]]:
+def _one_by_one(
+    group: list[tuple[np.ndarray, asyncio.Future[Any]]], predict: Predict
+) -> list[tuple[bool, Any]]:
     results: list[tuple[bool, Any]] = []
     for batch, _ in group:
         try:
@@ -153,5 +155,5 @@ def _one_by_one(group: list[tuple[np.ndarray, asyncio.Future[Any]]], predict: Pr
 
 
 def _deliver_one_by_one(group: list[tuple[np.ndarray, asyncio.Future[Any]]], predict: Predict) -> None:
-    for (_, future), (ok, value) in zip(group, _one_by_one(group, predict)):
+    for (_, future), (ok, value) in zip(group, _one_by_one(group, predict), strict=False):
         _settle(future, ok, value)

@@ -108,7 +108,9 @@ def save(model: Any, flavor: str, folder: Path) -> dict[str, Any]:
             joblib.dump(model, folder / file_name)
     elif flavor == "python":
         if not callable(getattr(model, "predict", None)):
-            raise FlavorError(f"a 'python' model needs a predict(batch) method; {type(model).__name__} has none")
+            raise FlavorError(
+                f"a 'python' model needs a predict(batch) method; {type(model).__name__} has none"
+            )
         import cloudpickle
 
         file_name, serialization = "model.pkl", "cloudpickle"
@@ -165,7 +167,7 @@ def load(folder: Path, meta: dict[str, Any] | None = None) -> Predict:
     predict = getattr(model, "predict", None)
     if not callable(predict):
         raise FlavorError(f"the model in {folder} has no predict method")
-    return fast_predict(model) or predict  # type: ignore[no-any-return]
+    return fast_predict(model) or predict
 
 
 def fast_predict(model: Any) -> Predict | None:
@@ -201,8 +203,8 @@ def fast_predict(model: Any) -> Predict | None:
             x = x / scale if scale is not None else x
         scores = x @ coef + intercept
         if scores.shape[1] == 1:
-            return classes[(scores[:, 0] > 0).astype(np.intp)]  # type: ignore[no-any-return]
-        return classes[scores.argmax(axis=1)]  # type: ignore[no-any-return]
+            return classes[(scores[:, 0] > 0).astype(np.intp)]
+        return classes[scores.argmax(axis=1)]
 
     return predict
 

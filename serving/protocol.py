@@ -8,38 +8,25 @@ handful of comparisons, done once per request.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from math import prod
 from typing import Any
 
 import numpy as np
+import orjson
 
 from serving.signature import V2_TO_NUMPY, Signature, TensorSpec, describe_shape, v2_datatype
 
-try:  # orjson is a dependency; the stdlib fallback keeps the module importable without it
-    import orjson
-
-    def dumps(value: Any) -> bytes:
-        return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
-
-    loads = orjson.loads
-    JSONDecodeError: type[Exception] = orjson.JSONDecodeError
-except ImportError:  # pragma: no cover - exercised only without orjson
-
-    def dumps(value: Any) -> bytes:
-        return json.dumps(value, default=_plain).encode()
-
-    loads = json.loads
-    JSONDecodeError = json.JSONDecodeError
+JSONDecodeError = orjson.JSONDecodeError
 
 
-def _plain(value: Any) -> Any:  # pragma: no cover - used by the stdlib fallback
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+def dumps(value: Any) -> bytes:
+    """JSON bytes; numpy arrays and scalars are written directly (no `.tolist()` on the hot path)."""
+    return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def loads(raw: bytes) -> Any:
+    return orjson.loads(raw)
 
 
 class PayloadError(ValueError):
@@ -71,7 +58,7 @@ def parse_json(raw: bytes) -> Any:
 def _fit(array: np.ndarray, spec: TensorSpec, field: str) -> np.ndarray:
     """Check `array` against one input spec (rank, fixed dimensions, datatype) and cast it."""
     if array.ndim != len(spec.shape) or any(
-        want >= 0 and want != have for want, have in zip(spec.shape, array.shape)
+        want >= 0 and want != have for want, have in zip(spec.shape, array.shape, strict=False)
     ):
         raise PayloadError(
             field,
@@ -98,7 +85,9 @@ def decode_v2(body: Any, signature: Signature | None) -> tuple[np.ndarray, str |
         raise PayloadError("body", "a V2 inference request is a JSON object with 'inputs'")
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not inputs:
-        raise PayloadError("inputs", "'inputs' must be a non-empty list of tensors {name, shape, datatype, data}")
+        raise PayloadError(
+            "inputs", "'inputs' must be a non-empty list of tensors {name, shape, datatype, data}"
+        )
     specs = signature.inputs if signature else ()
     if specs and len(inputs) != len(specs):
         raise PayloadError(
@@ -116,7 +105,10 @@ def decode_v2(body: Any, signature: Signature | None) -> tuple[np.ndarray, str |
     name = tensor.get("name")
     if spec is not None and name != spec.name:
         raise PayloadError(
-            "inputs[0].name", f"the model's input is named {spec.name!r}, got {name!r}", expected=spec.name, got=name
+            "inputs[0].name",
+            f"the model's input is named {spec.name!r}, got {name!r}",
+            expected=spec.name,
+            got=name,
         )
     datatype = tensor.get("datatype")
     dtype = V2_TO_NUMPY.get(datatype) if isinstance(datatype, str) else None
@@ -150,9 +142,7 @@ def decode_v2(body: Any, signature: Signature | None) -> tuple[np.ndarray, str |
     return array, body.get("id"), body.get("parameters")
 
 
-def encode_v2(
-    model: str, version: int, request_id: Any, output: Any, spec: TensorSpec | None
-) -> bytes:
+def encode_v2(model: str, version: int, request_id: Any, output: Any, spec: TensorSpec | None) -> bytes:
     """A V2 inference response with one output tensor."""
     array = output if isinstance(output, np.ndarray) else np.asarray(output)
     if array.ndim == 0:

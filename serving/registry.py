@@ -168,7 +168,8 @@ class Registry:
                 return version, False
         metrics: dict[str, float] = {}
         if trial_id is not None:
-            metrics = {name: s.latest for name, s in self.store.metric_summaries(trial_id).items()}
+            summaries = self.store.metric_summaries(trial_id).items()
+            metrics = {name: s.latest for name, s in summaries if s.latest is not None}
         meta = artifact.metadata
         signature = {
             **(meta.get("signature") or {}),
@@ -265,7 +266,9 @@ class Registry:
         model = self.model(model_name)
         return self.store.delete_alias(model.id, alias, actor=self.actor, reason=reason)
 
-    def start_canary(self, model_name: str, alias: str, version: int, percent: int, *, reason: str = "") -> None:
+    def start_canary(
+        self, model_name: str, alias: str, version: int, percent: int, *, reason: str = ""
+    ) -> None:
         """Send `percent` % of the alias's traffic to `version`; the rest stays on the last good revision."""
         model = self.model(model_name)
         deployment = self._deployment(model, alias)
@@ -303,7 +306,9 @@ class Registry:
         if deployment.model_id is not None:
             good_version = self.store.get_model_version_by_id(good.model_version_id).version
             bad_version = (
-                self.store.get_model_version_by_id(self.store.get_revision(bad[0].revision_id).model_version_id)
+                self.store.get_model_version_by_id(
+                    self.store.get_revision(bad[0].revision_id).model_version_id
+                )
                 if bad
                 else None
             )
@@ -327,7 +332,9 @@ class Registry:
         if not traffic:
             target = self.resolve(ModelRef(model_name, alias=alias))[1]
             revision = self._revision_for(deployment, target)
-            self.store.set_traffic(deployment.id, {revision.id: 100}, tags={revision.id: STABLE}, reason="served")
+            self.store.set_traffic(
+                deployment.id, {revision.id: 100}, tags={revision.id: STABLE}, reason="served"
+            )
             self.store.set_last_good_revision(deployment.id, revision.id)
             traffic = self.store.current_traffic(deployment.id)
         routes = []

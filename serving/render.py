@@ -77,7 +77,12 @@ def render(
             {
                 "apiVersion": "serving.kserve.io/v1beta1",
                 "kind": "InferenceService",
-                "metadata": {"name": base, "namespace": namespace, "labels": labels, "annotations": annotations},
+                "metadata": {
+                    "name": base,
+                    "namespace": namespace,
+                    "labels": labels,
+                    "annotations": annotations,
+                },
                 "spec": {"predictor": predictor},
             }
         ]
@@ -89,13 +94,20 @@ def render(
             {
                 "apiVersion": "apps/v1",
                 "kind": "Deployment",
-                "metadata": {"name": name, "namespace": namespace, "labels": pod_labels, "annotations": annotations},
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "labels": pod_labels,
+                    "annotations": annotations,
+                },
                 "spec": {
                     "replicas": max(1, round(replicas * route.percent / 100)),
                     "selector": {"matchLabels": pod_labels},
                     "template": {
                         "metadata": {"labels": pod_labels},
-                        "spec": {"containers": [_container(image, f"{model}/{route.version.version}", secret)]},
+                        "spec": {
+                            "containers": [_container(image, f"{model}/{route.version.version}", secret)]
+                        },
                     },
                 },
             }

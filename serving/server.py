@@ -305,7 +305,11 @@ class ModelServer:
     def endpoint(self, name: str) -> Endpoint:
         endpoint = self.endpoints.get(name)
         if endpoint is None or endpoint.routes is None:
-            raise PayloadError("model", f"model {name!r} is not served here (served: {', '.join(self.endpoints)})", status=404)
+            raise PayloadError(
+                "model",
+                f"model {name!r} is not served here (served: {', '.join(self.endpoints)})",
+                status=404,
+            )
         return endpoint
 
     async def backend_for(self, name: str, token: str) -> Backend | Endpoint:

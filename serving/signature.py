@@ -110,7 +110,7 @@ def infer_signature(example: np.ndarray, prediction: Any) -> Signature:
 
 def example_rows(example: np.ndarray, limit: int = 5) -> list[Any]:
     """The first rows of an example as JSON-ready lists (what is stored as the version's input example)."""
-    return np.asarray(example[:limit]).tolist()  # type: ignore[no-any-return]
+    return np.asarray(example[:limit]).tolist()
 
 
 def describe_shape(shape: Sequence[int]) -> str:

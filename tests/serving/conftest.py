@@ -51,14 +51,22 @@ DIGITS_SIGNATURE = Signature(
 
 
 def register(
-    store: Store, settings: Settings, model: Any, example: Any, *, name: str = "digits", flavor: str = "sklearn"
+    store: Store,
+    settings: Settings,
+    model: Any,
+    example: Any,
+    *,
+    name: str = "digits",
+    flavor: str = "sklearn",
 ) -> int:
     """Log `model` (no trial) and register it as the next version of `name`; return the version number.
 
     'python' models get the digits signature given, not inferred (the broken one cannot answer).
     """
     signature = DIGITS_SIGNATURE if flavor == "python" else None
-    logged = save_to_store(store, settings, model, name, flavor=flavor, input_example=example, signature=signature)
+    logged = save_to_store(
+        store, settings, model, name, flavor=flavor, input_example=example, signature=signature
+    )
     version, _ = Registry(store, actor="test").register(name, logged.artifact)
     return version.version
 
@@ -89,7 +97,16 @@ def v2_body(rows: Any) -> dict[str, Any]:
     import numpy as np
 
     array = np.asarray(rows, dtype=float)
-    return {"inputs": [{"name": "input-0", "shape": list(array.shape), "datatype": "FP64", "data": array.ravel().tolist()}]}
+    return {
+        "inputs": [
+            {
+                "name": "input-0",
+                "shape": list(array.shape),
+                "datatype": "FP64",
+                "data": array.ravel().tolist(),
+            }
+        ]
+    }
 
 
 @dataclass

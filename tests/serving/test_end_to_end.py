@@ -66,7 +66,9 @@ def test_run_promote_serve_answers_a_v2_request(tmp_path: Path, env: dict[str, s
     run = tuner_cli("run", str(spec), env=env)
     assert run.returncode == 0, run.stderr + run.stdout
 
-    promoted = tuner_cli("models", "promote", "tiny-digits", "--model", "tiny", "--alias", "production", env=env)
+    promoted = tuner_cli(
+        "models", "promote", "tiny-digits", "--model", "tiny", "--alias", "production", env=env
+    )
     assert promoted.returncode == 0, promoted.stderr
     assert "tiny@production -> v1" in promoted.stderr
     again = tuner_cli("models", "promote", "tiny-digits", "--model", "tiny", "--alias", "production", env=env)
@@ -125,10 +127,14 @@ def test_models_cli_list_versions_alias_delete(tmp_path: Path, env: dict[str, st
     store = open_store(env["TUNER_STORE"])
     try:
         model, x, _ = digits()
-        logged = save_to_store(store, Settings.from_env(env), model, "d", flavor="sklearn", input_example=x[:2])
+        logged = save_to_store(
+            store, Settings.from_env(env), model, "d", flavor="sklearn", input_example=x[:2]
+        )
         registry = Registry(store, actor="test")
         registry.register("d", logged.artifact)
-        other = save_to_store(store, Settings.from_env(env), digits(0.1)[0], "d", flavor="sklearn", input_example=x[:2])
+        other = save_to_store(
+            store, Settings.from_env(env), digits(0.1)[0], "d", flavor="sklearn", input_example=x[:2]
+        )
         registry.register("d", other.artifact)
     finally:
         store.close()

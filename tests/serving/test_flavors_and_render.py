@@ -26,7 +26,7 @@ from tuner.store import Store
 
 
 def _load(store: Store, settings: Settings, name: str, number: int, cache: Path) -> Any:
-    model, version = Registry(store, actor="t").resolve(f"{name}/{number}")
+    _model, version = Registry(store, actor="t").resolve(f"{name}/{number}")
     artifact = store.get_artifact(version.artifact_id)  # type: ignore[arg-type]
     return load_version(name, version, artifact, open_artifact_store(settings=settings), cache)
 
@@ -50,14 +50,21 @@ def test_onnx_flavor_runs_with_onnxruntime(store: Store, settings: Settings, tmp
 
     model, x, _ = digits()
     proto = to_onnx(model, x[:1].astype(np.float32), options={"zipmap": False})
-    logged = save_to_store(store, settings, proto, "onnx-digits", flavor="onnx", input_example=x[:4].astype(np.float32))
+    logged = save_to_store(
+        store, settings, proto, "onnx-digits", flavor="onnx", input_example=x[:4].astype(np.float32)
+    )
     Registry(store, actor="t").register("onnx-digits", logged.artifact)
     loaded = _load(store, settings, "onnx-digits", 1, tmp_path / "cache")
     assert loaded.signature.inputs[0].datatype == "FP32"
-    assert np.asarray(loaded.predict(x[1000:1050].astype(np.float32))).tolist() == model.predict(x[1000:1050]).tolist()
+    assert (
+        np.asarray(loaded.predict(x[1000:1050].astype(np.float32))).tolist()
+        == model.predict(x[1000:1050]).tolist()
+    )
 
 
-def test_a_changed_model_artifact_is_never_unpickled(store: Store, settings: Settings, tmp_path: Path) -> None:
+def test_a_changed_model_artifact_is_never_unpickled(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
     model, x, _ = digits()
     register(store, settings, model, x[:5], flavor="python")
     _, version = Registry(store, actor="t").resolve("digits/1")

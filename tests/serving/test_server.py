@@ -87,11 +87,31 @@ def test_v2_metadata_versions_v1_and_metrics(
 @pytest.mark.parametrize(
     ("tensor", "field", "fragment"),
     [
-        ({"name": "input-0", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]}, "inputs[0]", "shape [1, 3]"),
-        ({"name": "pixels", "shape": [1, 64], "datatype": "FP64", "data": [0] * 64}, "inputs[0].name", "'input-0'"),
-        ({"name": "input-0", "shape": [1, 64], "datatype": "FP99", "data": [0] * 64}, "inputs[0].datatype", "FP99"),
-        ({"name": "input-0", "shape": [2, 64], "datatype": "FP64", "data": [0] * 64}, "inputs[0].data", "needs 128"),
-        ({"name": "input-0", "shape": [1, 64], "datatype": "BYTES", "data": ["a"] * 64}, "inputs[0]", "BYTES"),
+        (
+            {"name": "input-0", "shape": [1, 3], "datatype": "FP64", "data": [1, 2, 3]},
+            "inputs[0]",
+            "shape [1, 3]",
+        ),
+        (
+            {"name": "pixels", "shape": [1, 64], "datatype": "FP64", "data": [0] * 64},
+            "inputs[0].name",
+            "'input-0'",
+        ),
+        (
+            {"name": "input-0", "shape": [1, 64], "datatype": "FP99", "data": [0] * 64},
+            "inputs[0].datatype",
+            "FP99",
+        ),
+        (
+            {"name": "input-0", "shape": [2, 64], "datatype": "FP64", "data": [0] * 64},
+            "inputs[0].data",
+            "needs 128",
+        ),
+        (
+            {"name": "input-0", "shape": [1, 64], "datatype": "BYTES", "data": ["a"] * 64},
+            "inputs[0]",
+            "BYTES",
+        ),
     ],
 )
 def test_a_payload_that_does_not_fit_the_signature_gets_a_400_naming_the_field(
@@ -134,7 +154,8 @@ def test_a_failing_canary_is_rolled_back_under_load_with_no_failed_request(
         wait_for(lambda: load.count("1") >= 20, "requests answered by v1")
         registry.start_canary("digits", "production", 3, 30, reason="try v3")
         events = wait_for(
-            lambda: [e for e in store.registry_history(model.id) if e.kind == "rollback"], "the rollback event"
+            lambda: [e for e in store.registry_history(model.id) if e.kind == "rollback"],
+            "the rollback event",
         )
         deployment = store.get_deployment("digits@production")
         wait_for(
@@ -165,7 +186,8 @@ def test_a_slow_canary_is_rolled_back_on_its_p99(
         wait_for(lambda: load.count("1") >= 20, "requests answered by v1")
         registry.start_canary("digits", "production", 3, 50)
         events = wait_for(
-            lambda: [e for e in store.registry_history(model.id) if e.kind == "rollback"], "the rollback event"
+            lambda: [e for e in store.registry_history(model.id) if e.kind == "rollback"],
+            "the rollback event",
         )
     assert load.failures == []
     assert "p99" in events[0].reason

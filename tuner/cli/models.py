@@ -174,7 +174,9 @@ def list_versions(
     with _registry(store, namespace) as registry:
         model = registry.model(name)
         aliases = registry.store.list_aliases(model.id)
-        documents = [_version_document(registry, name, v) for v in registry.store.list_model_versions(model.id)]
+        documents = [
+            _version_document(registry, name, v) for v in registry.store.list_model_versions(model.id)
+        ]
     if output:
         print_document({"versions": documents}, output)
         return
@@ -210,7 +212,9 @@ def alias(
     with _registry(store, namespace) as registry:
         if delete:
             event = registry.delete_alias(name, alias_name, reason=reason)
-            stderr_console().print(f"removed {name}@{alias_name} (was v{event.previous_version})", markup=False)
+            stderr_console().print(
+                f"removed {name}@{alias_name} (was v{event.previous_version})", markup=False
+            )
             return
         assert version is not None
         event = registry.set_alias(name, alias_name, version, reason=reason)
@@ -234,10 +238,16 @@ def delete_model(
 
 def promote(
     experiment: str = typer.Argument(..., help="The experiment whose best trial's model to promote."),
-    model: str | None = typer.Option(None, "--model", help="Registered model name (default: the logged name)."),
+    model: str | None = typer.Option(
+        None, "--model", help="Registered model name (default: the logged name)."
+    ),
     alias_name: str = typer.Option("production", "--alias", help="The alias to move."),
     canary: int | None = typer.Option(
-        None, "--canary", min=1, max=100, help="Send this percent of the alias's traffic to the new version first."
+        None,
+        "--canary",
+        min=1,
+        max=100,
+        help="Send this percent of the alias's traffic to the new version first.",
     ),
     namespace: str = typer.Option("default", "--namespace", "-n", help=NAMESPACE_OPTION_HELP),
     store: str | None = store_option(),
@@ -266,10 +276,14 @@ def promote(
 
 def render_deployment(
     ref: str = typer.Argument(..., help="NAME@ALIAS to deploy."),
-    kind: str = typer.Option("kserve", "--kind", help="kserve (InferenceService) or deployment (Deployment + Service)."),
+    kind: str = typer.Option(
+        "kserve", "--kind", help="kserve (InferenceService) or deployment (Deployment + Service)."
+    ),
     image: str = typer.Option("docker.io/tunerexamples/tuner:latest", "--image", help="Image holding tuner."),
     k8s_namespace: str = typer.Option("default", "--k8s-namespace", help="Kubernetes namespace."),
-    output_file: Path | None = typer.Option(None, "--output-file", "-f", help="Write here instead of stdout."),
+    output_file: Path | None = typer.Option(
+        None, "--output-file", "-f", help="Write here instead of stdout."
+    ),
     namespace: str = typer.Option("default", "--namespace", "-n", help=NAMESPACE_OPTION_HELP),
     store: str | None = store_option(),
 ) -> None:
@@ -285,7 +299,9 @@ def render_deployment(
         parsed = parse_model_ref(ref)
         if parsed.alias is None:
             fail(f"{ref!r}: give NAME@ALIAS, e.g. quickstart@production")
-        documents = render(registry, parsed.name, parsed.alias, kind=kind, image=image, namespace=k8s_namespace)
+        documents = render(
+            registry, parsed.name, parsed.alias, kind=kind, image=image, namespace=k8s_namespace
+        )
     text = yaml.safe_dump_all(documents, sort_keys=False)
     if output_file is None:
         typer.echo(text, nl=False)

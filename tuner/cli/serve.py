@@ -28,13 +28,27 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 in a container)."),
     port: int = typer.Option(8080, "--port", help="Port to listen on (0: any free port)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Worker processes (each loads every model)."),
-    max_batch_size: int = typer.Option(32, "--max-batch-size", min=1, help="Rows per predict call at most (1: no batching)."),
-    max_wait_ms: float = typer.Option(2.0, "--max-wait-ms", min=0.0, help="How long a busy server waits to fill a batch."),
-    poll_interval: float = typer.Option(1.0, "--poll-interval", min=0.05, help="Seconds between registry checks."),
-    canary_max_error_rate: float = typer.Option(0.05, "--canary-max-error-rate", min=0.0, max=1.0, help="Roll a canary back above this error rate."),
-    canary_max_p99_ms: float = typer.Option(500.0, "--canary-max-p99-ms", min=0.0, help="Roll a canary back above this p99 latency."),
-    canary_min_requests: int = typer.Option(50, "--canary-min-requests", min=1, help="Requests a canary answers before it is judged."),
-    canary_window: int = typer.Option(200, "--canary-window", min=1, help="Judge a canary on its last N requests."),
+    max_batch_size: int = typer.Option(
+        32, "--max-batch-size", min=1, help="Rows per predict call at most (1: no batching)."
+    ),
+    max_wait_ms: float = typer.Option(
+        2.0, "--max-wait-ms", min=0.0, help="How long a busy server waits to fill a batch."
+    ),
+    poll_interval: float = typer.Option(
+        1.0, "--poll-interval", min=0.05, help="Seconds between registry checks."
+    ),
+    canary_max_error_rate: float = typer.Option(
+        0.05, "--canary-max-error-rate", min=0.0, max=1.0, help="Roll a canary back above this error rate."
+    ),
+    canary_max_p99_ms: float = typer.Option(
+        500.0, "--canary-max-p99-ms", min=0.0, help="Roll a canary back above this p99 latency."
+    ),
+    canary_min_requests: int = typer.Option(
+        50, "--canary-min-requests", min=1, help="Requests a canary answers before it is judged."
+    ),
+    canary_window: int = typer.Option(
+        200, "--canary-window", min=1, help="Judge a canary on its last N requests."
+    ),
     store: str | None = store_option(),
 ) -> None:
     """Serve registered models over HTTP (V2 /v2/models/NAME/infer, V1 :predict, /metrics)."""
