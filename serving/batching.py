@@ -30,7 +30,7 @@ class MicroBatcher:
         predict: Predict,
         *,
         max_batch_size: int = 32,
-        max_wait: float = 0.002,
+        max_wait: float = 0.0,
         inline_below: float = 0.001,
         on_batch: Callable[[int], None] | None = None,
     ) -> None:

@@ -1,8 +1,9 @@
 """How each kind of model is written to a folder and read back as something with `predict(batch)`.
 
 Flavors:
-    sklearn  a scikit-learn estimator or pipeline; skops format when skops is installed (it refuses
-             unknown types on load), joblib otherwise
+    sklearn  a scikit-learn estimator or pipeline, as joblib (default) or, with serialization="skops",
+             in skops's format (which refuses unknown types on load; importing skops imports all of
+             scikit-learn, seconds per trial, hence not the default)
     python   any object with `predict(batch)`, pickled with cloudpickle (so classes defined in a trial's
              `__main__` travel with it); only ever loaded from a registry-owned artifact (see loader)
     onnx     an ONNX model (a `.onnx` file or an `onnx.ModelProto`), run with onnxruntime
@@ -79,8 +80,13 @@ def _has(module: str) -> bool:
     return True
 
 
-def save(model: Any, flavor: str, folder: Path) -> dict[str, Any]:
+def save(model: Any, flavor: str, folder: Path, serialization: str | None = None) -> dict[str, Any]:
     """Write `model` (an object or a file path) into `folder`; return the metadata describing it."""
+    if serialization not in (None, "joblib", "skops") or (serialization and flavor != "sklearn"):
+        raise FlavorError(
+            f"serialization {serialization!r} is not available for flavor {flavor!r}: "
+            "sklearn models take 'joblib' (default) or 'skops'"
+        )
     if flavor not in FLAVORS:
         raise FlavorError(f"flavor {flavor!r} is not one of {', '.join(FLAVORS)}")
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,7 +102,9 @@ def save(model: Any, flavor: str, folder: Path) -> dict[str, Any]:
         shutil.copyfile(source, folder / file_name)
     elif flavor == "sklearn":
         libraries["scikit-learn"] = _version("scikit-learn")
-        if _has("skops.io"):
+        if serialization == "skops":
+            if not _has("skops.io"):
+                raise FlavorError("serialization='skops' needs skops: pip install skops")
             import skops.io
 
             file_name, serialization = "model.skops", "skops"

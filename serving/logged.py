@@ -70,6 +70,7 @@ def log_model(
     flavor: str | None = None,
     input_example: Any = None,
     signature: Signature | None = None,
+    serialization: str | None = None,
 ) -> LoggedModel:
     """Store `model_or_path` as the model `name` of the running trial.
 
@@ -81,6 +82,7 @@ def log_model(
         input_example: a few rows the model accepts (array, list of rows or DataFrame); the signature is
             inferred from it and the model's answer, and it is kept with the version.
         signature: the signature, when there is no input example to infer it from.
+        serialization: for sklearn models, "joblib" (default) or "skops".
 
     Raises:
         RuntimeError: not called from inside a trial.
@@ -100,6 +102,7 @@ def log_model(
             flavor=flavor,
             input_example=input_example,
             signature=signature,
+            serialization=serialization,
             trial_id=trial.id,
         )
     finally:
@@ -115,6 +118,7 @@ def save_to_store(
     flavor: str,
     input_example: Any = None,
     signature: Signature | None = None,
+    serialization: str | None = None,
     trial_id: int | None = None,
     task_id: int | None = None,
 ) -> LoggedModel:
@@ -126,7 +130,7 @@ def save_to_store(
         example = as_batch(input_example)
     with tempfile.TemporaryDirectory(prefix="tuner-model-") as scratch:
         folder = Path(scratch) / "model"
-        meta = flavors.save(model_or_path, flavor, folder)
+        meta = flavors.save(model_or_path, flavor, folder, serialization)
         if signature is None and example is not None:
             predict = flavors.load(folder, meta)
             signature = infer_signature(example, predict(example))

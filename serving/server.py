@@ -50,7 +50,7 @@ class ServeOptions:
     artifacts_url: str = ""
     poll_interval: float = 1.0
     max_batch_size: int = 32
-    max_wait_ms: float = 2.0
+    max_wait_ms: float = 0.0
     canary: CanaryPolicy = field(default_factory=CanaryPolicy)
     cache_dir: str = ""
 

@@ -35,11 +35,15 @@ def test_sklearn_skops_joblib_file_and_fast_path_predict_the_same(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
     model, x, _ = digits()
-    assert register(store, settings, model, x[:5]) == 1  # skops (installed with the test extra)
+    assert register(store, settings, model, x[:5]) == 1  # joblib
     joblib.dump(model, tmp_path / "model.joblib")
     assert register(store, settings, tmp_path / "model.joblib", x[:5]) == 2
+    skops = save_to_store(
+        store, settings, model, "digits", flavor="sklearn", input_example=x[:5], serialization="skops"
+    )
+    assert Registry(store, actor="t").register("digits", skops.artifact)[0].version == 3
     expected = model.predict(x[1000:1100])
-    for number in (1, 2):
+    for number in (1, 2, 3):
         loaded = _load(store, settings, "digits", number, tmp_path / "cache")
         assert loaded.predict(x[1000:1100]).tolist() == expected.tolist()
     assert flavors.fast_predict(model) is not None  # the numpy path is the one that answered

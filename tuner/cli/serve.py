@@ -32,7 +32,10 @@ def serve(
         32, "--max-batch-size", min=1, help="Rows per predict call at most (1: no batching)."
     ),
     max_wait_ms: float = typer.Option(
-        2.0, "--max-wait-ms", min=0.0, help="How long a busy server waits to fill a batch."
+        0.0,
+        "--max-wait-ms",
+        min=0.0,
+        help="How long a busy server waits to fill a batch (0: batch what arrived together).",
     ),
     poll_interval: float = typer.Option(
         1.0, "--poll-interval", min=0.05, help="Seconds between registry checks."
