@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from serving import flavors
+from serving.logged import MODEL_TYPES
 from serving.signature import Signature
 from tuner.artifacts import ArtifactStore
 from tuner.artifacts.fsspec_store import MANIFEST, file_digest
@@ -74,7 +75,7 @@ def load_version(
     name: str, version: ModelVersion, artifact: Artifact, artifacts: ArtifactStore, cache: Path
 ) -> LoadedModel:
     """Load a version's model (see the module docstring for the checks)."""
-    if artifact.type != "model":
+    if artifact.type not in MODEL_TYPES:
         raise StoreValueError(f"artifact {artifact.uri} is a {artifact.type!r}, not a model")
     folder = fetch(artifacts, artifact, cache)
     meta = flavors.read_meta(folder)

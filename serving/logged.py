@@ -27,6 +27,7 @@ from tuner.store import Store, open_store
 from tuner.store.records import Artifact, Direction
 
 MODEL_TYPE = "model"
+MODEL_TYPES = (MODEL_TYPE, "Model", "system.Model")  # log_model's, and a pipeline task's Output[Model]
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,9 @@ def log_model(
     input_example: Any = None,
     signature: Signature | None = None,
     serialization: str | None = None,
-) -> LoggedModel:
-    """Store `model_or_path` as the model `name` of the running trial.
+    path: str | Path | None = None,
+) -> LoggedModel | Path:
+    """Store `model_or_path` as the model `name` of the running trial (or write it to `path`).
 
     Args:
         model_or_path: a fitted scikit-learn estimator, an object with `predict(batch)`, an ONNX
@@ -83,13 +85,26 @@ def log_model(
             inferred from it and the model's answer, and it is kept with the version.
         signature: the signature, when there is no input example to infer it from.
         serialization: for sklearn models, "joblib" (default) or "skops".
+        path: inside a pipeline task, the `.path` of its `Output[Model]`: the model folder is written
+            there and the pipeline runner stores it as the task's output (lineage to the task); returns
+            the path.
 
     Raises:
         RuntimeError: not called from inside a trial.
         FlavorError: the model cannot be saved in that flavor.
     """
-    context = TrialContext.from_environment()
     flavor = flavor or flavors.detect_flavor(model_or_path)
+    if path is not None:
+        return write_model(
+            model_or_path,
+            Path(path),
+            name,
+            flavor=flavor,
+            input_example=input_example,
+            signature=signature,
+            serialization=serialization,
+        )
+    context = TrialContext.from_environment()
     store = open_store(context.store_url)
     try:
         experiment = store.get_experiment(context.experiment, context.namespace)
@@ -109,6 +124,35 @@ def log_model(
         store.close()
 
 
+def write_model(
+    model_or_path: Any,
+    folder: Path,
+    name: str,
+    *,
+    flavor: str,
+    input_example: Any = None,
+    signature: Signature | None = None,
+    serialization: str | None = None,
+) -> Path:
+    """Write the model folder (model file + tuner-model.json with signature and input example)."""
+    if not name or "/" in name:
+        raise ValueError(f"model name {name!r} must be a non-empty name without '/', e.g. 'model'")
+    example: np.ndarray | None = None
+    if input_example is not None:
+        example = as_batch(input_example)
+    meta = flavors.save(model_or_path, flavor, folder, serialization)
+    if signature is None and example is not None:
+        predict = flavors.load(folder, meta)
+        signature = infer_signature(example, predict(example))
+    meta.update(
+        name=name,
+        signature=signature.to_dict() if signature else None,
+        input_example=example_rows(example) if example is not None else None,
+    )
+    flavors.write_meta(folder, meta)
+    return folder
+
+
 def save_to_store(
     store: Store,
     settings: Settings,
@@ -123,23 +167,17 @@ def save_to_store(
     task_id: int | None = None,
 ) -> LoggedModel:
     """Save, store and record one model (the work of `log_model` once the trial is known)."""
-    if not name or "/" in name:
-        raise ValueError(f"model name {name!r} must be a non-empty name without '/', e.g. 'model'")
-    example: np.ndarray | None = None
-    if input_example is not None:
-        example = as_batch(input_example)
     with tempfile.TemporaryDirectory(prefix="tuner-model-") as scratch:
-        folder = Path(scratch) / "model"
-        meta = flavors.save(model_or_path, flavor, folder, serialization)
-        if signature is None and example is not None:
-            predict = flavors.load(folder, meta)
-            signature = infer_signature(example, predict(example))
-        meta.update(
-            name=name,
-            signature=signature.to_dict() if signature else None,
-            input_example=example_rows(example) if example is not None else None,
+        folder = write_model(
+            model_or_path,
+            Path(scratch) / "model",
+            name,
+            flavor=flavor,
+            input_example=input_example,
+            signature=signature,
+            serialization=serialization,
         )
-        flavors.write_meta(folder, meta)
+        meta = flavors.read_meta(folder)
         stored = open_artifact_store(settings=settings).put_dir(folder)
     artifact = store.register_artifact(
         stored.uri,

@@ -17,14 +17,19 @@ The store keeps rows; this module decides what a change means:
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import re
 import socket
 from dataclasses import dataclass
+from typing import Any
 
-from serving.logged import MODEL_TYPE
+from serving.flavors import META_FILE
+from serving.logged import MODEL_TYPES
 from serving.uris import ModelRef, parse_model_ref
-from tuner.errors import NotFoundError, StoreValueError
+from tuner.artifacts import ArtifactStore, open_artifact_store
+from tuner.config import Settings
+from tuner.errors import NotFoundError, StoreValueError, TunerError
 from tuner.states import TrialState
 from tuner.store import Store
 from tuner.store.records import (
@@ -95,8 +100,16 @@ class Route:
 class Registry:
     """Registry operations for one store and one actor (recorded in the history)."""
 
-    def __init__(self, store: Store, *, actor: str | None = None, namespace: str = DEFAULT_NAMESPACE) -> None:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        actor: str | None = None,
+        namespace: str = DEFAULT_NAMESPACE,
+        artifacts: ArtifactStore | None = None,
+    ) -> None:
         self.store = store
+        self.artifacts = artifacts
         self.actor = actor or default_actor()
         self.namespace = namespace
 
@@ -137,15 +150,36 @@ class Registry:
 
     # --- registering ------------------------------------------------------------------------------------
 
-    def trial_models(self, trial_id: int) -> list[Artifact]:
-        """The models a trial logged, oldest first."""
+    def trial_models(self, trial_id: int) -> list[tuple[Artifact, int | None]]:
+        """The models a trial logged, and those its pipeline runs' tasks wrote (with the task), oldest first."""
+        found: list[tuple[Artifact, int | None]] = [(a, None) for a in self._outputs(trial_id=trial_id)]
+        for run in self.store.list_runs(trial_id=trial_id):
+            for task in self.store.list_tasks(run.id):
+                found.extend((a, task.id) for a in self._outputs(task_id=task.id))
+        return found
+
+    def _outputs(self, *, trial_id: int | None = None, task_id: int | None = None) -> list[Artifact]:
         artifacts = []
-        for event in self.store.list_events(trial_id=trial_id):
+        for event in self.store.list_events(trial_id=trial_id, task_id=task_id):
             if event.direction == Direction.OUTPUT:
                 artifact = self.store.get_artifact(event.artifact_id)
-                if artifact.type == MODEL_TYPE:
+                if artifact.type in MODEL_TYPES and artifact.uri.endswith("/"):
                     artifacts.append(artifact)
         return artifacts
+
+    def _model_meta(self, artifact: Artifact) -> dict[str, Any]:
+        """Flavor, signature and example: recorded by log_model, or read from a task's model folder."""
+        if artifact.metadata.get("flavor"):
+            return dict(artifact.metadata)
+        store = self.artifacts or open_artifact_store(settings=Settings.from_env())
+        try:
+            with store.open(artifact.uri + META_FILE) as handle:
+                return dict(json.load(handle))
+        except TunerError:
+            raise StoreValueError(
+                f"artifact {artifact.uri} is not a logged model (no {META_FILE}); in a pipeline task write "
+                "it with tuner.log_model(model, path=output_model.path)"
+            ) from None
 
     def register(
         self, model_name: str, artifact: Artifact, *, trial_id: int | None = None, task_id: int | None = None
@@ -170,7 +204,7 @@ class Registry:
         if trial_id is not None:
             summaries = self.store.metric_summaries(trial_id).items()
             metrics = {name: s.latest for name, s in summaries if s.latest is not None}
-        meta = artifact.metadata
+        meta = self._model_meta(artifact)
         signature = {
             **(meta.get("signature") or {}),
             "flavor": meta.get("flavor"),
@@ -222,17 +256,20 @@ class Registry:
                 f"the best trial {trial.name} of {experiment} logged no model: call "
                 "tuner.log_model(model, name=...) in the trial"
             )
-        chosen = [m for m in models if model_name is None or m.name == model_name]
+        chosen = [m for m in models if model_name is None or m[0].name == model_name]
         if model_name is not None and not chosen and len(models) == 1:
             chosen = models  # the only model, registered under the name asked for
         if len(chosen) != 1:
-            names = ", ".join(sorted({m.name for m in models}))
+            names = ", ".join(sorted({m[0].name for m in models}))
             raise StoreValueError(
                 f"the best trial {trial.name} logged models {names}: choose one with --model NAME"
             )
-        artifact = chosen[-1]
+        artifact, task_id = chosen[-1]
         name = model_name or artifact.name
-        version, created = self.register(name, artifact, trial_id=trial.id)
+        if task_id is None:
+            version, created = self.register(name, artifact, trial_id=trial.id)
+        else:
+            version, created = self.register(name, artifact, task_id=task_id)
         model = self.model(name)
         previous = self.store.list_aliases(model.id).get(alias)
         if canary is None or canary == 100 or previous is None:
