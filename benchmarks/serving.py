@@ -44,12 +44,15 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _tree_cpu(pid: int) -> float:
-    """CPU of the server process (all its threads) and its direct children."""
+    """CPU of a process (all its threads) and of all its descendants (uvicorn workers, mlflow's server)."""
     total = _cpu_seconds(pid)
     children = Path(f"/proc/{pid}/task/{pid}/children")
     if children.exists():
         for child_pid in children.read_text().split():
-            total += _cpu_seconds(int(child_pid))
+            try:
+                total += _tree_cpu(int(child_pid))
+            except FileNotFoundError:  # exited meanwhile
+                pass
     return total
 
 
@@ -112,6 +115,37 @@ KSERVE_SERVER = textwrap.dedent(
     ModelServer(http_port=int(sys.argv[2]), workers=1, enable_grpc=False).start([Digits()])
     """
 )
+
+
+MLFLOW_SERVER = textwrap.dedent(
+    """
+    import os, sys
+    import mlflow.sklearn
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    x, y = load_digits(return_X_y=True)
+    folder = sys.argv[1]
+    if not os.path.isdir(folder):
+        mlflow.sklearn.save_model(LogisticRegression(max_iter=300).fit(x, y), folder)
+    os.execv(sys.executable, [sys.executable, "-m", "mlflow", "models", "serve", "-m", folder,
+             "-h", "127.0.0.1", "-p", sys.argv[2], "-w", "1", "--env-manager", "local"])
+    """
+)
+
+
+def start_mlflow(python: str, folder: Path) -> tuple[subprocess.Popen[str], str]:
+    """MLflow's scoring server (its own venv: MLflow must not touch the project's) on the same model."""
+    script = folder / "mlflow_server.py"
+    script.write_text(MLFLOW_SERVER, encoding="utf-8")
+    port = _free_port()
+    process = subprocess.Popen(
+        [python, str(script), str(folder / "mlflow-model"), str(port)],
+        stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    return process, f"http://127.0.0.1:{port}"
 
 
 def start_kserve(folder: Path, model: Any) -> tuple[subprocess.Popen[str], str]:
@@ -196,6 +230,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--skip-kserve", action="store_true")
+    parser.add_argument(
+        "--mlflow-python", help="python of a venv with mlflow, e.g. /work/venvs/mlflow/bin/python"
+    )
+    parser.add_argument("--workers", type=int, default=2, help="workers of the multi-worker tuner run")
     args = parser.parse_args()
     connections = [int(c) for c in args.connections.split(",")]
     model, rows = _model_and_rows()
@@ -210,6 +248,7 @@ def main() -> None:
             ("tuner V2 (batching on)", []),
             ("tuner V2 (batching off)", ["--max-batch-size", "1"]),
             ("tuner V2 (batching, wait 2 ms)", ["--max-wait-ms", "2"]),
+            (f"tuner V2 ({args.workers} workers)", ["--workers", str(args.workers)]),
         ]
         for name, extra in servers:
             process, url = start_tuner(folder / "home", model, rows, extra)
@@ -236,6 +275,27 @@ def main() -> None:
                             process.pid,
                             url + "/v2/models/digits/infer",
                             v2,
+                            n,
+                            args.seconds,
+                            folder,
+                        )
+                    )
+                    print(json.dumps(results[-1]), flush=True)
+            finally:
+                process.terminate()
+                process.wait(timeout=30)
+        if args.mlflow_python:
+            mlflow_body = json.dumps({"inputs": row.tolist()}).encode()
+            process, url = start_mlflow(args.mlflow_python, folder)
+            try:
+                wait_ready(url, "/ping")
+                for n in connections:
+                    results.append(
+                        measure(
+                            "mlflow /invocations",
+                            process.pid,
+                            url + "/invocations",
+                            mlflow_body,
                             n,
                             args.seconds,
                             folder,
