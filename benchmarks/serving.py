@@ -141,6 +141,7 @@ def start_mlflow(python: str, folder: Path) -> tuple[subprocess.Popen[str], str]
     port = _free_port()
     process = subprocess.Popen(
         [python, str(script), str(folder / "mlflow-model"), str(port)],
+        env={**os.environ, "PATH": f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}"},
         stderr=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,
         text=True,
@@ -179,7 +180,7 @@ def wait_ready(url: str, path: str) -> None:
 WRK_SCRIPT = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.body = [[%s]]
+wrk.body = [==[%s]==]
 """
 
 
@@ -230,6 +231,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--connections", default="1,16,64")
     parser.add_argument("--skip-kserve", action="store_true")
+    parser.add_argument("--skip-tuner", action="store_true")
     parser.add_argument(
         "--mlflow-python", help="python of a venv with mlflow, e.g. /work/venvs/mlflow/bin/python"
     )
@@ -250,7 +252,7 @@ def main() -> None:
             ("tuner V2 (batching, wait 2 ms)", ["--max-wait-ms", "2"]),
             (f"tuner V2 ({args.workers} workers)", ["--workers", str(args.workers)]),
         ]
-        for name, extra in servers:
+        for name, extra in [] if args.skip_tuner else servers:
             process, url = start_tuner(folder / "home", model, rows, extra)
             try:
                 wait_ready(url, "/v2/models/digits/ready")
