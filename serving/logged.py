@@ -58,7 +58,8 @@ class TrialContext:
         if not trial or not experiment:
             raise RuntimeError(
                 "tuner.log_model() was called outside a trial: run this code as a trial of `tuner run` or "
-                "`tuner.tune` (it needs TUNER_EXPERIMENT and TUNER_TRIAL_NAME, which tuner sets)"
+                "`tuner.tune` (it needs TUNER_EXPERIMENT and TUNER_TRIAL_NAME, which tuner sets; function "
+                "trials run with threads=True do not have them yet: use worker processes)"
             )
         settings = Settings.from_env(env)
         return cls(settings.store_url, env.get("TUNER_NAMESPACE") or "default", experiment, trial)

@@ -78,3 +78,34 @@ def test_a_model_name_that_cannot_go_in_a_uri_is_refused(store: Store, settings:
     store.log_metric(first, "loss", 0.5)
     with pytest.raises(StoreValueError, match="model name 'my model'"):
         Registry(store, actor="t").promote("exp", model_name="my model")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_events_and_deleting_a_served_model_on_both_backends(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    from tuner.errors import NotFoundError
+    from tuner.store import open_store
+
+    url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+    db = open_store(url)
+    try:
+        model = db.create_registered_model("m")
+        version = db.create_model_version(model.id, signature={"flavor": "python"})
+        db.set_alias(model.id, "production", version.version)
+        deployment = db.create_deployment("m@production", model_id=model.id)
+        revision = db.create_revision(deployment.id, version.id)
+        db.set_traffic(deployment.id, {revision.id: 100})
+        db.set_last_good_revision(deployment.id, revision.id)
+        event = db.record_registry_event(model.id, "rollback", alias="production", version=1, reason="why")
+        assert (event.kind, event.reason) == ("rollback", "why")
+        assert [e.kind for e in db.registry_history(model.id)][-1] == "rollback"
+        db.delete_registered_model(model.id)
+        with pytest.raises(NotFoundError):
+            db.get_registered_model("m")
+        with pytest.raises(NotFoundError):
+            db.get_deployment("m@production")
+        with pytest.raises(NotFoundError):
+            db.delete_registered_model(model.id)
+    finally:
+        db.close()
