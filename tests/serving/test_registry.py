@@ -50,7 +50,7 @@ def test_promote_follows_the_metric_strategy_and_a_canary_keeps_the_alias(
     canary = registry.promote("exp", alias="production", canary=20)
     assert (canary.version, canary.previous_version, canary.canary_percent) == (2, 1, 20)
     assert store.list_aliases(store.get_registered_model("m").id) == {"production": 1}  # not moved yet
-    deployment, routes = registry.routes("m", "production")
+    _, routes = registry.routes("m", "production")
     assert sorted((r.version.version, r.percent, r.tag) for r in routes) == [
         (1, 80, "stable"),
         (2, 20, "canary"),
