@@ -38,7 +38,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy tuner controllers pipelines suggestions
+	$(VENV)/bin/mypy tuner controllers pipelines suggestions serving
 
 imports: install
 	$(VENV)/bin/lint-imports

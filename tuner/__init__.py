@@ -24,6 +24,7 @@ _LAZY = {
     "load_experiment": ("tuner.spec", "load_experiment"),
     "TunerError": ("tuner.errors", "TunerError"),
     "ExperimentFailedError": ("tuner.errors", "ExperimentFailedError"),
+    "log_model": ("serving.logged", "log_model"),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

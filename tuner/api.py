@@ -174,7 +174,12 @@ def tune(
     db = open_store(settings.store_url)
     launcher = FunctionLauncher(objective, workers=parallel_trial_count, threads=threads)
     runs_dir = settings.data_dir / "runs" / namespace / experiment_name
-    env = {"TUNER_EXPERIMENT": experiment_name, "TUNER_NAMESPACE": namespace, **(env_per_trial or {})}
+    env = {
+        "TUNER_EXPERIMENT": experiment_name,
+        "TUNER_NAMESPACE": namespace,
+        "TUNER_STORE": settings.store_url,  # for tuner.log_model in the trial
+        **(env_per_trial or {}),
+    }
     backend = FunctionBackend(
         launcher, space, objective_metric_name, runs_dir, env, deadline_seconds=trial_active_deadline_seconds
     )

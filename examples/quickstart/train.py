@@ -9,6 +9,8 @@ Each epoch prints `epoch=N accuracy=... train_accuracy=...` (`epoch` is not a de
 collectors ignore it; it is there for people reading the log). Options for the other examples:
 `--metrics-file PATH` writes the lines to a file instead (TEXT), `--metrics-format json` writes one JSON
 object per line (Katib's JSON format: values as strings), and `--push` reports through `tuner.report`.
+Run as a trial (TUNER_TRIAL_NAME set), it keeps its fitted model with `tuner.log_model` under the name
+`quickstart`, so `tuner models promote quickstart-digits --model quickstart` can register the best one.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,10 +27,14 @@ from typing import Any
 LOSSES = ("hinge", "log_loss", "modified_huber")
 
 
-def train(params: dict[str, Any], seed: int = 0) -> Iterator[dict[str, float]]:
+def train(
+    params: dict[str, Any], seed: int = 0, keep: dict[str, Any] | None = None
+) -> Iterator[dict[str, float]]:
     """Train for `params["epochs"]` epochs, yielding each epoch's validation and training accuracy.
 
-    `params`: lr (float > 0), alpha (float > 0), loss (one of LOSSES), epochs (int >= 1).
+    `params`: lr (float > 0), alpha (float > 0), loss (one of LOSSES), epochs (int >= 1). When `keep` is
+    given, it receives the fitted model (`keep["model"]`: scaler and classifier as one scikit-learn
+    pipeline that takes raw digit pixels) and a few validation rows (`keep["example"]`) at the end.
     """
     import numpy as np  # imported here so that `--help` and argument errors are instant
     from sklearn.datasets import load_digits
@@ -58,6 +65,11 @@ def train(params: dict[str, Any], seed: int = 0) -> Iterator[dict[str, float]]:
             "accuracy": float(model.score(x_val, y_val)),
             "train_accuracy": float(model.score(x_train, y_train)),
         }
+    if keep is not None:
+        from sklearn.pipeline import Pipeline
+
+        keep["model"] = Pipeline([("scale", scaler), ("classify", model)])
+        keep["example"] = scaler.inverse_transform(x_val[:5])
 
 
 def _line(metrics: dict[str, float], fmt: str) -> str:
@@ -81,6 +93,9 @@ def main(argv: list[str] | None = None) -> int:
         "--metrics-format", choices=("text", "json"), default="text", help="format of metric lines"
     )
     parser.add_argument("--push", action="store_true", help="also report the final metrics with tuner.report")
+    parser.add_argument(
+        "--no-log-model", action="store_true", help="do not keep the model with the trial (tuner.log_model)"
+    )
     args = parser.parse_args(argv)
 
     params = {"lr": args.lr, "alpha": args.alpha, "loss": args.loss, "epochs": args.epochs}
@@ -92,8 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         else contextlib.nullcontext(sys.stdout)
     )
     final: dict[str, float] = {}
+    kept: dict[str, Any] = {}
     with sink as out:
-        for metrics in train(params, seed=args.seed):
+        for metrics in train(params, seed=args.seed, keep=kept):
             print(_line(metrics, args.metrics_format), file=out, flush=True)
             final = {k: v for k, v in metrics.items() if k != "epoch"}
     print(f"final: accuracy={final['accuracy']:.4f} train_accuracy={final['train_accuracy']:.4f}")
@@ -101,6 +117,10 @@ def main(argv: list[str] | None = None) -> int:
         import tuner  # the Push collector: tuner.report writes to the file tuner gave this trial
 
         tuner.report(**final)
+    if os.environ.get("TUNER_TRIAL_NAME") and not args.no_log_model:
+        import tuner  # keep the trained model with the trial: `tuner models promote` registers the best one
+
+        tuner.log_model(kept["model"], name="quickstart", input_example=kept["example"])  # type: ignore[attr-defined]
     return 0
 
 

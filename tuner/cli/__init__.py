@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "validate",
     "experiments",
     "pipelines",
+    "models",
+    "serve",
     "suggestion_server",
     "db",
 )

@@ -312,6 +312,51 @@ class RegistrySql(SqlBase):
             rows = connection.execute(select(RE).where(RE.c.model_id == model_id).order_by(RE.c.id))
             return [_event(row) for row in rows]
 
+    def record_registry_event(
+        self,
+        model_id: int,
+        kind: str,
+        *,
+        alias: str | None = None,
+        version: int | None = None,
+        previous_version: int | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> RegistryEvent:
+        check_name("registry event kind", kind)
+        with self._write() as connection:
+            require(connection, RM, model_id, "registered model", lock=True)
+            return self._log(
+                connection,
+                model_id,
+                kind,
+                alias=alias,
+                version=version,
+                previous=previous_version,
+                actor=actor,
+                reason=reason,
+            )
+
+    def delete_registered_model(self, model_id: int) -> None:
+        with self._write() as connection:
+            require(connection, RM, model_id, "registered model", lock=True)
+            versions = select(MV.c.id).where(MV.c.model_id == model_id)
+            serving = select(RV.c.deployment_id).where(RV.c.model_version_id.in_(versions))
+            deployments = set(connection.execute(serving).scalars()) | set(
+                connection.execute(select(DP.c.id).where(DP.c.model_id == model_id)).scalars()
+            )
+            if deployments:
+                connection.execute(
+                    update(DP).where(DP.c.id.in_(deployments)).values(last_good_revision_id=None)
+                )
+                connection.execute(TA.delete().where(TA.c.deployment_id.in_(deployments)))
+                connection.execute(RV.delete().where(RV.c.deployment_id.in_(deployments)))
+                connection.execute(DP.delete().where(DP.c.id.in_(deployments)))
+            connection.execute(AL.delete().where(AL.c.model_id == model_id))
+            connection.execute(RE.delete().where(RE.c.model_id == model_id))
+            connection.execute(MV.delete().where(MV.c.model_id == model_id))
+            connection.execute(RM.delete().where(RM.c.id == model_id))
+
     def _alias_version(self, connection: Connection, model_id: int, alias: str) -> int | None:
         return connection.execute(
             select(MV.c.version)

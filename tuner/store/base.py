@@ -864,6 +864,34 @@ class Store(StoreReader):
         """
 
     @abc.abstractmethod
+    def record_registry_event(
+        self,
+        model_id: int,
+        kind: str,
+        *,
+        alias: str | None = None,
+        version: int | None = None,
+        previous_version: int | None = None,
+        actor: str = "",
+        reason: str = "",
+    ) -> RegistryEvent:
+        """Append an event the registry's rules decide on (e.g. `canary_started`, `rollback`) to the history.
+
+        Raises:
+            NotFoundError: no such model.
+        """
+
+    @abc.abstractmethod
+    def delete_registered_model(self, model_id: int) -> None:
+        """Delete a model with its versions, aliases and history, and the deployments that serve it.
+
+        Artifacts stay (they are content-addressed and may be shared).
+
+        Raises:
+            NotFoundError: no such model.
+        """
+
+    @abc.abstractmethod
     def create_deployment(
         self,
         name: str,
