@@ -3,7 +3,7 @@
 The trial is found the way `tuner.report` finds it, through the environment tuner gives every trial:
 `TUNER_EXPERIMENT`, `TUNER_NAMESPACE`, `TUNER_TRIAL_NAME` (Katib's `KATIB_TRIAL_NAME` too) and
 `TUNER_STORE` (default: the embedded store). That covers process trials (`tuner run`) and function
-trials of `tuner.tune` run in worker processes. The model folder goes to the artifact store
+trials of `tuner.tune`, in worker processes or in threads (`tuner.reporting.trial_environ`). The model folder goes to the artifact store
 (content-addressed, so it can never change later), the store records it as an artifact of type `model`
 with its flavor, signature and input example, and an OUTPUT event links it to the trial (lineage).
 `tuner models promote` later registers the best trial's model as a version.
@@ -11,7 +11,6 @@ with its flavor, signature and input example, and an OUTPUT event links it to th
 
 from __future__ import annotations
 
-import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 
 from serving import flavors
 from serving.signature import Signature, as_batch, example_rows, infer_signature
+from tuner import reporting
 from tuner.artifacts import open_artifact_store
 from tuner.config import Settings
 from tuner.store import Store, open_store
@@ -52,14 +52,13 @@ class TrialContext:
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> TrialContext:
-        env = dict(os.environ if environ is None else environ)
+        env = reporting.trial_environ() if environ is None else dict(environ)
         trial = env.get("TUNER_TRIAL_NAME") or env.get("KATIB_TRIAL_NAME")
         experiment = env.get("TUNER_EXPERIMENT")
         if not trial or not experiment:
             raise RuntimeError(
                 "tuner.log_model() was called outside a trial: run this code as a trial of `tuner run` or "
-                "`tuner.tune` (it needs TUNER_EXPERIMENT and TUNER_TRIAL_NAME, which tuner sets; function "
-                "trials run with threads=True do not have them yet: use worker processes)"
+                "`tuner.tune` (it needs TUNER_EXPERIMENT and TUNER_TRIAL_NAME, which tuner sets)"
             )
         settings = Settings.from_env(env)
         return cls(settings.store_url, env.get("TUNER_NAMESPACE") or "default", experiment, trial)

@@ -47,6 +47,21 @@ def install_reporter(reporter: ReporterFn | None, *, thread_only: bool = False) 
         _process_reporter = reporter
 
 
+def install_trial_environment(env: Mapping[str, str] | None) -> None:
+    """Give this thread its trial's variables (TUNER_TRIAL_NAME, TUNER_STORE, ...), or remove them.
+
+    Function trials run in threads share one `os.environ`, so each thread's own variables live here;
+    `trial_environ` is what trial-side helpers (`tuner.log_model`) read instead of `os.environ`.
+    """
+    _local.environ = dict(env) if env else None
+
+
+def trial_environ() -> dict[str, str]:
+    """The environment the running trial sees: `os.environ` overlaid with this thread's trial variables."""
+    own: dict[str, str] | None = getattr(_local, "environ", None)
+    return {**os.environ, **own} if own else dict(os.environ)
+
+
 def report(step: int | None = None, **metrics: float) -> None:
     """Report metric values of the running trial, e.g. `tuner.report(step=epoch, loss=0.3, accuracy=0.91)`.
 

@@ -205,9 +205,11 @@ class FunctionLauncher(Launcher):
 
     # -- threads --------------------------------------------------------------------------------
     def _run_in_thread(self, handle: FunctionHandle, params: dict[str, Any], env: dict[str, str]) -> None:
+        reporting.install_trial_environment(env)  # what the worker processes get in os.environ
         try:
             self._call_in_thread(handle, params)
         finally:
+            reporting.install_trial_environment(None)
             self._thread_event.set()  # wake the controller: this trial has news
 
     def _call_in_thread(self, handle: FunctionHandle, params: dict[str, Any]) -> None:

@@ -88,7 +88,10 @@ def _objective(params: dict[str, Any]) -> float:
     return float(model.score(x[1000:1200], y[1000:1200]))
 
 
-def test_log_model_in_a_function_trial_links_the_model_to_its_trial(sqlite_url: str, store: Store) -> None:
+@pytest.mark.parametrize("threads", [False, True], ids=["worker-processes", "threads"])
+def test_log_model_in_a_function_trial_links_the_model_to_its_trial(
+    sqlite_url: str, store: Store, threads: bool
+) -> None:
     import tuner
 
     result = tuner.tune(  # type: ignore[attr-defined]
@@ -99,11 +102,13 @@ def test_log_model_in_a_function_trial_links_the_model_to_its_trial(sqlite_url: 
         objective_type="maximize",
         algorithm_name="grid",
         max_trial_count=2,
-        parallel_trial_count=1,
+        parallel_trial_count=2 if threads else 1,
+        threads=threads,
         store=sqlite_url,
         verbose=False,
     )
     assert result.best_trial is not None
+    assert all(t.state.value == "Succeeded" for t in result.trials), result.trials
     done = Registry(store, actor="t").promote("fn-exp", alias="champion")
     assert done.model == "fn-model" and done.version == 1
     assert done.trial.name == result.best_trial.name
