@@ -184,18 +184,18 @@ class LeaseKeeper:
         while not self._closing.wait(self.watch_interval):
             lease: Lease | None
             try:
-                if time.monotonic() - self._renewed >= renew_every:
+                lease = self.store.get_lease(self.experiment_id)
+                due = time.monotonic() - self._renewed >= renew_every
+                if due or lease is None or lease.holder != self.holder:
                     started = time.monotonic()
                     lease = self.store.renew_lease(self.experiment_id, self.holder, self.ttl)
                     self._renewed = started
-                else:
-                    lease = self.store.get_lease(self.experiment_id)
-            except LeaseHeldError as exc:
+            except LeaseHeldError as exc:  # released, or taken by another holder
                 self._lose(str(exc))
                 return
             except Exception:  # the store unreachable (StoreError, driver errors): try again
                 lease = None
-            if lease is not None and lease.holder == self.holder and lease.stop_requested_at is not None:
+            if lease is not None and lease.stop_requested_at is not None:
                 self.stop_requested.set()
             if time.monotonic() - self._renewed >= 2 * self.ttl / 3:
                 self._lose(f"no renewal for {2 * self.ttl / 3:g} s: the store could not be reached")

@@ -104,9 +104,15 @@ def tune(
         threads: run trials in threads of this process instead of worker processes.
         store: the metadata store URL (default: TUNER_STORE, else the embedded SQLite store).
 
+    Returns:
+        The result; `interrupted` is True (state Stopped) when `tuner experiments stop` stopped the run:
+        the caller goes on, and calling again with the same name continues the experiment.
+
     Raises:
         SpecError: an invalid argument (the message names it, as for a YAML file).
-        LeaseHeldError: another process is running an experiment of that name.
+        LeaseHeldError: another process is running an experiment of that name (raised at once, no wait).
+        KeyboardInterrupt: Ctrl-C, raised again once the trials were stopped and the experiment was
+            recorded Interrupted (as `study.optimize` does); calling again with the same name continues it.
     """
     from controllers.backends import FunctionBackend
     from controllers.launchers.function import FunctionLauncher
@@ -158,10 +164,26 @@ def tune(
             poll_interval=0.2,
             on_settled=printer.settled,
         )
-        outcome = runner.run()
+        try:
+            outcome = runner.run()
+        except KeyboardInterrupt:
+            _say_resumable(experiment_name, namespace)
+            raise
         return _result(db, outcome.record, space, objective_metric_name, interrupted=outcome.interrupted)
     finally:
         db.close()
+
+
+def _say_resumable(name: str, namespace: str) -> None:
+    """After Ctrl-C: the experiment is recorded Interrupted; say how to continue it (its name may be random)."""
+    import sys
+
+    where = "" if namespace == "default" else f", namespace={namespace!r}"
+    print(
+        f"tune(): interrupted; the running trials were stopped and experiment {name!r} was recorded "
+        f"Interrupted; call tune(..., name={name!r}{where}) again to continue it",
+        file=sys.stderr,
+    )
 
 
 def _default_name(objective: Objective) -> str:
