@@ -28,8 +28,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Mapping
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
 
 from controllers.earlystopping import ALGORITHMS as EARLY_STOPPING
@@ -175,6 +179,33 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+@contextmanager
+def ctrl_c_between_passes() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event instead of raising wherever the main thread is (say between recording a trial
+    and starting it); the loop stops at its next pass. A second Ctrl-C raises KeyboardInterrupt at once.
+
+    Only in the main thread and when SIGINT has Python's default handler (the caller's own handler, such as
+    `tuner run`'s, is left alone)."""
+    pressed = threading.Event()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield pressed
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 class ExperimentRunner:
     """Runs one experiment to its end (see the module docstring)."""
 
@@ -256,18 +287,25 @@ class ExperimentRunner:
                     "its process could not be found after the previous controller stopped; a new trial takes its place",
                 )
                 self.lost.append(trial.name)
-            return self._loop(reconciler, record, keeper)
+            with ctrl_c_between_passes() as ctrl_c:
+                return self._loop(reconciler, record, keeper, ctrl_c)
         finally:
             if supervisor is not None:
                 supervisor.close()
             keeper.close()
 
     def _loop(
-        self, reconciler: ExperimentReconciler, record: StoredExperiment, keeper: LeaseKeeper
+        self,
+        reconciler: ExperimentReconciler,
+        record: StoredExperiment,
+        keeper: LeaseKeeper,
+        ctrl_c: threading.Event,
     ) -> Outcome:
         try:
             while True:
                 keeper.check()
+                if ctrl_c.is_set():
+                    raise KeyboardInterrupt
                 if keeper.stop_requested.is_set():
                     return self._interrupt(
                         reconciler, record, ExperimentState.STOPPED, ExperimentReason.STOPPED
