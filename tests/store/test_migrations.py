@@ -41,7 +41,9 @@ def test_upgrade_from_empty_matches_the_models(empty_url: str) -> None:
 
 def test_upgrade_from_the_previous_revision_keeps_its_data(empty_url: str) -> None:
     migrate_to(empty_url, PREVIOUS)
-    old = SqlStore(empty_url)  # the previous revision has the tuning tables; write real data through the store
+    old = SqlStore(
+        empty_url
+    )  # the previous revision has the tuning tables; write real data through the store
     experiment = old.create_experiment("before-upgrade", {"k": 1}, "sha256:e")
     trial = old.create_trial(experiment.id, "t0", [Assignment("lr", "0.1", 0.1)])
     old.log_metrics([Observation(trial.id, "loss", 1.0 / (s + 1), s) for s in range(5)])
