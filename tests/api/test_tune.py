@@ -96,13 +96,29 @@ def test_failures_count_and_end_the_experiment(sqlite_url: str) -> None:
     assert len(failed) == 2
 
 
-def test_early_stopping_with_function_trials(sqlite_url: str) -> None:
+def test_early_stopping_with_function_trials(sqlite_url: str, tmp_path: Path) -> None:
+    """Bad trials (chosen from what the folder says, see MEDIAN_SCRIPT in tests/controllers) report poor
+    values and then wait for the rule's decision: no dependence on the controller looking in time."""
+    folder = tmp_path / "trials"
+    folder.mkdir()
+
     def objective(params: dict[str, Any]) -> None:
+        import os
         import time
 
+        name = os.environ["TUNER_TRIAL_NAME"]
+        good = len(list(folder.glob("good-*")))
+        if good >= 2 and good > len(list(folder.glob("bad-*"))):
+            (folder / f"bad-{name}").touch()
+            for step in range(1, 4):
+                tuner.report(step=step, accuracy=0.0)
+            bound = time.time() + 60
+            while time.time() < bound:  # stopped here by the rule, long before the bound
+                time.sleep(0.02)
+            return
         for step in range(1, 11):
-            tuner.report(step=step, accuracy=params["quality"] * step / 10)
-            time.sleep(0.05)  # a training step takes time; decisions happen while the trial runs
+            tuner.report(step=step, accuracy=params["quality"] * step / 10 + 0.1)
+        (folder / f"good-{name}").touch()
 
     result = tuner.tune(
         objective,
@@ -116,7 +132,8 @@ def test_early_stopping_with_function_trials(sqlite_url: str) -> None:
         store=sqlite_url,
     )
     assert result.state == ExperimentState.SUCCEEDED
-    assert any(t.state == TrialState.EARLY_STOPPED for t in result.trials)
+    stopped = sorted(t.name for t in result.trials if t.state == TrialState.EARLY_STOPPED)
+    assert stopped and stopped == sorted(p.name[4:] for p in folder.glob("bad-*"))
 
 
 def test_bad_arguments_name_the_field(sqlite_url: str) -> None:
