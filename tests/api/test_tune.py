@@ -267,7 +267,7 @@ def test_an_interrupted_tune_call_resumes_by_name(tmp_path: Path, store_url: str
 
 def test_two_tune_calls_race_for_one_experiment(tmp_path: Path, store_url: str) -> None:
     """Two scripts call tune(name=...) at the same moment: exactly one drives it, the other is refused at
-    once with a clear error; every trial runs once."""
+    once with a clear error; so is a third one started while it runs; every trial runs once."""
     racers = [start_script(tmp_path, store_url, GATE_ALL="1") for _ in range(2)]
     deadline = time.monotonic() + 120
     while all(r.poll() is None for r in racers):  # the loser ends; the winner's first trial waits at the gate
@@ -278,6 +278,10 @@ def test_two_tune_calls_race_for_one_experiment(tmp_path: Path, store_url: str) 
     _, err = loser.communicate()
     assert loser.returncode == 1
     assert "LeaseHeldError" in err and f"already being run by process {winner.pid}" in err
+    wait_for(tmp_path / "blocked", winner)  # the winner drives: its first trial waits at the gate
+    late = start_script(tmp_path, store_url, GATE_ALL="1")  # a third call while it runs: refused too
+    _, err = late.communicate(timeout=120)
+    assert late.returncode == 1 and f"already being run by process {winner.pid}" in err, err
     (tmp_path / "gate").touch()
     out, err = winner.communicate(timeout=120)
     assert winner.returncode == 0 and out.split()[:3] == ["Succeeded", "False", "6"], err
