@@ -77,6 +77,11 @@ def _start_time(pid: int) -> str | None:
         return "?"
 
 
+def _in_memory(store: Store) -> bool:
+    url = str(getattr(store, "url", ""))
+    return url.startswith("sqlite") and (":memory:" in url or url.rstrip("/") in ("sqlite:", "sqlite:/"))
+
+
 def new_holder_id() -> str:
     """The holder id of this process for one run."""
     pid = os.getpid()
@@ -154,6 +159,8 @@ class LeaseKeeper:
                 if now is None:
                     raise
                 raise self._held_by(now.holder) from None
+        if _in_memory(self.store):  # one connection shared by all threads: no second thread on it; and no
+            return  # other process can see this store, so nobody could take the lease or ask it to stop
         self._thread = threading.Thread(target=self._beat, name=f"lease {self.label}", daemon=True)
         self._thread.start()
 
