@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +211,29 @@ def start_script(tmp_path: Path, store: str, **env: str) -> subprocess.Popen[str
     )
 
 
-def wait_for(path: Path, process: subprocess.Popen[str] | None = None, timeout: float = 120) -> None:
+@pytest.fixture
+def scripts(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Starts the script; afterwards, even when the test failed, opens the gate (waiting trials, and a killed
+    call's orphaned worker, finish) and kills what still runs: no process outlives its test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(store: str, **env: str) -> subprocess.Popen[str]:
+        started.append(start_script(tmp_path, store, **env))
+        return started[-1]
+
+    yield start
+    (tmp_path / "gate").touch()
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+
+
+PATIENCE = 600
+"""Seconds before a wait counts as a hang (a bound for failing, never a timing the test depends on)."""
+
+
+def wait_for(path: Path, process: subprocess.Popen[str] | None = None, timeout: float = PATIENCE) -> None:
     deadline = time.monotonic() + timeout
     while not path.exists():
         if process is not None and process.poll() is not None:
@@ -237,13 +260,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
-def test_an_interrupted_tune_call_resumes_by_name(tmp_path: Path, store_url: str) -> None:
+@pytest.mark.timeout(PATIENCE * 2)
+def test_an_interrupted_tune_call_resumes_by_name(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
     """Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) stops the trials, records the
     experiment Interrupted and raises KeyboardInterrupt in the caller; the same call again finishes the job."""
-    first = start_script(tmp_path, store_url)
+    first = scripts(store_url)
     wait_for(tmp_path / "blocked", first)  # two trials done, the third waits at the gate
     os.killpg(first.pid, signal.SIGINT)
-    out, err = first.communicate(timeout=120)
+    out, err = first.communicate(timeout=PATIENCE)
     assert out.split() == ["KeyboardInterrupt"], err
     assert "recorded Interrupted" in err and "name='resumable'" in err
     document, trial_states = stored(store_url)
@@ -256,20 +282,23 @@ def test_an_interrupted_tune_call_resumes_by_name(tmp_path: Path, store_url: str
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
-        timeout=120,
+        timeout=PATIENCE,
     )
     assert "Interrupted" in listed.stdout and "Running" not in listed.stdout, listed.stdout
     (tmp_path / "gate").touch()
-    second = start_script(tmp_path, store_url)
-    out, err = second.communicate(timeout=120)
+    second = scripts(store_url)
+    out, err = second.communicate(timeout=PATIENCE)
     assert out.split()[:3] == ["Succeeded", "False", "6"], err
 
 
-def test_two_tune_calls_race_for_one_experiment(tmp_path: Path, store_url: str) -> None:
+@pytest.mark.timeout(PATIENCE * 2)
+def test_two_tune_calls_race_for_one_experiment(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
     """Two scripts call tune(name=...) at the same moment: exactly one drives it, the other is refused at
     once with a clear error; so is a third one started while it runs; every trial runs once."""
-    racers = [start_script(tmp_path, store_url, GATE_ALL="1") for _ in range(2)]
-    deadline = time.monotonic() + 120
+    racers = [scripts(store_url, GATE_ALL="1") for _ in range(2)]
+    deadline = time.monotonic() + PATIENCE
     while all(r.poll() is None for r in racers):  # the loser ends; the winner's first trial waits at the gate
         assert time.monotonic() < deadline, "neither script was refused"
         time.sleep(0.02)
@@ -279,49 +308,55 @@ def test_two_tune_calls_race_for_one_experiment(tmp_path: Path, store_url: str) 
     assert loser.returncode == 1
     assert "LeaseHeldError" in err and f"already being run by process {winner.pid}" in err
     wait_for(tmp_path / "blocked", winner)  # the winner drives: its first trial waits at the gate
-    late = start_script(tmp_path, store_url, GATE_ALL="1")  # a third call while it runs: refused too
-    _, err = late.communicate(timeout=120)
+    late = scripts(store_url, GATE_ALL="1")  # a third call while it runs: refused too
+    _, err = late.communicate(timeout=PATIENCE)
     assert late.returncode == 1 and f"already being run by process {winner.pid}" in err, err
     (tmp_path / "gate").touch()
-    out, err = winner.communicate(timeout=120)
+    out, err = winner.communicate(timeout=PATIENCE)
     assert winner.returncode == 0 and out.split()[:3] == ["Succeeded", "False", "6"], err
     assert len(ledger(tmp_path)) == len(set(ledger(tmp_path))) == 6  # nothing ran twice
 
 
-def test_a_killed_tune_call_is_taken_over_at_once(tmp_path: Path, store_url: str) -> None:
+@pytest.mark.timeout(PATIENCE * 2)
+def test_a_killed_tune_call_is_taken_over_at_once(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
     """`kill -9` leaves the lease behind (30 s to run); the next call on this host sees its holder is dead."""
-    first = start_script(tmp_path, store_url)
+    first = scripts(store_url)
     wait_for(tmp_path / "blocked", first)
     os.kill(first.pid, signal.SIGKILL)
     first.wait()
     (tmp_path / "gate").touch()  # also lets the orphaned worker of the killed call finish
-    second = start_script(tmp_path, store_url)
-    out, err = second.communicate(timeout=120)
+    second = scripts(store_url)
+    out, err = second.communicate(timeout=PATIENCE)
     assert second.returncode == 0 and out.split()[:3] == ["Succeeded", "False", "6"], err
     _, trial_states = stored(store_url)
     assert trial_states.count("Succeeded") == 6
     assert set(trial_states) <= {"Succeeded", "Killed"}
 
 
-def test_experiments_stop_stops_a_tune_caller_s_trials_not_the_caller(tmp_path: Path, store_url: str) -> None:
-    caller = start_script(tmp_path, store_url)
+@pytest.mark.timeout(PATIENCE * 2)
+def test_experiments_stop_stops_a_tune_caller_s_trials_not_the_caller(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
+    caller = scripts(store_url)
     wait_for(tmp_path / "blocked", caller)
     stop = subprocess.run(
         [sys.executable, "-m", "tuner.cli", "experiments", "stop", "resumable", "--store", store_url],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
-        timeout=120,
+        timeout=PATIENCE,
     )
     assert stop.returncode == 0, stop.stderr
     assert "stopped resumable (Stopped)" in stop.stderr
-    out, err = caller.communicate(timeout=120)
+    out, err = caller.communicate(timeout=PATIENCE)
     assert caller.returncode == 0, err
     assert out.splitlines() == ["Stopped True 2", "the caller goes on"]
     document, trial_states = stored(store_url)
     assert trial_states == ["Succeeded", "Succeeded", "Killed"]
     assert document["status"]["conditions"][-1]["reason"] == "ExperimentStopped"
     (tmp_path / "gate").touch()
-    again = start_script(tmp_path, store_url)
-    out, err = again.communicate(timeout=120)
+    again = scripts(store_url)
+    out, err = again.communicate(timeout=PATIENCE)
     assert out.split()[:3] == ["Succeeded", "False", "6"], err

@@ -8,7 +8,7 @@ from tuner._version import __version__
 
 def run_tuner(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tuner.cli", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tuner.cli", *args], capture_output=True, text=True, timeout=300
     )
 
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,14 @@ from tuner.states import ExperimentState, TrialState
 from tuner.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
+PATIENCE = 600
+"""Seconds before a wait counts as a hang (a bound for failing, never a timing a test depends on)."""
+pytestmark = pytest.mark.timeout(PATIENCE * 2)
+
+_STARTED: list[subprocess.Popen[str]] = []
 
 
-def tuner(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def tuner(*args: str, env: dict[str, str], timeout: float = PATIENCE) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tuner.cli", *args],
         capture_output=True,
@@ -36,14 +41,30 @@ def tuner(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.C
 
 
 def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tuner.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
+    _STARTED.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "tuner.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
     )
+    return _STARTED[-1]
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test(tmp_path: Path) -> Iterator[None]:
+    """Even when a test failed: open the gates (waiting trials end) and stop the runs it started."""
+    yield
+    if (tmp_path / "gates").exists():
+        (tmp_path / "gates" / "open").touch()
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
 
 
 @pytest.fixture
@@ -63,7 +84,7 @@ def write(tmp_path: Path, name: str, script: str, **options: object) -> Path:
 
 
 def wait_for(
-    condition: Callable[[], bool], process: subprocess.Popen[str] | None = None, timeout: float = 120
+    condition: Callable[[], bool], process: subprocess.Popen[str] | None = None, timeout: float = PATIENCE
 ) -> None:
     """Wait for a state (the timeout only turns a hang into a failure)."""
     deadline = time.monotonic() + timeout
@@ -173,7 +194,7 @@ def test_second_run_of_a_running_experiment_is_refused(
         assert f"already being run by process {first.pid}" in second.stderr, second.stderr
     finally:
         (gates / "open").touch()
-        first.wait(timeout=120)
+        first.wait(timeout=PATIENCE)
     assert first.returncode == 0
 
 
@@ -184,7 +205,7 @@ def test_ctrl_c_stops_trials_and_leaves_it_resumable(
     process = start("run", str(path), env=env)
     wait_for(lambda: running_trials(env, "sigint") == 2, process)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    _, err = process.communicate(timeout=PATIENCE)
     assert process.returncode == 130, err
     assert "interrupted" in err and "run `tuner run" in err
     store = open_store(env["TUNER_STORE"])
@@ -211,7 +232,7 @@ def test_experiments_stop_from_another_terminal(tmp_path: Path, env: dict[str, s
         result = tuner("experiments", "stop", "stopme", env=env)
         assert result.returncode == 0, result.stderr
         assert "stopped stopme (Stopped)" in result.stderr
-        _, err = process.communicate(timeout=120)
+        _, err = process.communicate(timeout=PATIENCE)
         assert process.returncode == 1 and "stopped: running trials were stopped" in err
     finally:
         process.kill()
@@ -244,7 +265,7 @@ def test_two_runs_racing_for_one_experiment(
         assert loser.returncode == 1 and f"already being run by process {winner.pid}" in err, err
     finally:
         (gates / "open").touch()
-    assert winner.wait(timeout=120) == 0
+    assert winner.wait(timeout=PATIENCE) == 0
     started = sorted(p.name for p in gates.iterdir() if p.name != "open")
     assert started == sorted(set(started)) and len(started) == 3
 
