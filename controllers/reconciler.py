@@ -151,10 +151,16 @@ class ExperimentReconciler:
         self._write_status(state, reason, message)
         return Result(finished=True, state=state, reason=reason)
 
-    def interrupt(self) -> None:
-        """Ctrl-C or `tuner experiments stop`: stop the running trials, leave the experiment resumable."""
-        self._settled(self.supervisor.stop_all(TrialState.KILLED, "the run was interrupted"))
-        self._write_status(ExperimentState.RUNNING, ExperimentReason.RUNNING, force=True)
+    def interrupt(
+        self,
+        state: ExperimentState = ExperimentState.INTERRUPTED,
+        reason: ExperimentReason = ExperimentReason.INTERRUPTED,
+    ) -> None:
+        """Ctrl-C or `tuner experiments stop`: stop the running trials (Killed), record the experiment
+        Interrupted or Stopped; it stays resumable."""
+        what = "stopped" if state == ExperimentState.STOPPED else "interrupted"
+        self._settled(self.supervisor.stop_all(TrialState.KILLED, f"the run was {what}"))
+        self._write_status(state, reason, force=True)
 
     # -- deciding -------------------------------------------------------------------------------
     def _ending(self) -> tuple[ExperimentState, ExperimentReason, str | None] | None:

@@ -12,8 +12,13 @@ Used by `tuner run` and `tuner.tune`. The experiment's identity in the store is 
                                          restarts as Katib would
     the spec differs beyond the three counts -> refused, naming the differing fields
 
-One process at a time drives an experiment: a lease in the store, renewed while the loop runs, refuses a
-second `tuner run` (LeaseHeldError names the holder). Orphans are handled by this policy: a trial whose
+One process at a time drives an experiment: a lease in the store with a heartbeat (`controllers.lease`)
+refuses a second `tuner run` or `tuner.tune(name=...)` at once (LeaseHeldError names the process and host
+that drive it); a driver that was `kill -9`ed on this host is taken over at once, one on another host once
+its lease expired. The driver stops, leaving the experiment resumable, on Ctrl-C or a signal (state
+Interrupted; KeyboardInterrupt is raised again once the trials are stopped, as `study.optimize` does) and on
+`tuner experiments stop` from any host (a stop request in the store: state Stopped). A driver that lost its
+lease stops at once without writing anything more (LeaseLostError). Orphans are handled by this policy: a trial whose
 process still runs on this host is followed again; one whose process ended is settled from its exit
 status and log; one that cannot be found (another host, or a function trial whose worker died with the old
 controller) is marked Killed and does not count towards maxTrialCount, so a new trial takes its place.
@@ -23,21 +28,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import socket
-import time
-import uuid
-from collections.abc import Callable, Mapping
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from controllers.earlystopping import ALGORITHMS as EARLY_STOPPING
+from controllers.lease import LeaseKeeper
 from controllers.reconciler import ExperimentReconciler, Result, SuggestFn
 from controllers.resources import ResourcePool
 from controllers.status import conditions_for, no_optimal_trial, now_rfc3339
 from controllers.supervisor import Settled, Supervisor, TrialBackend
-from tuner.errors import LeaseHeldError, NotFoundError, Problem, SpecError
+from tuner.errors import AlreadyExistsError, NotFoundError, Problem, SpecError
 from tuner.spec import Experiment
 from tuner.spec.experiment import ResumePolicy
 from tuner.states import ExperimentReason, ExperimentState
@@ -56,7 +61,8 @@ class Prepared:
 
 @dataclass(frozen=True)
 class Outcome:
-    """How a run ended."""
+    """How a run ended. `interrupted`: it stopped before the experiment finished (the record's state says
+    how: Interrupted by a signal, Stopped by `tuner experiments stop`)."""
 
     record: StoredExperiment
     action: str
@@ -96,8 +102,11 @@ def differing_fields(stored: Any, new: Any, path: str = "spec") -> list[tuple[st
     return [] if stored == new else [(path, stored, new)]
 
 
-def prepare(store: Store, experiment: Experiment) -> Prepared:
-    """Create the experiment, or decide how to continue the stored one (see the module docstring)."""
+def prepare(store: Store, experiment: Experiment, *, apply_counts: bool = True) -> Prepared:
+    """Create the experiment, or decide how to continue the stored one (see the module docstring).
+
+    `apply_counts=False` decides without storing a resubmitted spec's new counts (before the lease is held).
+    """
     document = experiment.to_dict()
     document.pop("status", None)
     try:
@@ -109,10 +118,13 @@ def prepare(store: Store, experiment: Experiment) -> Prepared:
             "conditions": conditions_for([], ExperimentState.CREATED, ExperimentReason.CREATED, now),
             "currentOptimalTrial": no_optimal_trial(),
         }
-        record = store.create_experiment(
-            experiment.name, document, spec_digest(document), experiment.namespace, status=status
-        )
-        return Prepared(record, "created")
+        try:
+            record = store.create_experiment(
+                experiment.name, document, spec_digest(document), experiment.namespace, status=status
+            )
+            return Prepared(record, "created")
+        except AlreadyExistsError:  # another process created it a moment ago: continue as for a stored one
+            record = store.get_experiment(experiment.name, experiment.namespace)
     diffs = differing_fields(record.spec.get("spec") or {}, document.get("spec") or {})
     if diffs:
         problems = [
@@ -132,7 +144,7 @@ def prepare(store: Store, experiment: Experiment) -> Prepared:
         )
         raise SpecError(problems)
     if not record.state.is_finished:
-        return Prepared(_with_counts(store, record, document), "resumed")
+        return Prepared(_with_counts(store, record, document) if apply_counts else record, "resumed")
     old_max = (record.spec.get("spec") or {}).get("maxTrialCount")
     new_max = experiment.spec.max_trial_count
     reason = _last_reason(record)
@@ -143,7 +155,7 @@ def prepare(store: Store, experiment: Experiment) -> Prepared:
         and new_max is not None
         and (old_max is None or new_max > old_max)
     ):
-        return Prepared(_with_counts(store, record, document), "restarted")
+        return Prepared(_with_counts(store, record, document) if apply_counts else record, "restarted")
     return Prepared(record, "finished")
 
 
@@ -162,19 +174,6 @@ def _with_counts(store: Store, record: StoredExperiment, document: Mapping[str, 
     return store.update_experiment_spec(record.id, document, spec_digest(document))
 
 
-def _holder_is_dead(holder: str) -> bool:
-    """Whether a lease holder `host:pid:token` is a process of this host that no longer runs tuner."""
-    host, _, rest = holder.partition(":")
-    pid_text = rest.split(":", 1)[0]
-    if host != socket.gethostname() or not pid_text.isdigit():
-        return False
-    try:
-        cmdline = Path(f"/proc/{pid_text}/cmdline").read_bytes()
-    except OSError:
-        return True
-    return b"tuner" not in cmdline
-
-
 def _last_reason(record: StoredExperiment) -> str | None:
     for condition in reversed(record.status.get("conditions") or []):
         if condition.get("type") == record.state.value:
@@ -185,6 +184,33 @@ def _last_reason(record: StoredExperiment) -> str | None:
 def _short(value: Any) -> str:
     text = json.dumps(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+@contextmanager
+def ctrl_c_between_passes() -> Iterator[threading.Event]:
+    """Ctrl-C sets the event instead of raising wherever the main thread is (say between recording a trial
+    and starting it); the loop stops at its next pass. A second Ctrl-C raises KeyboardInterrupt at once.
+
+    Only in the main thread and when SIGINT has Python's default handler (the caller's own handler, such as
+    `tuner run`'s, is left alone)."""
+    pressed = threading.Event()
+    if (
+        threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield pressed
+        return
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if pressed.is_set():
+            raise KeyboardInterrupt
+        pressed.set()
+
+    previous = signal.signal(signal.SIGINT, handle)
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 class ExperimentRunner:
@@ -201,6 +227,7 @@ class ExperimentRunner:
         collect_metrics: bool = True,
         poll_interval: float = 0.1,
         lease_ttl: float = 30.0,
+        watch_interval: float = 0.5,
         on_settled: Callable[[Settled], None] | None = None,
         on_pass: Callable[[ExperimentRunner], None] | None = None,
         should_stop: Callable[[], bool] = lambda: False,
@@ -215,22 +242,42 @@ class ExperimentRunner:
         self.collect_metrics = collect_metrics
         self.poll_interval = poll_interval
         self.lease_ttl = lease_ttl
+        self.watch_interval = watch_interval
         self.on_settled = on_settled
         self.on_pass = on_pass
         self.should_stop = should_stop
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.keeper: LeaseKeeper | None = None
         self.reconciler: ExperimentReconciler | None = None
         self.prepared: Prepared | None = None
         self.lost: list[str] = []
 
     def run(self) -> Outcome:
-        self.prepared = prepared = prepare(self.store, self.experiment)
+        """Run to the end, or until interrupted or stopped (see the module docstring).
+
+        Raises:
+            LeaseHeldError: another process drives the experiment.
+            LeaseLostError: this process lost the lease while running and stopped driving.
+            KeyboardInterrupt: Ctrl-C, after the trials were stopped and the experiment recorded Interrupted.
+        """
+        prepared = prepare(self.store, self.experiment, apply_counts=False)
         if prepared.action == "finished":
+            self.prepared = prepared
             return Outcome(prepared.record, "finished")
-        record = prepared.record
-        self._take_lease(record.id)
-        supervisor = self._supervisor()
+        label = f"{self.experiment.namespace}/{self.experiment.name}"
+        self.keeper = keeper = LeaseKeeper(
+            self.store, prepared.record.id, label, ttl=self.lease_ttl, watch_interval=self.watch_interval
+        )
+        keeper.acquire()
+        supervisor: Supervisor | None = None
         try:
+            # decided again under the lease: another driver may have finished it or raised its counts
+            self.prepared = prepared = (
+                prepare(self.store, self.experiment) if prepared.action != "created" else prepared
+            )
+            record = prepared.record
+            if prepared.action == "finished":
+                return Outcome(record, "finished")
+            supervisor = self._supervisor()
             self._begin(record, prepared.action)
             self.reconciler = reconciler = ExperimentReconciler(
                 self.store,
@@ -247,46 +294,55 @@ class ExperimentRunner:
                     "its process could not be found after the previous controller stopped; a new trial takes its place",
                 )
                 self.lost.append(trial.name)
-            return self._loop(reconciler, record)
+            with ctrl_c_between_passes() as ctrl_c:
+                return self._loop(reconciler, record, keeper, ctrl_c)
         finally:
-            supervisor.close()
-            self.store.release_lease(record.id, self.holder)
+            if supervisor is not None:
+                supervisor.close()
+            keeper.close()
 
-    def _take_lease(self, experiment_id: int) -> None:
-        """Take the experiment's lease; a lease left by a dead process on this host is taken over at once
-        (after `kill -9` nobody releases it, and waiting for it to expire helps no one)."""
-        try:
-            self.store.acquire_lease(experiment_id, self.holder, self.lease_ttl)
-        except LeaseHeldError:
-            lease = self.store.get_lease(experiment_id)
-            if lease is None or not _holder_is_dead(lease.holder):
-                raise
-            self.store.release_lease(experiment_id, lease.holder)
-            self.store.acquire_lease(experiment_id, self.holder, self.lease_ttl)
-
-    def _loop(self, reconciler: ExperimentReconciler, record: StoredExperiment) -> Outcome:
-        renew_every = self.lease_ttl / 3
-        renewed = time.monotonic()
+    def _loop(
+        self,
+        reconciler: ExperimentReconciler,
+        record: StoredExperiment,
+        keeper: LeaseKeeper,
+        ctrl_c: threading.Event,
+    ) -> Outcome:
         try:
             while True:
+                keeper.check()
+                if ctrl_c.is_set():
+                    raise KeyboardInterrupt
+                if keeper.stop_requested.is_set():
+                    return self._interrupt(
+                        reconciler, record, ExperimentState.STOPPED, ExperimentReason.STOPPED
+                    )
                 if self.should_stop():
-                    reconciler.interrupt()
-                    return Outcome(
-                        self.store.get_experiment_by_id(record.id), self._action(), interrupted=True
+                    return self._interrupt(
+                        reconciler, record, ExperimentState.INTERRUPTED, ExperimentReason.INTERRUPTED
                     )
                 result: Result = reconciler.reconcile()
                 if self.on_pass is not None:
                     self.on_pass(self)
                 if result.finished:
                     return Outcome(self.store.get_experiment_by_id(record.id), self._action())
-                if time.monotonic() - renewed > renew_every:
-                    self.store.renew_lease(record.id, self.holder, self.lease_ttl)
-                    renewed = time.monotonic()
                 if result.requeue_after > 0:
                     reconciler.supervisor.wait(result.requeue_after)
         except KeyboardInterrupt:
-            reconciler.interrupt()
-            return Outcome(self.store.get_experiment_by_id(record.id), self._action(), interrupted=True)
+            if not keeper.lost.is_set():
+                self._interrupt(reconciler, record, ExperimentState.INTERRUPTED, ExperimentReason.INTERRUPTED)
+            raise
+
+    def _interrupt(
+        self,
+        reconciler: ExperimentReconciler,
+        record: StoredExperiment,
+        state: ExperimentState,
+        reason: ExperimentReason,
+    ) -> Outcome:
+        """Stop the running trials and record the experiment Interrupted or Stopped (resumable)."""
+        reconciler.interrupt(state, reason)
+        return Outcome(self.store.get_experiment_by_id(record.id), self._action(), interrupted=True)
 
     def _action(self) -> str:
         return self.prepared.action if self.prepared else "created"

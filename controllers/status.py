@@ -38,6 +38,8 @@ CONDITION_MESSAGES = {
     ExperimentReason.MAX_TRIALS_REACHED: "Experiment has succeeded because max trial count has reached",
     ExperimentReason.SUGGESTION_END_REACHED: "Experiment has succeeded because suggestion service has reached the end",
     ExperimentReason.FAILED: "Experiment has failed because max failed count has reached",
+    ExperimentReason.INTERRUPTED: "Experiment was interrupted; running it again continues it",
+    ExperimentReason.STOPPED: "Experiment was stopped on request; running it again continues it",
 }
 
 
@@ -150,7 +152,8 @@ def conditions_for(
     message: str | None = None,
 ) -> list[dict[str, Any]]:
     """The condition list after the experiment moved to `state` for `reason`, Katib's way: Created stays
-    True, Running flips to False on completion, and Succeeded/Failed/Restarting are added."""
+    True, Running flips to False on completion, and Succeeded/Failed/Restarting are added. Interrupted and
+    Stopped (tuner's own) only turn Running False with their reason: resuming turns it True again."""
     conditions = [dict(c) for c in previous]
     text = message or CONDITION_MESSAGES.get(reason, reason.value)
     created = ExperimentReason.CREATED.value
@@ -163,6 +166,8 @@ def conditions_for(
         for finished in ("Succeeded", "Failed", "Restarting"):
             if any(c.get("type") == finished for c in conditions):
                 conditions = [c for c in conditions if c.get("type") != finished]
+    elif state in (ExperimentState.INTERRUPTED, ExperimentState.STOPPED):
+        conditions = set_condition(conditions, "Running", False, reason.value, text, now)
     elif state == ExperimentState.RESTARTING:
         conditions = set_condition(conditions, "Restarting", True, reason.value, text, now)
     elif state.is_finished:

@@ -130,12 +130,18 @@ def tune(
             in a terminal or a Jupyter notebook, and nothing otherwise; True adds a line per finished trial
             (its value, the best so far, elapsed time and ETA) wherever stderr goes; False shows nothing.
 
+    Returns:
+        The result; `interrupted` is True (state Stopped) when `tuner experiments stop` stopped the run:
+        the caller goes on, and calling again with the same name continues the experiment.
+
     Raises:
         SpecError: an invalid argument (the message names it, as for a YAML file).
         ExperimentFailedError: no trial succeeded (every one failed, or maxFailedTrialCount was reached
             first); it carries the first failure's message, its log path and the result. An experiment
             that failed after some trials succeeded returns its result with state Failed.
-        LeaseHeldError: another process is running an experiment of that name.
+        LeaseHeldError: another process is running an experiment of that name (raised at once, no wait).
+        KeyboardInterrupt: Ctrl-C, raised again once the trials were stopped and the experiment was
+            recorded Interrupted (as `study.optimize` does); calling again with the same name continues it.
     """
     from controllers.backends import FunctionBackend
     from controllers.launchers.function import FunctionLauncher
@@ -195,13 +201,29 @@ def tune(
             on_settled=printer.settled,
         )
         printer.runner = runner
-        with printer:
-            outcome = runner.run()
+        try:
+            with printer:
+                outcome = runner.run()
+        except KeyboardInterrupt:
+            _say_resumable(experiment_name, namespace)
+            raise
         result = _result(db, outcome.record, space, objective_metric_name, interrupted=outcome.interrupted)
         _raise_if_nothing_succeeded(db, outcome.record, result)
         return result
     finally:
         db.close()
+
+
+def _say_resumable(name: str, namespace: str) -> None:
+    """After Ctrl-C: the experiment is recorded Interrupted; say how to continue it (its name may be random)."""
+    import sys
+
+    where = "" if namespace == "default" else f", namespace={namespace!r}"
+    print(
+        f"tune(): interrupted; the running trials were stopped and experiment {name!r} was recorded "
+        f"Interrupted; call tune(..., name={name!r}{where}) again to continue it",
+        file=sys.stderr,
+    )
 
 
 def _default_name(objective: Objective) -> str:

@@ -57,13 +57,21 @@ _TRIAL_TRANSITIONS: dict[TrialState, frozenset[TrialState]] = {
 
 
 class ExperimentState(str, Enum):
-    """Katib's experiment condition types, used as the experiment's current state."""
+    """Katib's experiment condition types, used as the experiment's current state, plus two of tuner's own.
+
+    INTERRUPTED (Ctrl-C or a signal in the driving process) and STOPPED (`tuner experiments stop`) mean
+    "not finished, and nobody drives it": running it again continues it. Katib has no such condition types;
+    its status shape shows them as the Running condition turned False with reason ExperimentInterrupted or
+    ExperimentStopped (see `controllers.status.conditions_for`).
+    """
 
     CREATED = "Created"
     RUNNING = "Running"
     RESTARTING = "Restarting"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
+    INTERRUPTED = "Interrupted"
+    STOPPED = "Stopped"
 
     @property
     def is_finished(self) -> bool:
@@ -88,3 +96,5 @@ class ExperimentReason(str, Enum):
     MAX_TRIALS_REACHED = "ExperimentMaxTrialsReached"
     SUGGESTION_END_REACHED = "ExperimentSuggestionEndReached"
     FAILED = "ExperimentFailed"
+    INTERRUPTED = "ExperimentInterrupted"  # tuner's own: Ctrl-C or a signal stopped the driving process
+    STOPPED = "ExperimentStopped"  # tuner's own: `tuner experiments stop`

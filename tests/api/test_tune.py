@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -93,13 +99,29 @@ def test_failures_count_and_end_the_experiment(sqlite_url: str) -> None:
     assert len(failed) == 2
 
 
-def test_early_stopping_with_function_trials(sqlite_url: str) -> None:
+def test_early_stopping_with_function_trials(sqlite_url: str, tmp_path: Path) -> None:
+    """Bad trials (chosen from what the folder says, see MEDIAN_SCRIPT in tests/controllers) report poor
+    values and then wait for the rule's decision: no dependence on the controller looking in time."""
+    folder = tmp_path / "trials"
+    folder.mkdir()
+
     def objective(params: dict[str, Any]) -> None:
+        import os
         import time
 
+        name = os.environ["TUNER_TRIAL_NAME"]
+        good = len(list(folder.glob("good-*")))
+        if good >= 2 and good > len(list(folder.glob("bad-*"))):
+            (folder / f"bad-{name}").touch()
+            for step in range(1, 4):
+                tuner.report(step=step, accuracy=0.0)
+            bound = time.time() + 60
+            while time.time() < bound:  # stopped here by the rule, long before the bound
+                time.sleep(0.02)
+            return
         for step in range(1, 11):
-            tuner.report(step=step, accuracy=params["quality"] * step / 10)
-            time.sleep(0.05)  # a training step takes time; decisions happen while the trial runs
+            tuner.report(step=step, accuracy=params["quality"] * step / 10 + 0.1)
+        (folder / f"good-{name}").touch()
 
     result = tuner.tune(
         objective,
@@ -113,7 +135,8 @@ def test_early_stopping_with_function_trials(sqlite_url: str) -> None:
         store=sqlite_url,
     )
     assert result.state == ExperimentState.SUCCEEDED
-    assert any(t.state == TrialState.EARLY_STOPPED for t in result.trials)
+    stopped = sorted(t.name for t in result.trials if t.state == TrialState.EARLY_STOPPED)
+    assert stopped and stopped == sorted(p.name[4:] for p in folder.glob("bad-*"))
 
 
 def test_bad_arguments_name_the_field(sqlite_url: str) -> None:
@@ -145,46 +168,197 @@ def test_report_to_a_metrics_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 
 SCRIPT = """
-import sys, time, tuner
+import os, sys, time
+from pathlib import Path
+import tuner
+
+folder = Path(sys.argv[2])
 
 def objective(params):
-    time.sleep(0.3)
+    # each trial is written down when it starts; from the third on (or every one when GATE_ALL is set) it
+    # then waits until the test opens the gate: the test acts on states, never on timing
+    with open(folder / "ledger", "a") as ledger:
+        ledger.write(os.environ["TUNER_TRIAL_NAME"] + "\\n")
+    started = len((folder / "ledger").read_text().split())
+    if started >= 3 or os.environ.get("GATE_ALL"):
+        (folder / "blocked").touch()
+        while not (folder / "gate").exists():
+            time.sleep(0.02)
     return params["x"]
 
-result = tuner.tune(objective, {"x": tuner.search.double(0, 1)}, name="resumable", algorithm_name="random",
-                    max_trial_count=6, store=sys.argv[1])
+try:
+    result = tuner.tune(objective, {"x": tuner.search.double(0, 1)}, name="resumable", algorithm_name="random",
+                        max_trial_count=6, store=sys.argv[1])
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+    raise SystemExit(130)
 print(result.state.value, result.interrupted, sum(t.state.value == "Succeeded" for t in result.trials))
+print("the caller goes on", flush=True)
 """
 
+ROOT = Path(__file__).resolve().parents[2]
 
-def test_an_interrupted_tune_call_resumes_by_name(tmp_path: Path) -> None:
-    """Ctrl-C in a real process stops the trials cleanly; the same call with the same name finishes the job."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
 
-    script = tmp_path / "tune_me.py"
+def start_script(tmp_path: Path, store: str, **env: str) -> subprocess.Popen[str]:
+    """The script above in its own session (as a terminal's foreground job: Ctrl-C reaches the group)."""
+    script = tmp_path / "racer.py"  # no "tuner" in the command line: the old lease check took such as dead
     script.write_text(SCRIPT)
-    store = f"sqlite:///{tmp_path / 'store.db'}"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    first = subprocess.Popen([sys.executable, str(script), store], stdout=subprocess.PIPE, text=True, env=env)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:  # interrupt once it is well under way
-        if (tmp_path / "store.db").exists():
-            with tuner.Client(store=store) as client:
-                try:
-                    if len(client.get_success_trial_details("resumable")) >= 2:
-                        break
-                except Exception:
-                    pass
-        time.sleep(0.1)
-    first.send_signal(signal.SIGINT)
-    out, _ = first.communicate(timeout=60)
-    state, interrupted, succeeded = out.split()
-    assert (state, interrupted) == ("Running", "True") and int(succeeded) < 6
-    second = subprocess.run(
-        [sys.executable, str(script), store], capture_output=True, text=True, env=env, timeout=120
+    return subprocess.Popen(
+        [sys.executable, str(script), store, str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), **env},
+        start_new_session=True,
     )
-    assert second.stdout.split() == ["Succeeded", "False", "6"], second.stderr
+
+
+@pytest.fixture
+def scripts(tmp_path: Path) -> Iterator[Callable[..., subprocess.Popen[str]]]:
+    """Starts the script; afterwards, even when the test failed, opens the gate (waiting trials, and a killed
+    call's orphaned worker, finish) and kills what still runs: no process outlives its test."""
+    started: list[subprocess.Popen[str]] = []
+
+    def start(store: str, **env: str) -> subprocess.Popen[str]:
+        started.append(start_script(tmp_path, store, **env))
+        return started[-1]
+
+    yield start
+    (tmp_path / "gate").touch()
+    for process in started:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+
+
+PATIENCE = 600
+"""Seconds before a wait counts as a hang (a bound for failing, never a timing the test depends on)."""
+
+
+def wait_for(path: Path, process: subprocess.Popen[str] | None = None, timeout: float = PATIENCE) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the script ended first: {process.communicate()}")
+        assert time.monotonic() < deadline, f"{path.name} never appeared"
+        time.sleep(0.02)
+
+
+def stored(store: str) -> tuple[dict[str, Any], list[str]]:
+    with tuner.Client(store=store) as client:
+        document = client.get_experiment("resumable")
+        return document, [t["status"]["conditions"][-1]["type"] for t in client.list_trials("resumable")]
+
+
+def ledger(tmp_path: Path) -> list[str]:
+    return (tmp_path / "ledger").read_text().split()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.mark.timeout(PATIENCE * 2)
+def test_an_interrupted_tune_call_resumes_by_name(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
+    """Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) stops the trials, records the
+    experiment Interrupted and raises KeyboardInterrupt in the caller; the same call again finishes the job."""
+    first = scripts(store_url)
+    wait_for(tmp_path / "blocked", first)  # two trials done, the third waits at the gate
+    os.killpg(first.pid, signal.SIGINT)
+    out, err = first.communicate(timeout=PATIENCE)
+    assert out.split() == ["KeyboardInterrupt"], err
+    assert "recorded Interrupted" in err and "name='resumable'" in err
+    document, trial_states = stored(store_url)
+    assert document["status"]["conditions"][-1]["reason"] == "ExperimentInterrupted"
+    running = next(c for c in document["status"]["conditions"] if c["type"] == "Running")
+    assert running["status"] == "False"
+    assert trial_states == ["Succeeded", "Succeeded", "Killed"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "tuner.cli", "experiments", "list", "--store", store_url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "200"},
+        timeout=PATIENCE,
+    )
+    assert "Interrupted" in listed.stdout and "Running" not in listed.stdout, listed.stdout
+    (tmp_path / "gate").touch()
+    second = scripts(store_url)
+    out, err = second.communicate(timeout=PATIENCE)
+    assert out.split()[:3] == ["Succeeded", "False", "6"], err
+
+
+@pytest.mark.timeout(PATIENCE * 2)
+def test_two_tune_calls_race_for_one_experiment(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
+    """Two scripts call tune(name=...) at the same moment: exactly one drives it, the other is refused at
+    once with a clear error; so is a third one started while it runs; every trial runs once."""
+    racers = [scripts(store_url, GATE_ALL="1") for _ in range(2)]
+    deadline = time.monotonic() + PATIENCE
+    while all(r.poll() is None for r in racers):  # the loser ends; the winner's first trial waits at the gate
+        assert time.monotonic() < deadline, "neither script was refused"
+        time.sleep(0.02)
+    loser = next(r for r in racers if r.poll() is not None)
+    winner = next(r for r in racers if r is not loser)
+    _, err = loser.communicate()
+    assert loser.returncode == 1
+    assert "LeaseHeldError" in err and f"already being run by process {winner.pid}" in err
+    wait_for(tmp_path / "blocked", winner)  # the winner drives: its first trial waits at the gate
+    late = scripts(store_url, GATE_ALL="1")  # a third call while it runs: refused too
+    _, err = late.communicate(timeout=PATIENCE)
+    assert late.returncode == 1 and f"already being run by process {winner.pid}" in err, err
+    (tmp_path / "gate").touch()
+    out, err = winner.communicate(timeout=PATIENCE)
+    assert winner.returncode == 0 and out.split()[:3] == ["Succeeded", "False", "6"], err
+    assert len(ledger(tmp_path)) == len(set(ledger(tmp_path))) == 6  # nothing ran twice
+
+
+@pytest.mark.timeout(PATIENCE * 2)
+def test_a_killed_tune_call_is_taken_over_at_once(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
+    """`kill -9` leaves the lease behind (30 s to run); the next call on this host sees its holder is dead."""
+    first = scripts(store_url)
+    wait_for(tmp_path / "blocked", first)
+    os.kill(first.pid, signal.SIGKILL)
+    first.wait()
+    (tmp_path / "gate").touch()  # also lets the orphaned worker of the killed call finish
+    second = scripts(store_url)
+    out, err = second.communicate(timeout=PATIENCE)
+    assert second.returncode == 0 and out.split()[:3] == ["Succeeded", "False", "6"], err
+    _, trial_states = stored(store_url)
+    assert trial_states.count("Succeeded") == 6
+    assert set(trial_states) <= {"Succeeded", "Killed"}
+
+
+@pytest.mark.timeout(PATIENCE * 2)
+def test_experiments_stop_stops_a_tune_caller_s_trials_not_the_caller(
+    tmp_path: Path, store_url: str, scripts: Callable[..., subprocess.Popen[str]]
+) -> None:
+    caller = scripts(store_url)
+    wait_for(tmp_path / "blocked", caller)
+    stop = subprocess.run(
+        [sys.executable, "-m", "tuner.cli", "experiments", "stop", "resumable", "--store", store_url],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=PATIENCE,
+    )
+    assert stop.returncode == 0, stop.stderr
+    assert "stopped resumable (Stopped)" in stop.stderr
+    out, err = caller.communicate(timeout=PATIENCE)
+    assert caller.returncode == 0, err
+    assert out.splitlines() == ["Stopped True 2", "the caller goes on"]
+    document, trial_states = stored(store_url)
+    assert trial_states == ["Succeeded", "Succeeded", "Killed"]
+    assert document["status"]["conditions"][-1]["reason"] == "ExperimentStopped"
+    (tmp_path / "gate").touch()
+    again = scripts(store_url)
+    out, err = again.communicate(timeout=PATIENCE)
+    assert out.split()[:3] == ["Succeeded", "False", "6"], err

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_tuner(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tuner.cli", *args], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "tuner.cli", *args], capture_output=True, text=True, timeout=300
     )
 
 

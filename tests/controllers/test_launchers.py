@@ -6,7 +6,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -107,11 +107,21 @@ def test_missing_program_is_refused_before_running(tmp_path: Path) -> None:
         ProcessLauncher().launch(request)
 
 
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
+    """Wait for a state (the timeout only turns a hang into a failure)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"never happened: {what}"
+        time.sleep(0.01)
+
+
 def test_process_outlives_its_launcher_and_is_reattached(tmp_path: Path) -> None:
     """What `kill -9` of the controller leaves: a running trial a new launcher can find and follow."""
+    gate = tmp_path / "gate"
+    program = f"import os, time\nwhile not os.path.exists({str(gate)!r}): time.sleep(0.01)\nprint('done=1')"
     request = LaunchRequest(
         trial="orphan",
-        argv=[sys.executable, "-c", "import time; time.sleep(0.5); print('done=1')"],
+        argv=[sys.executable, "-c", program],
         env=dict(os.environ),
         workdir=tmp_path / "o",
         log_path=tmp_path / "o" / "log",
@@ -122,7 +132,8 @@ def test_process_outlives_its_launcher_and_is_reattached(tmp_path: Path) -> None
     fresh = ProcessLauncher()
     adopted = fresh.attach(info)
     assert adopted is not None
-    assert fresh.poll(adopted).phase == Phase.RUNNING
+    assert fresh.poll(adopted).phase == Phase.RUNNING  # it waits for the gate: running, whatever the load
+    gate.touch()
     handle.popen.wait()  # type: ignore[attr-defined]  # the dead controller's child is reaped by init; here by us
     assert wait_done(fresh, adopted).phase == Phase.SUCCEEDED
 
@@ -137,7 +148,6 @@ def test_reattach_recognises_a_lost_process(tmp_path: Path) -> None:
     )
     launcher = ProcessLauncher()
     handle = launcher.launch(request)
-    time.sleep(0.1)
     os.killpg(handle.pid, signal.SIGKILL)  # the whole group, wrapper included: no exit status recorded
     handle.popen.wait()  # type: ignore[attr-defined]
     adopted = ProcessLauncher().attach(handle.info)
@@ -158,16 +168,17 @@ def test_cancel_stops_children_of_the_trial(tmp_path: Path) -> None:
     launcher = ProcessLauncher()
     handle = launcher.launch(request)
     log = tmp_path / "t" / "log"
-    deadline = time.monotonic() + 10
-    while not log.read_text().strip() and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_until(lambda: bool(log.read_text().strip()), "the child's pid in the log")
     child = int(log.read_text().split()[0])
     launcher.cancel(handle, grace_seconds=2)
-    time.sleep(0.1)
-    assert (
-        not Path(f"/proc/{child}").exists()
-        or "Z" in Path(f"/proc/{child}/stat").read_text().split(")")[1][:3]
-    )
+
+    def gone() -> bool:
+        try:
+            return "Z" in Path(f"/proc/{child}/stat").read_text().split(")")[1][:3]  # ended, not reaped
+        except OSError:
+            return True
+
+    wait_until(gone, "the trial's child stopped")
 
 
 def test_function_reports_arrive_in_order(tmp_path: Path) -> None:
@@ -189,7 +200,7 @@ def test_function_reports_arrive_in_order(tmp_path: Path) -> None:
 def test_thread_trial_stops_at_its_next_report(tmp_path: Path) -> None:
     launcher = FunctionLauncher(objective, threads=True)
     handle = launcher.launch(function_request("sleep", "coop", tmp_path))
-    time.sleep(0.2)
-    launcher.cancel(handle, grace_seconds=5)
+    wait_until(lambda: bool(launcher.take_pushed(handle)), "a first report")  # it runs its loop
+    launcher.cancel(handle, grace_seconds=600)  # returns at the next report, long before the grace
     assert launcher.poll(handle).phase == Phase.CANCELLED
     assert handle.thread is not None and not handle.thread.is_alive()  # type: ignore[attr-defined]

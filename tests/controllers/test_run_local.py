@@ -124,9 +124,17 @@ def test_parallelism_is_never_exceeded(
     write_experiment: Write, settings: Settings, store: Store, tmp_path: Path
 ) -> None:
     spans = tmp_path / "spans.jsonl"
+    started = tmp_path / "started"
+    started.mkdir()
+    # each trial says it started; the first ones wait until two run side by side (never on the clock; the
+    # minute is only a bound that turns missing parallelism into a failure instead of a hang)
     script = f"""
     import json, os, time
-    start = time.time(); time.sleep(0.5)
+    start = time.time()
+    open(os.path.join({str(started)!r}, os.environ['TUNER_TRIAL_NAME']), 'w').close()
+    bound = time.time() + 60
+    while len(os.listdir({str(started)!r})) < 2 and time.time() < bound:
+        time.sleep(0.01)
     with open({str(spans)!r}, 'a') as out:
         out.write(json.dumps([start, time.time()]) + '\\n')
     print('loss=1')
@@ -222,21 +230,42 @@ def test_push_collector_with_tuner_report(write_experiment: Write, settings: Set
         assert [p.step for p in store.metric_series(trial.id, "loss")] == [10, 20, 30]
 
 
-def test_median_stop_stops_bad_trials_early(
-    write_experiment: Write, settings: Settings, store: Store
-) -> None:
-    script = """
-    import time
-    x = float(args['x'])
+MEDIAN_SCRIPT = """
+import os, time
+folder = {folder!r}
+ended = [n for n in os.listdir(folder) if n.startswith('good-')]
+stopped = [n for n in os.listdir(folder) if n.startswith('bad-')]
+name = os.environ['TUNER_TRIAL_NAME']
+if len(ended) >= 2 and len(ended) > len(stopped):
+    # worse than every good trial at steps 1 and 2 (so worse than the median of the finished ones, which
+    # holds more good trials than bad): then wait to be stopped, a minute at most
+    open(os.path.join(folder, 'bad-' + name), 'w').close()
+    for step in (1, 2):
+        print(f'loss={{10 + step}}', flush=True)
+    bound = time.time() + 60
+    while time.time() < bound:
+        time.sleep(0.02)
+    print('loss=10')
+else:
     for step in range(1, 9):
-        print(f'loss={abs(x) + 1.0 / step}', flush=True)
-        time.sleep(0.15)
-    """
+        print(f'loss={{1.0 / step}}', flush=True)
+    open(os.path.join(folder, 'good-' + name), 'w').close()
+"""
+"""A trial knows from the folder whether it is to be a bad one; bad ones wait for the rule's decision, so the
+test never depends on the controller looking in time."""
+
+
+def test_median_stop_stops_bad_trials_early(
+    write_experiment: Write, settings: Settings, store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "median-trials"
+    folder.mkdir()
+    script = MEDIAN_SCRIPT.format(folder=str(folder))
     path = write_experiment(
         "median",
         script,
         max_trials=10,
-        parallel=2,
+        parallel=1,
         early_stopping={
             "algorithmName": "medianstop",
             "algorithmSettings": [
@@ -249,7 +278,8 @@ def test_median_stop_stops_bad_trials_early(
     assert record.state == ExperimentState.SUCCEEDED
     trials = store.list_trials(record.id)
     stopped = [t for t in trials if t.state == TrialState.EARLY_STOPPED]
-    assert stopped, "with 10 random trials some must be worse than the median"
+    assert sorted(t.name for t in stopped) == sorted(p.name[4:] for p in folder.glob("bad-*"))
+    assert len(stopped) == 5  # trials 3, 4, 6, 8 and 10: whenever the good ones outnumber the bad ones
     for trial in stopped:
         decisions = store.list_early_stopping_decisions(trial.id)
         assert decisions and decisions[-1].stop and decisions[-1].rule == "medianstop"

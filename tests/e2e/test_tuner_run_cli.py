@@ -9,19 +9,27 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from tests.controllers.conftest import ARGS, experiment_document
+from tuner.errors import NotFoundError
 from tuner.states import ExperimentState, TrialState
 from tuner.store import open_store
 
 ROOT = Path(__file__).resolve().parents[2]
+PATIENCE = 600
+"""Seconds before a wait counts as a hang (a bound for failing, never a timing a test depends on)."""
+pytestmark = pytest.mark.timeout(PATIENCE * 2)
+
+_STARTED: list[subprocess.Popen[str]] = []
 
 
-def tuner(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def tuner(*args: str, env: dict[str, str], timeout: float = PATIENCE) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tuner.cli", *args],
         capture_output=True,
@@ -33,14 +41,30 @@ def tuner(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.C
 
 
 def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "tuner.cli", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-        cwd=ROOT,
+    _STARTED.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "tuner.cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
     )
+    return _STARTED[-1]
+
+
+@pytest.fixture(autouse=True)
+def _no_process_outlives_its_test(tmp_path: Path) -> Iterator[None]:
+    """Even when a test failed: open the gates (waiting trials end) and stop the runs it started."""
+    yield
+    if (tmp_path / "gates").exists():
+        (tmp_path / "gates" / "open").touch()
+    while _STARTED:
+        process = _STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
 
 
 @pytest.fixture
@@ -59,21 +83,58 @@ def write(tmp_path: Path, name: str, script: str, **options: object) -> Path:
     return path
 
 
-def wait_for_running_trials(env: dict[str, str], name: str, count: int, timeout: float = 60) -> None:
+def wait_for(
+    condition: Callable[[], bool], process: subprocess.Popen[str] | None = None, timeout: float = PATIENCE
+) -> None:
+    """Wait for a state (the timeout only turns a hang into a failure)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if Path(env["TUNER_STORE"].removeprefix("sqlite:///")).exists():
-            store = open_store(env["TUNER_STORE"])
-            try:
-                running = store.list_trials(store.get_experiment(name).id, states=[TrialState.RUNNING])
-                if len(running) >= count:
-                    return
-            except Exception:
-                pass
-            finally:
-                store.close()
-        time.sleep(0.05)
-    raise AssertionError(f"{name}: {count} trials never ran at once")
+    while not condition():
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the run ended first: {process.communicate()}")
+        assert time.monotonic() < deadline, "the awaited state never came"
+        time.sleep(0.02)
+
+
+def lease_of(env: dict[str, str], name: str) -> Any:
+    if not Path(env["TUNER_STORE"].removeprefix("sqlite:///")).exists():
+        return None
+    store = open_store(env["TUNER_STORE"])
+    try:
+        return store.get_lease(store.get_experiment(name).id)
+    except NotFoundError:
+        return None
+    finally:
+        store.close()
+
+
+def running_trials(env: dict[str, str], name: str) -> int:
+    if not Path(env["TUNER_STORE"].removeprefix("sqlite:///")).exists():
+        return 0
+    store = open_store(env["TUNER_STORE"])
+    try:
+        return len(store.list_trials(store.get_experiment(name).id, states=[TrialState.RUNNING]))
+    except NotFoundError:
+        return 0
+    finally:
+        store.close()
+
+
+GATED = """
+import os, time
+open(os.path.join(os.environ['GATES'], os.environ['TUNER_TRIAL_NAME']), 'w').close()
+while not os.path.exists(os.path.join(os.environ['GATES'], 'open')):
+    time.sleep(0.02)
+print('loss=1')
+"""
+"""A trial that says it started and then waits until the test opens the gate."""
+
+
+@pytest.fixture
+def gates(tmp_path: Path, env: dict[str, str]) -> Path:
+    folder = tmp_path / "gates"
+    folder.mkdir()
+    env["GATES"] = str(folder)
+    return folder
 
 
 LEDGER_SCRIPT = """
@@ -86,15 +147,20 @@ print(f'loss={x * x}')
 """
 
 
-@pytest.mark.parametrize("kill_after", [0.2, 0.9, 1.7, 2.6])
+@pytest.mark.parametrize("kill_after_started", [0, 1, 3, 6])
 def test_kill_9_then_resume_loses_and_repeats_nothing(
-    tmp_path: Path, env: dict[str, str], kill_after: float
+    tmp_path: Path, env: dict[str, str], kill_after_started: int
 ) -> None:
+    """Killed at several points of its run, chosen by how many trials had started (0: as soon as it
+    drives the experiment), never by the clock."""
     ledger = tmp_path / "ledger"
     env = {**env, "LEDGER": str(ledger)}
     path = write(tmp_path, "crash", LEDGER_SCRIPT, max_trials=8, parallel=2)
     process = start("run", str(path), env=env)
-    time.sleep(kill_after)
+    if kill_after_started:
+        wait_for(lambda: ledger.exists() and len(ledger.read_text().split()) >= kill_after_started, process)
+    else:
+        wait_for(lambda: lease_of(env, "crash") is not None, process)
     process.kill()  # SIGKILL: no cleanup at all; its trial processes keep running in their own sessions
     process.wait()
     result = tuner("run", str(path), env=env)
@@ -116,41 +182,40 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(
         store.close()
 
 
-def test_second_run_of_a_running_experiment_is_refused(tmp_path: Path, env: dict[str, str]) -> None:
-    path = write(tmp_path, "busy", "import time; time.sleep(3); print('loss=1')", max_trials=3, parallel=1)
+def test_second_run_of_a_running_experiment_is_refused(
+    tmp_path: Path, env: dict[str, str], gates: Path
+) -> None:
+    path = write(tmp_path, "busy", GATED, max_trials=3, parallel=1)
     first = start("run", str(path), env=env)
     try:
-        deadline = time.monotonic() + 30
-        store = open_store(env["TUNER_STORE"])
-        while time.monotonic() < deadline:
-            try:
-                if store.get_lease(store.get_experiment("busy").id) is not None:
-                    break
-            except Exception:
-                pass
-            time.sleep(0.05)
-        store.close()
+        wait_for(lambda: running_trials(env, "busy") == 1, first)
         second = tuner("run", str(path), env=env)
         assert second.returncode == 1
-        assert "busy" in second.stderr and "lease" in second.stderr.lower()
+        assert f"already being run by process {first.pid}" in second.stderr, second.stderr
     finally:
-        first.wait(timeout=60)
+        (gates / "open").touch()
+        first.wait(timeout=PATIENCE)
     assert first.returncode == 0
 
 
-def test_ctrl_c_stops_trials_and_leaves_it_resumable(tmp_path: Path, env: dict[str, str]) -> None:
-    path = write(tmp_path, "sigint", "import time; time.sleep(3); print('loss=1')", max_trials=4, parallel=2)
+def test_ctrl_c_stops_trials_and_leaves_it_resumable(
+    tmp_path: Path, env: dict[str, str], gates: Path
+) -> None:
+    path = write(tmp_path, "sigint", GATED, max_trials=4, parallel=2)
     process = start("run", str(path), env=env)
-    wait_for_running_trials(env, "sigint", 2)
+    wait_for(lambda: running_trials(env, "sigint") == 2, process)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
-    assert process.returncode == 1
-    assert "run `tuner run" in err
+    _, err = process.communicate(timeout=PATIENCE)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "run `tuner run" in err
     store = open_store(env["TUNER_STORE"])
     record = store.get_experiment("sigint")
-    assert record.state == ExperimentState.RUNNING
+    assert record.state == ExperimentState.INTERRUPTED
     assert not any(t.state.is_active for t in store.list_trials(record.id))
     store.close()
+    listed = tuner("experiments", "list", env=env)
+    assert "Interrupted" in listed.stdout and "Running" not in listed.stdout
+    (gates / "open").touch()
     again = tuner("run", str(path), env=env)
     assert again.returncode == 0, again.stderr
     store = open_store(env["TUNER_STORE"])
@@ -159,19 +224,50 @@ def test_ctrl_c_stops_trials_and_leaves_it_resumable(tmp_path: Path, env: dict[s
     store.close()
 
 
-def test_experiments_stop_from_another_terminal(tmp_path: Path, env: dict[str, str]) -> None:
-    path = write(tmp_path, "stopme", "import time; time.sleep(30); print('loss=1')", max_trials=4, parallel=2)
+def test_experiments_stop_from_another_terminal(tmp_path: Path, env: dict[str, str], gates: Path) -> None:
+    path = write(tmp_path, "stopme", GATED, max_trials=4, parallel=2)
     process = start("run", str(path), env=env)
     try:
-        wait_for_running_trials(env, "stopme", 2)
+        wait_for(lambda: running_trials(env, "stopme") == 2, process)
         result = tuner("experiments", "stop", "stopme", env=env)
         assert result.returncode == 0, result.stderr
-        assert process.wait(timeout=30) == 1
+        assert "stopped stopme (Stopped)" in result.stderr
+        _, err = process.communicate(timeout=PATIENCE)
+        assert process.returncode == 1 and "stopped: running trials were stopped" in err
     finally:
         process.kill()
     shown = tuner("experiments", "show", "stopme", "-o", "json", env=env)
     document = json.loads(shown.stdout)
     assert document["kind"] == "Experiment" and document["status"].get("trialsKilled") == 2
+    running = next(c for c in document["status"]["conditions"] if c["type"] == "Running")
+    assert (running["status"], running["reason"]) == ("False", "ExperimentStopped")
+    assert "Stopped" in tuner("experiments", "list", env=env).stdout
+    assert "is not running" in tuner("experiments", "stop", "stopme", env=env).stderr
+    (gates / "open").touch()
+    again = tuner("run", str(path), env=env)
+    assert again.returncode == 0, again.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def test_two_runs_racing_for_one_experiment(
+    tmp_path: Path, env: dict[str, str], gates: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Two `tuner run` of one file started together: exactly one drives it, the other exits 1 at once."""
+    if backend == "postgresql":
+        env["TUNER_STORE"] = request.getfixturevalue("postgres_url")
+    path = write(tmp_path, "race", GATED, max_trials=3, parallel=1)
+    racers = [start("run", str(path), env=env) for _ in range(2)]
+    try:
+        wait_for(lambda: any(r.poll() is not None for r in racers))
+        loser = next(r for r in racers if r.poll() is not None)
+        winner = next(r for r in racers if r is not loser)
+        _, err = loser.communicate()
+        assert loser.returncode == 1 and f"already being run by process {winner.pid}" in err, err
+    finally:
+        (gates / "open").touch()
+    assert winner.wait(timeout=PATIENCE) == 0
+    started = sorted(p.name for p in gates.iterdir() if p.name != "open")
+    assert started == sorted(set(started)) and len(started) == 3
 
 
 def test_finished_experiment_is_reported_not_rerun(tmp_path: Path, env: dict[str, str]) -> None:

@@ -181,14 +181,14 @@ def test_contexts_are_per_thread() -> None:
 
     def other() -> None:
         with recording(PipelineContext("other")):
-            ready.wait(5)
+            ready.wait()  # both threads are inside their own contexts now
             seen["other"] = current_context().pipeline_name
 
     thread = threading.Thread(target=other)
     thread.start()
     with recording(PipelineContext("main")):
         ready.set()
-        thread.join(5)
+        thread.join()
         seen["main"] = current_context().pipeline_name
     assert seen == {"other": "other", "main": "main"}
 

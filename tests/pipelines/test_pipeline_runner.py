@@ -19,10 +19,18 @@ from typing import List
 from pipelines.kfp import dsl
 
 @dsl.component
-def nap(seconds: float, tag: str) -> List[float]:
-    import time
+def nap(tag: str, barrier: str, wait_for: str = "") -> List[float]:
+    # says it started, then waits until every task named in `wait_for` (comma-separated) has started too:
+    # tasks meant to run side by side overlap whatever the machine's load (the minute only bounds a failure)
+    import os, time
     start = time.time()
-    time.sleep(seconds)
+    os.makedirs(barrier, exist_ok=True)
+    open(os.path.join(barrier, tag), "w").close()
+    bound = time.time() + 60
+    while not all(os.path.exists(os.path.join(barrier, t)) for t in wait_for.split(",") if t):
+        if time.time() > bound:
+            break
+        time.sleep(0.01)
     return [start, time.time()]
 """
 
@@ -32,41 +40,47 @@ def window(result, name):  # type: ignore[no-untyped-def]
     return (start, end)
 
 
-def test_independent_tasks_overlap_up_to_parallelism(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
+def test_independent_tasks_overlap_up_to_parallelism(make_pipeline, harness: Harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spec = make_pipeline(
         NAP
         + """
 @dsl.pipeline(name="three naps")
-def naps():
+def naps(barrier: str, wait_for: str):
     for tag in ("a", "b", "c"):
-        nap(seconds=0.6, tag=tag)
+        nap(tag=tag, barrier=barrier, wait_for=wait_for)
 """
     )
-    wide = harness.run(spec, parallelism=3, enable_caching=False)
+    wide = harness.run(
+        spec, {"barrier": str(tmp_path / "wide"), "wait_for": "a,b,c"}, parallelism=3, enable_caching=False
+    )
     assert wide.success()
     windows = [window(wide, n) for n in ("nap", "nap-2", "nap-3")]
     assert overlapping(windows[0], windows[1]) and overlapping(windows[1], windows[2])
 
-    narrow = harness.run(spec, parallelism=1, enable_caching=False)
+    narrow = harness.run(
+        spec, {"barrier": str(tmp_path / "narrow"), "wait_for": ""}, parallelism=1, enable_caching=False
+    )
     windows = sorted(window(narrow, n) for n in ("nap", "nap-2", "nap-3"))
     assert not overlapping(windows[0], windows[1]) and not overlapping(windows[1], windows[2])
 
 
-def test_cpu_limits_budget_the_machine(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
+def test_cpu_limits_budget_the_machine(make_pipeline, harness: Harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spec = make_pipeline(
         NAP
         + """
 @dsl.pipeline(name="heavy naps")
-def naps():
-    nap(seconds=0.5, tag="a").set_cpu_limit("2")
-    nap(seconds=0.5, tag="b").set_cpu_limit("2")
-    nap(seconds=0.5, tag="c")
+def naps(barrier: str):
+    nap(tag="a", barrier=barrier, wait_for="c").set_cpu_limit("2")
+    nap(tag="b", barrier=barrier).set_cpu_limit("2")
+    nap(tag="c", barrier=barrier, wait_for="a")
 """
     )
-    result = harness.run(spec, parallelism=3, cpu_budget=2.0, enable_caching=False)
+    result = harness.run(
+        spec, {"barrier": str(tmp_path / "heavy")}, parallelism=3, cpu_budget=2.0, enable_caching=False
+    )
     a, b, c = (window(result, n) for n in ("nap", "nap-2", "nap-3"))
     assert not overlapping(a, b)  # each takes the whole 2-core budget
-    assert overlapping(a, c) or overlapping(b, c)  # a task without limits still runs alongside
+    assert overlapping(a, c)  # a task without limits still runs alongside (they wait for each other)
 
 
 def test_dependent_tasks_run_in_order_and_values_keep_their_types(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
@@ -154,19 +168,19 @@ def test_parallel_for_expands_items_and_collects_typed_outputs(harness: Harness)
     assert result.task("say-4").inputs["message"] == "sum of squares: 14"
 
 
-def test_parallel_for_parallelism_limits_iterations(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
+def test_parallel_for_parallelism_limits_iterations(make_pipeline, harness: Harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spec = make_pipeline(
         NAP
         + """
 @dsl.pipeline(name="looped naps")
-def naps():
+def naps(barrier: str):
     with dsl.ParallelFor(["a", "b", "c"], parallelism=1) as tag:
-        nap(seconds=0.4, tag=tag)
+        nap(tag=tag, barrier=barrier)
     with dsl.ParallelFor(["x", "y"]) as tag:
-        nap(seconds=0.6, tag=tag)
+        nap(tag=tag, barrier=barrier, wait_for="x,y")
 """
     )
-    result = harness.run(spec, parallelism=4, enable_caching=False)
+    result = harness.run(spec, {"barrier": str(tmp_path / "looped")}, parallelism=4, enable_caching=False)
     limited = sorted(window(result, f"nap[{i}]") for i in range(3))
     assert not any(overlapping(limited[i], limited[i + 1]) for i in range(2))
     assert overlapping(window(result, "nap-2[0]"), window(result, "nap-2[1]"))
@@ -201,7 +215,7 @@ def flaky_pipeline():
     assert "attempt 1 fails" in Path(record.log_path or "").read_text()
 
 
-def test_retries_give_up_and_timeouts_fail_the_task(make_pipeline, harness: Harness) -> None:  # type: ignore[no-untyped-def]
+def test_retries_give_up_and_timeouts_fail_the_task(make_pipeline, harness: Harness, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     spec = make_pipeline(
         """
 from pipelines.kfp import dsl
@@ -211,23 +225,25 @@ def broken():
     raise SystemExit(3)
 
 @dsl.component
-def slow():
+def slow(marker: str):
     import time
     time.sleep(30)
+    open(marker, "w").close()
 
 @dsl.pipeline(name="give up")
-def give_up():
+def give_up(marker: str):
     broken().set_retry(1)
-    slow().set_timeout(0.5)
+    slow(marker=marker).set_timeout(0.5)
 """
     )
-    result = harness.run(spec)
+    marker = tmp_path / "slow-ran-to-its-end"
+    result = harness.run(spec, {"marker": str(marker)})
     assert result.state == RunState.FAILED
     assert result.task("broken").attempts == 2
     assert result.task("broken").message.startswith("exited with code 3")
     slow = result.task("slow")
     assert slow.state == TaskState.FAILED and "timed out after 0.5s" in slow.message
-    assert (slow.duration or 99) < 10
+    assert not marker.exists()  # stopped at its timeout, not run to its end
 
 
 def test_failed_producer_skips_consumers_but_not_independent_branches(

@@ -78,7 +78,15 @@ def test_parallel_downloads_run_side_by_side_and_join(
 ) -> None:
     fake = tmp_path / "bin" / "gsutil"
     fake.parent.mkdir()
-    fake.write_text('#!/bin/sh\n[ "$1" = cat ] || exit 2\nsleep 0.3\necho "text of $2"\n')
+    barrier = tmp_path / "downloads"
+    barrier.mkdir()
+    # each download says it started, then waits (a minute at most) until the other one started too
+    fake.write_text(
+        '#!/bin/sh\n[ "$1" = cat ] || exit 2\n'
+        f'touch "{barrier}/$$"\nn=0\n'
+        f'while [ "$(ls "{barrier}" | wc -l)" -lt 2 ] && [ $n -lt 3000 ]; do sleep 0.02; n=$((n+1)); done\n'
+        'echo "text of $2"\n'
+    )
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
     result = harness.run(as_spec(seed_module("parallel").download_and_join), parallelism=2)

@@ -16,7 +16,7 @@ from tuner.store.records import Assignment, Goal, LineageDirection, NodeKind, No
 from tuner.store.sql import SqlStore
 from tuner.store.testing import database_revision, migrate_to, schema_differences, set_database_revision
 
-PREVIOUS = "0001"
+PREVIOUS = "0002"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -29,7 +29,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_head_constant_matches_the_scripts() -> None:
     assert head_revision() == HEAD_REVISION
-    assert known_revisions() == (PREVIOUS, HEAD_REVISION)
+    assert known_revisions() == ("0001", PREVIOUS, HEAD_REVISION)
 
 
 def test_upgrade_from_empty_matches_the_models(empty_url: str) -> None:
@@ -41,21 +41,26 @@ def test_upgrade_from_empty_matches_the_models(empty_url: str) -> None:
 
 def test_upgrade_from_the_previous_revision_keeps_its_data(empty_url: str) -> None:
     migrate_to(empty_url, PREVIOUS)
-    old = SqlStore(empty_url)  # revision 0001 has the tuning tables; write real data through the store
+    old = SqlStore(
+        empty_url
+    )  # the previous revision has the tuning tables; write real data through the store
     experiment = old.create_experiment("before-upgrade", {"k": 1}, "sha256:e")
     trial = old.create_trial(experiment.id, "t0", [Assignment("lr", "0.1", 0.1)])
     old.log_metrics([Observation(trial.id, "loss", 1.0 / (s + 1), s) for s in range(5)])
     old.transition_trial(trial.id, TrialState.RUNNING)
     old.close()
 
-    store = open_store(empty_url)  # migrates 0001 -> head
+    store = open_store(empty_url)  # migrates the previous revision -> head
     assert database_revision(empty_url) == HEAD_REVISION
     assert schema_differences(empty_url) == []
     assert store.get_experiment("before-upgrade").spec == {"k": 1}
     assert store.get_trial(trial.id).state == TrialState.RUNNING
     best = store.best_trial(experiment.id, "loss", Goal.MINIMIZE)
     assert best is not None and best.value == 0.2
-    model = store.create_registered_model("m")  # a table added by the new revision
+    store.acquire_lease(experiment.id, "driver", ttl=60)
+    assert store.request_stop(experiment.id) is not None  # the table added by the new revision
+    assert store.get_lease(experiment.id).stop_requested_at is not None  # type: ignore[union-attr]
+    model = store.create_registered_model("m")
     version = store.create_model_version(model.id, source_trial_id=trial.id)
     graph = store.lineage(NodeRef(NodeKind.MODEL_VERSION, version.id), LineageDirection.UPSTREAM)
     assert [n.label for n in graph.of_kind(NodeKind.EXPERIMENT)] == ["default/before-upgrade"]

@@ -31,7 +31,7 @@ class LoopbackServer:
 
     def start(self) -> LoopbackServer:
         self._thread.start()
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 120  # waits for the state; the bound only ends a hang
         while not self._server.started:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("the test server did not start")

@@ -11,10 +11,7 @@ Only the store and what a command needs are imported (no spec models, no engines
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import socket
 import sys
 import time
 from collections.abc import Iterator
@@ -157,37 +154,39 @@ def stop_experiment(
     name: str = typer.Argument(..., help="The experiment's name."),
     namespace: str = typer.Option("default", "--namespace", "-n", help=NAMESPACE_HELP),
     store: str | None = store_option(),
-    wait: float = typer.Option(30.0, help="Seconds to wait for the run to stop."),
+    wait: float = typer.Option(60.0, help="Seconds to wait for the run to stop (0: do not wait)."),
 ) -> None:
-    """Stop a running experiment, as Ctrl-C in its terminal would: its trials stop, it stays resumable."""
+    """Stop a running experiment, from any terminal or host: its trials stop, the process that drives it
+    (`tuner run` or a `tuner.tune` call) goes on, and running it again continues it."""
+    from controllers.lease import describe, provably_dead
+
     with _opened(store) as db:
         record = _get(db, name, namespace)
-        lease = db.get_lease(record.id)
+        lease = db.request_stop(record.id)
         if lease is None:
             stderr_console().print(
                 f"experiment {name} is not running (state {record.state.value})", markup=False
             )
             return
-        host, _, rest = lease.holder.partition(":")
-        pid = int(rest.split(":")[0])
-        if host != socket.gethostname():
-            fail(
-                f"experiment {name} is run by {lease.holder} on another machine; stop it there",
-                ExitCode.FAILED,
-            )
-        try:
-            os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
+        if provably_dead(lease.holder):
             stderr_console().print(
-                f"the process {pid} running {name} is gone; its lease will expire", markup=False
+                f"experiment {name} is not running: {describe(lease.holder)} that drove it has ended; "
+                "running it again continues it",
+                markup=False,
             )
             return
+        stderr_console().print(f"asked {describe(lease.holder)} to stop {name}", markup=False)
         deadline = time.monotonic() + wait
-        while time.monotonic() < deadline and db.get_lease(record.id) is not None:
+        while (current := db.get_lease(record.id)) is not None and current.holder == lease.holder:
+            if time.monotonic() >= deadline:
+                fail(
+                    f"experiment {name} did not stop within {wait:g} s ({describe(lease.holder)}); "
+                    "it stops at its next pass, or give it longer with --wait",
+                    ExitCode.FAILED,
+                )
             time.sleep(0.2)
-        if db.get_lease(record.id) is not None:
-            fail(f"experiment {name} did not stop within {wait:g} s (process {pid})", ExitCode.FAILED)
-        stderr_console().print(f"stopped {name}; `tuner run` on its file continues it", markup=False)
+        state = db.get_experiment_by_id(record.id).state.value
+        stderr_console().print(f"stopped {name} ({state}); running it again continues it", markup=False)
 
 
 def delete_experiment(

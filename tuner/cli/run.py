@@ -4,7 +4,9 @@ The experiment file is a Katib v1beta1 Experiment; its trials run as local proce
 `controllers.local`). Progress goes to stderr: one line per finished trial, and a live summary on a
 terminal. At the end a table of trials and the best one are printed, or with `-o yaml|json` the Experiment
 with its Katib-shaped status alone goes to stdout, as `kubectl get experiment -o yaml` would show it.
-Exit codes: 0 the experiment succeeded, 1 it failed (or was interrupted), 2 invalid input.
+Exit codes: 0 the experiment succeeded, 1 it failed or was stopped by `tuner experiments stop`, 2 invalid
+input, 130 Ctrl-C (128 + the signal's number for another signal, e.g. 143 for SIGTERM), as the pipelines
+runner and shells do.
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ HELP = """Run a Katib v1beta1 Experiment to its end on this machine.
 
 Trials run the primary container's command as local processes (the image is not used). Running the same
 file again continues an unfinished experiment where it stopped (e.g. after Ctrl-C or a crash); a finished
-one is reported, not rerun. Exit code 0 when the experiment succeeded, 1 when it failed or was interrupted,
-2 for invalid input."""
+one is reported, not rerun. Exit code 0 when the experiment succeeded, 1 when it failed or was stopped with
+`tuner experiments stop`, 2 for invalid input, 130 after Ctrl-C (128 + the signal's number for others)."""
 
 
 def register(app: typer.Typer) -> None:
@@ -76,8 +78,12 @@ def run(
             db, local, on_settled=progress.settled, on_pass=progress.update, should_stop=stop.requested
         )
         progress.runner = runner
-        with stop, progress:
-            outcome = runner.run()
+        try:
+            with stop, progress:
+                outcome = runner.run()
+        except KeyboardInterrupt:  # a second Ctrl-C: stopped at once
+            console.print(f"interrupted; run `tuner run {file}` again to continue", markup=False)
+            raise typer.Exit(128 + signal.SIGINT) from None
         if runner.lost and not quiet:
             lost = ", ".join(runner.lost)
             console.print(f"note: trials lost with the previous run were marked Killed: {lost}", markup=False)
@@ -91,11 +97,14 @@ def run(
         else:
             print_summary(db, record, stdout_console())
         if outcome.interrupted:
+            how = "stopped" if record.state == ExperimentState.STOPPED else "interrupted"
             console.print(
-                f"interrupted: running trials were stopped; run `tuner run {file}` again to continue",
+                f"{how}: running trials were stopped; run `tuner run {file}` again to continue",
                 markup=False,
             )
-            raise typer.Exit(int(ExitCode.FAILED))
+            if stop.signal is None:  # `tuner experiments stop`
+                raise typer.Exit(int(ExitCode.FAILED))
+            raise typer.Exit(128 + stop.signal)
         raise typer.Exit(int(ExitCode.OK if record.state == ExperimentState.SUCCEEDED else ExitCode.FAILED))
     finally:
         db.close()
@@ -147,20 +156,20 @@ def _finished_message(experiment: Experiment, state: ExperimentState) -> str:
 
 
 class _StopSignal:
-    """Ctrl-C (SIGINT) and `tuner experiments stop` (SIGTERM) ask the loop to stop its trials cleanly;
-    a second Ctrl-C interrupts at once."""
+    """Ctrl-C (SIGINT) and SIGTERM ask the loop to stop its trials cleanly and record the experiment
+    Interrupted; a second Ctrl-C interrupts at once. (`tuner experiments stop` goes through the store.)"""
 
     def __init__(self) -> None:
-        self._requested = False
+        self.signal: int | None = None
         self._previous: dict[int, Any] = {}
 
     def requested(self) -> bool:
-        return self._requested
+        return self.signal is not None
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        if self._requested and signum == signal.SIGINT:
+        if self.signal is not None and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        self._requested = True
+        self.signal = self.signal or signum
 
     def __enter__(self) -> _StopSignal:
         for sig in (signal.SIGINT, signal.SIGTERM):

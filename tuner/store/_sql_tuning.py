@@ -35,7 +35,7 @@ from tuner.errors import (
 from tuner.states import ExperimentState, TrialState
 from tuner.store._sqlbase import SqlBase, new_id, require
 from tuner.store._validate import check_name
-from tuner.store.models import AssignmentRow, ExperimentRow, TrialRow, table
+from tuner.store.models import AssignmentRow, ExperimentRow, StopRequestRow, TrialRow, table
 from tuner.store.records import (
     DEFAULT_NAMESPACE,
     Assignment,
@@ -50,6 +50,7 @@ _TRIAL_STATES = {state.value: state for state in TrialState}  # faster than Tria
 E = table(ExperimentRow)
 T = table(TrialRow)
 A = table(AssignmentRow)
+S = table(StopRequestRow)
 
 
 def experiment_from_row(row: Row[Any]) -> Experiment:
@@ -253,47 +254,90 @@ class TuningSql(SqlBase):
     def get_lease(self, experiment_id: int) -> Lease | None:
         with self._read() as connection:
             row = require(connection, E, experiment_id, "experiment")
-        if row.lease_holder is None or row.lease_expires_at <= self._now():
-            return None
-        return Lease(experiment_id, row.lease_holder, row.lease_acquired_at, row.lease_expires_at)
+            if row.lease_holder is None or row.lease_expires_at <= self._now():
+                return None
+            return self._lease_of(
+                connection, row, row.lease_holder, row.lease_acquired_at, row.lease_expires_at
+            )
 
-    def acquire_lease(self, experiment_id: int, holder: str, ttl: float) -> Lease:
-        return self._take_lease(experiment_id, holder, ttl)
-
-    def renew_lease(self, experiment_id: int, holder: str, ttl: float) -> Lease:
-        return self._take_lease(experiment_id, holder, ttl)
-
-    def _take_lease(self, experiment_id: int, holder: str, ttl: float) -> Lease:
+    def acquire_lease(
+        self, experiment_id: int, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> Lease:
         check_name("lease holder", holder)
-        if not ttl > 0:
-            raise StoreValueError(f"lease ttl must be a positive number of seconds, got {ttl!r}")
-        now = self._now()
+        expires_at, now = self._expiry(ttl)
         with self._write() as connection:
             row = require(connection, E, experiment_id, "experiment", lock=True)
             current = row.lease_holder if row.lease_holder and row.lease_expires_at > now else None
-            if current is not None and current != holder:
+            if current is not None and current not in (holder, replacing):
                 raise LeaseHeldError(
                     f"{_experiment_label(row)} is driven by {current!r} until "
                     f"{row.lease_expires_at.isoformat(timespec='seconds')}; stop that process or wait "
                     "for its lease to expire"
                 )
-            acquired_at = row.lease_acquired_at if current == holder else now
-            expires_at = now + timedelta(seconds=ttl)
-            connection.execute(
-                update(E)
-                .where(E.c.id == experiment_id)
-                .values(lease_holder=holder, lease_acquired_at=acquired_at, lease_expires_at=expires_at)
-            )
-        return Lease(experiment_id, holder, acquired_at, expires_at)
+            acquired_at = row.lease_acquired_at if row.lease_holder == holder else now
+            if row.lease_holder != holder:
+                connection.execute(delete(S).where(S.c.experiment_id == experiment_id))
+            return self._set_lease(connection, row, holder, acquired_at, expires_at)
+
+    def renew_lease(self, experiment_id: int, holder: str, ttl: float) -> Lease:
+        check_name("lease holder", holder)
+        expires_at, _ = self._expiry(ttl)
+        with self._write() as connection:
+            row = require(connection, E, experiment_id, "experiment", lock=True)
+            if row.lease_holder != holder:
+                taken = f"was taken by {row.lease_holder!r}" if row.lease_holder else "was released"
+                raise LeaseHeldError(
+                    f"{_experiment_label(row)}: the lease of {holder!r} {taken}; it no longer drives it"
+                )
+            return self._set_lease(connection, row, holder, row.lease_acquired_at, expires_at)
+
+    def _expiry(self, ttl: float) -> tuple[Any, Any]:
+        if not ttl > 0:
+            raise StoreValueError(f"lease ttl must be a positive number of seconds, got {ttl!r}")
+        now = self._now()
+        return now + timedelta(seconds=ttl), now
+
+    def _set_lease(
+        self, connection: Connection, row: Row[Any], holder: str, acquired_at: Any, expires_at: Any
+    ) -> Lease:
+        connection.execute(
+            update(E)
+            .where(E.c.id == row.id)
+            .values(lease_holder=holder, lease_acquired_at=acquired_at, lease_expires_at=expires_at)
+        )
+        return self._lease_of(connection, row, holder, acquired_at, expires_at)
+
+    @staticmethod
+    def _lease_of(
+        connection: Connection, row: Row[Any], holder: str, acquired_at: Any, expires_at: Any
+    ) -> Lease:
+        request = connection.execute(
+            select(S.c.requested_at).where(S.c.experiment_id == row.id, S.c.holder == holder)
+        ).first()
+        return Lease(row.id, holder, acquired_at, expires_at, request.requested_at if request else None)
 
     def release_lease(self, experiment_id: int, holder: str) -> None:
         with self._write() as connection:
             require(connection, E, experiment_id, "experiment", lock=True)
-            connection.execute(
+            released = connection.execute(
                 update(E)
                 .where(E.c.id == experiment_id, E.c.lease_holder == holder)
                 .values(lease_holder=None, lease_acquired_at=None, lease_expires_at=None)
             )
+            if released.rowcount:
+                connection.execute(delete(S).where(S.c.experiment_id == experiment_id))
+
+    def request_stop(self, experiment_id: int) -> Lease | None:
+        now = self._now()
+        with self._write() as connection:
+            row = require(connection, E, experiment_id, "experiment", lock=True)
+            if row.lease_holder is None or row.lease_expires_at <= now:
+                return None
+            connection.execute(delete(S).where(S.c.experiment_id == experiment_id))
+            connection.execute(
+                insert(S).values(experiment_id=experiment_id, holder=row.lease_holder, requested_at=now)
+            )
+            return Lease(experiment_id, row.lease_holder, row.lease_acquired_at, row.lease_expires_at, now)
 
     # --- trials -----------------------------------------------------------------------------------------
 

@@ -539,8 +539,14 @@ class Store(StoreReader):
         """
 
     @abc.abstractmethod
-    def acquire_lease(self, experiment_id: int, holder: str, ttl: float) -> Lease:
+    def acquire_lease(
+        self, experiment_id: int, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> Lease:
         """Take the experiment's lease for `ttl` seconds, if it is free, expired or already `holder`'s.
+
+        `replacing` takes it over from that holder even before it expires (the caller has proved that
+        holder dead); if someone else holds it by then, the call fails as usual. Taking the lease from
+        another holder drops a stop request addressed to that holder.
 
         Raises:
             NotFoundError: no such experiment.
@@ -549,16 +555,28 @@ class Store(StoreReader):
 
     @abc.abstractmethod
     def renew_lease(self, experiment_id: int, holder: str, ttl: float) -> Lease:
-        """Extend `holder`'s lease to `ttl` seconds from now (an expired, untaken lease is taken again).
+        """Extend `holder`'s lease to `ttl` seconds from now. Only the holder named in the store may renew
+        (an expired lease nobody took is still its holder's); the returned lease carries any stop request.
 
         Raises:
             NotFoundError: no such experiment.
-            LeaseHeldError: another holder took the lease.
+            LeaseHeldError: the lease was released or another holder took it: `holder` lost it.
         """
 
     @abc.abstractmethod
     def release_lease(self, experiment_id: int, holder: str) -> None:
-        """Give the lease up. Releasing a lease `holder` does not hold does nothing.
+        """Give the lease up (and drop any stop request). Releasing a lease `holder` does not hold does nothing.
+
+        Raises:
+            NotFoundError: no such experiment.
+        """
+
+    @abc.abstractmethod
+    def request_stop(self, experiment_id: int) -> Lease | None:
+        """Ask the experiment's current driver to stop (it polls `renew_lease`/`get_lease`).
+
+        Returns:
+            The lease the request was addressed to, or None when nobody drives the experiment.
 
         Raises:
             NotFoundError: no such experiment.

@@ -109,6 +109,19 @@ class ExperimentRow(Base):
     completed_at: Mapped[datetime | None]
 
 
+class StopRequestRow(Base):
+    """A request that the experiment's current driver stop (`tuner experiments stop`), polled by the driver.
+
+    One row per experiment at most; it belongs to the lease it was addressed to: releasing the lease or
+    its passing to another holder deletes it (revision 0003)."""
+
+    __tablename__ = "experiment_stop_requests"
+
+    experiment_id: Mapped[int] = mapped_column(_fk("experiments.id"), primary_key=True)
+    holder: Mapped[str]
+    requested_at: Mapped[datetime]
+
+
 class TrialRow(Base):
     __tablename__ = "trials"
     __table_args__ = (

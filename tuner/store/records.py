@@ -119,12 +119,14 @@ class Experiment:
 
 @dataclass(frozen=True)
 class Lease:
-    """Who drives an experiment, until when. A lease past `expires_at` may be taken over."""
+    """Who drives an experiment, until when. A lease past `expires_at` may be taken over; a lease whose
+    holder is provably dead may be taken over at once (`acquire_lease(..., replacing=holder)`)."""
 
     experiment_id: int
     holder: str
     acquired_at: datetime
     expires_at: datetime
+    stop_requested_at: datetime | None = None  # `tuner experiments stop` asked this holder to stop
 
 
 @dataclass(frozen=True)

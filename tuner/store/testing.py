@@ -202,6 +202,46 @@ class LeaseConformance(StoreTest):
         assert store.get_lease(experiment_id) is None
         assert store.acquire_lease(experiment_id, "b", ttl=60).holder == "b"
 
+    def test_takeover_of_a_named_holder_is_atomic(self, make_store: MakeStore) -> None:
+        clock = FakeClock()
+        first, second = make_store(clock), make_store(clock)
+        experiment_id = new_experiment(first)
+        first.acquire_lease(experiment_id, "dead", ttl=30)
+        assert second.acquire_lease(experiment_id, "b", ttl=30, replacing="dead").holder == "b"
+        with pytest.raises(LeaseHeldError, match="driven by 'b'"):  # a second taker of the dead one's lease
+            first.acquire_lease(experiment_id, "c", ttl=30, replacing="dead")
+        with pytest.raises(LeaseHeldError, match="taken by 'b'"):  # the old holder cannot renew
+            first.renew_lease(experiment_id, "dead", ttl=30)
+
+    def test_renewal_only_by_the_holder_named_in_the_store(self, make_store: MakeStore) -> None:
+        clock = FakeClock()
+        store = make_store(clock)
+        experiment_id = new_experiment(store)
+        store.acquire_lease(experiment_id, "a", ttl=30)
+        clock.advance(31)
+        assert store.renew_lease(experiment_id, "a", ttl=30).holder == "a"  # expired, but nobody took it
+        store.release_lease(experiment_id, "a")
+        with pytest.raises(LeaseHeldError, match="released"):
+            store.renew_lease(experiment_id, "a", ttl=30)
+
+    def test_stop_requests_reach_the_holder_they_were_addressed_to(self, make_store: MakeStore) -> None:
+        clock = FakeClock()
+        driver, other = make_store(clock), make_store(clock)
+        experiment_id = new_experiment(driver)
+        assert other.request_stop(experiment_id) is None  # nobody drives it: nothing to ask
+        driver.acquire_lease(experiment_id, "a", ttl=30)
+        assert driver.renew_lease(experiment_id, "a", ttl=30).stop_requested_at is None
+        request = other.request_stop(experiment_id)
+        assert request is not None and request.holder == "a" and request.stop_requested_at == clock.now
+        assert driver.renew_lease(experiment_id, "a", ttl=30).stop_requested_at == clock.now
+        assert other.get_lease(experiment_id).stop_requested_at == clock.now  # type: ignore[union-attr]
+        driver.release_lease(experiment_id, "a")
+        assert driver.acquire_lease(experiment_id, "a", ttl=30).stop_requested_at is None  # a new run
+        other.request_stop(experiment_id)
+        clock.advance(31)
+        taken = other.acquire_lease(experiment_id, "b", ttl=30)  # a new holder is not stopped by it
+        assert taken.stop_requested_at is None
+
     def test_bad_ttl(self, store: Store) -> None:
         experiment_id = new_experiment(store)
         with pytest.raises(StoreValueError, match="ttl"):
