@@ -17,8 +17,12 @@ else:  # pragma: no cover - the test extra brings tomli there
     import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGES = ("tuner", "controllers", "suggestions", "pipelines")
-LOADED_BY_NAME = {"psycopg": "SQLAlchemy loads the driver a postgresql+psycopg:// URL names"}
+PACKAGES = ("tuner", "controllers", "suggestions", "pipelines", "serving")
+LOADED_BY_NAME = {
+    "psycopg": "SQLAlchemy loads the driver a postgresql+psycopg:// URL names",
+    "httptools": 'uvicorn picks it for `tuner serve` when installed (http="auto")',
+    "uvloop": 'uvicorn picks it for `tuner serve` when installed (loop="auto")',
+}
 
 
 def pyproject() -> dict:
