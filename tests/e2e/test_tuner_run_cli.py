@@ -163,6 +163,8 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(
         wait_for(lambda: lease_of(env, "crash") is not None, process)
     process.kill()  # SIGKILL: no cleanup at all; its trial processes keep running in their own sessions
     process.wait()
+    listed = tuner("experiments", "list", env=env).stdout
+    assert "no driver" in listed, listed  # Running in the store, but nobody drives it: the list says so
     result = tuner("run", str(path), env=env)
     assert result.returncode == 0, result.stderr
     store = open_store(env["TUNER_STORE"])

@@ -119,13 +119,27 @@ def list_experiments(
             table.add_row(
                 r.namespace,
                 r.name,
-                r.state.value,
+                _state_text(db, r),
                 str(status.get("trials", 0)),
                 str(optimal.get("bestTrialName") or ""),
                 value,
                 str(r.created_at)[:19],
             )
         stdout_console().print(table)
+
+
+def _state_text(db: Any, record: Any) -> str:
+    """The state, and for a Running experiment that no live process drives (its driver was killed, the
+    lease expired) say so: `tuner run` or the same `tuner.tune(name=...)` call continues it."""
+    from tuner.states import ExperimentState
+
+    if record.state == ExperimentState.RUNNING:
+        from controllers.lease import provably_dead
+
+        lease = db.get_lease(record.id)
+        if lease is None or provably_dead(lease.holder):
+            return "Running (no driver: run it again to continue)"
+    return str(record.state.value)
 
 
 def show_experiment(
