@@ -29,12 +29,13 @@ def number_text(value: float | None) -> str:
     return "-" if value is None else f"{value:.6g}"
 
 
-def short_value(text: str) -> str:
-    """A parameter's text for a progress line: long decimals to 4 significant digits, the rest as is."""
-    if len(text) <= 8:
+def short_value(text: str, digits: int = 4) -> str:
+    """A parameter's text for a progress line (4 significant digits) or a table (6): long decimals are
+    shortened, the rest is shown as is."""
+    if len(text) <= digits + 4:
         return text
     try:
-        return f"{float(text):.4g}"
+        return f"{float(text):.{digits}g}"
     except ValueError:
         return text
 

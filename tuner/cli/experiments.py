@@ -325,6 +325,7 @@ def _metric_header(objective: Objective, metric: str) -> str:
 
 
 def _print_trial_table(rows: list[Any], objective: Objective, metrics: list[str]) -> None:
+    from tuner.progress import short_value
     from tuner.views import format_value
 
     table = Table()
@@ -341,7 +342,10 @@ def _print_trial_table(rows: list[Any], objective: Objective, metrics: list[str]
             summary = row.metrics.get(metric)
             values.append(format_value(summary.value_for(objective.strategy_of(metric)) if summary else None))
         table.add_row(
-            row.trial.name, row.trial.state.value, *[a.value for a in row.trial.assignments], *values
+            row.trial.name,
+            row.trial.state.value,
+            *[short_value(a.value, 6) for a in row.trial.assignments],
+            *values,
         )
     stdout_console().print(table)
 

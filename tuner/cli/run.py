@@ -255,6 +255,7 @@ def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_R
 
     The store sorts and cuts, so this reads `limit` trials whatever the experiment's size.
     """
+    from tuner.progress import short_value
     from tuner.views import format_value, objective_of, status_value_text
 
     objective = objective_of(record)
@@ -277,7 +278,7 @@ def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_R
             table.add_row(
                 row.trial.name,
                 row.trial.state.value,
-                *[a.value for a in row.trial.assignments],
+                *[short_value(a.value, 6) for a in row.trial.assignments],
                 format_value(objective.value(row.metrics)),
             )
         console.print(table)
