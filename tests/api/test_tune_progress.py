@@ -107,3 +107,14 @@ def test_failure_lines(message: str, expected: list[str]) -> None:
 
 def test_durations_read_as_time() -> None:
     assert [duration_text(s) for s in (4.4, 65, 3725)] == ["4s", "1m05s", "1h02m"]
+
+
+def test_parameter_values_are_shortened_for_lines_and_tables() -> None:
+    """Long decimals read as 4 significant digits on progress lines and 6 in tables; words stay whole."""
+    from tuner.progress import short_value
+
+    assert short_value("0.1433697357757219") == "0.1434"
+    assert short_value("0.1433697357757219", 6) == "0.14337"
+    assert short_value("3.1354094362990456e-05", 6) == "3.13541e-05"
+    assert short_value("modified_huber", 6) == "modified_huber"
+    assert short_value("22", 6) == "22"
