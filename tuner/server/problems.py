@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tuner.errors import LeaseHeldError, NotFoundError, Problem, SpecError
+from tuner.errors import AlreadyExistsError, LeaseHeldError, NotFoundError, Problem, SpecError, StoreValueError
 
 logger = logging.getLogger(__name__)
 
@@ -92,11 +92,19 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, exc: NotFoundError) -> JSONResponse:
-        return problem_response(ApiProblem(404, "Not found", str(exc.args[0] if exc.args else exc)))
+        return problem_response(ApiProblem(404, "Not found", str(exc)))
 
     @app.exception_handler(LeaseHeldError)
     async def _lease_held(request: Request, exc: LeaseHeldError) -> JSONResponse:
         return problem_response(ApiProblem(409, "Experiment is driven elsewhere", str(exc)))
+
+    @app.exception_handler(AlreadyExistsError)
+    async def _exists(request: Request, exc: AlreadyExistsError) -> JSONResponse:
+        return problem_response(ApiProblem(409, "Already exists", str(exc)))
+
+    @app.exception_handler(StoreValueError)
+    async def _bad_value(request: Request, exc: StoreValueError) -> JSONResponse:
+        return problem_response(ApiProblem(422, "Invalid value", str(exc)))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
