@@ -77,7 +77,7 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     @app.get("/readyz", tags=["health"], summary="The store answers", responses={503: PROBLEM_RESPONSES[500]})
     def readyz(request: Request) -> Any:
         try:
-            request.app.state.store.list_experiments(namespace="", name_prefix="\x00")
+            request.app.state.store.list_experiments(namespace="", name_prefix="readyz-probe")
         except Exception as exc:
             raise ApiProblem(503, "Not ready", f"the store does not answer: {type(exc).__name__}: {exc}") from exc
         return {"status": "ready", "running_experiments": len(drivers.running())}
