@@ -91,7 +91,9 @@ def local_site(path: Path, settings: Settings, pool: ResourcePool | None = None)
     return LocalSite(path.resolve().parent, settings, pool or ResourcePool())
 
 
-def check_document(document: Mapping[str, Any], site: LocalSite, source_name: str = "<request>") -> Experiment:
+def check_document(
+    document: Mapping[str, Any], site: LocalSite, source_name: str = "<request>"
+) -> Experiment:
     """One parsed Experiment document checked exactly as `tuner run` checks a file (the REST server's
     submissions): Katib's rules, the algorithm's, the workload's and what cannot run on this machine.
 

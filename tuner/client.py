@@ -48,7 +48,9 @@ class Client:
     @property
     def _store(self) -> Store:
         if self._local is None:
-            raise TunerError("this needs the store: open tuner.Client(store=...) on the server's store instead of host=")
+            raise TunerError(
+                "this needs the store: open tuner.Client(store=...) on the server's store instead of host="
+            )
         return self._local
 
     def close(self) -> None:
@@ -92,7 +94,9 @@ class Client:
 
     def list_trials(self, experiment_name: str, namespace: str | None = None) -> list[dict[str, Any]]:
         if self._remote is not None:
-            return self._remote.items(f"/api/v1/experiments/{namespace or self.namespace}/{experiment_name}/trials")
+            return self._remote.items(
+                f"/api/v1/experiments/{namespace or self.namespace}/{experiment_name}/trials"
+            )
         record = find_experiment(self._store, experiment_name, namespace or self.namespace)
         return trial_documents(self._store, record)
 

@@ -45,11 +45,22 @@ class ServerProcess:
 
     def start(self) -> None:
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TUNER_HOME": str(self.home)}
-        args = [sys.executable, "-m", "tuner.cli", "server", "--port", str(self.port), "--store", self.store_url]
+        args = [
+            sys.executable,
+            "-m",
+            "tuner.cli",
+            "server",
+            "--port",
+            str(self.port),
+            "--store",
+            self.store_url,
+        ]
         if self.root_path:
             args += ["--root-path", self.root_path]
         with open(self.log, "a") as log:
-            self.proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True)
+            self.proc = subprocess.Popen(
+                args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
+            )
         deadline = time.monotonic() + STARTUP_SECONDS
         while True:
             try:
@@ -103,7 +114,9 @@ def trial_experiment(name: str, script: str, **options: Any) -> dict[str, Any]:
     return experiment_document(name, ARGS + textwrap.dedent(script), **options)
 
 
-def wait_for_state(base: str, namespace: str, name: str, states: set[str], timeout: float = WAIT_SECONDS) -> dict[str, Any]:
+def wait_for_state(
+    base: str, namespace: str, name: str, states: set[str], timeout: float = WAIT_SECONDS
+) -> dict[str, Any]:
     """Poll the API until the experiment's latest condition is one of `states`; fail after `timeout`."""
     deadline = time.monotonic() + timeout
     last: dict[str, Any] = {}

@@ -35,7 +35,9 @@ def test_submitted_experiment_runs_and_every_read_endpoint_answers(server: Serve
     best = done["status"]["currentOptimalTrial"]
     assert best["bestTrialName"].startswith("squares-")
 
-    listed = httpx.get(f"{base}/api/v1/experiments", params={"namespace": "default", "state": "Succeeded"}).json()
+    listed = httpx.get(
+        f"{base}/api/v1/experiments", params={"namespace": "default", "state": "Succeeded"}
+    ).json()
     assert [e["metadata"]["name"] for e in listed["items"]] == ["squares"]
     assert httpx.get(f"{base}/api/v1/experiments", params={"state": "Running"}).json()["items"] == []
     assert httpx.get(f"{base}/api/v1/experiments", params={"namespace": "other"}).json()["items"] == []
@@ -65,12 +67,17 @@ def test_submitted_experiment_runs_and_every_read_endpoint_answers(server: Serve
 
     metrics = httpx.get(f"{base}/metrics")
     assert metrics.headers["content-type"].startswith("text/plain")
-    assert 'tuner_server_requests_total{method="POST",route="/api/v1/experiments",status="201"} 1.0' in metrics.text
+    assert (
+        'tuner_server_requests_total{method="POST",route="/api/v1/experiments",status="201"} 1.0'
+        in metrics.text
+    )
     assert "tuner_server_request_duration_seconds_bucket" in metrics.text
     assert "tuner_server_running_trials 0.0" in metrics.text
 
 
-def test_invalid_experiment_is_refused_with_every_problem_and_nothing_is_stored(server: ServerProcess) -> None:
+def test_invalid_experiment_is_refused_with_every_problem_and_nothing_is_stored(
+    server: ServerProcess,
+) -> None:
     document = trial_experiment("bad", SQUARE, parallel=-1)
     document["spec"]["parameters"][0]["feasibleSpace"]["min"] = "9"
     reply = httpx.post(f"{server.url}/api/v1/experiments", json=document, timeout=60)
@@ -92,7 +99,9 @@ def test_invalid_experiment_is_refused_with_every_problem_and_nothing_is_stored(
     assert any("gpu" in p["message"].lower() for p in reply.json()["problems"])
 
     broken = httpx.post(
-        f"{server.url}/api/v1/experiments", content="spec: [1,\n", headers={"content-type": "application/yaml"}
+        f"{server.url}/api/v1/experiments",
+        content="spec: [1,\n",
+        headers={"content-type": "application/yaml"},
     )
     assert broken.status_code == 422 and broken.headers["content-type"] == PROBLEM
     assert "line" in broken.json()["problems"][0]["message"]
@@ -147,7 +156,9 @@ def test_logs_follow_streams_until_the_trial_ends(server: ServerProcess) -> None
         assert time.monotonic() < deadline, "no trial was created"
         time.sleep(0.1)
     name = items[0]["metadata"]["name"]
-    with httpx.stream("GET", f"{trials_url}/{name}/logs", params={"follow": "true"}, timeout=WAIT_SECONDS) as stream:
+    with httpx.stream(
+        "GET", f"{trials_url}/{name}/logs", params={"follow": "true"}, timeout=WAIT_SECONDS
+    ) as stream:
         assert stream.status_code == 200
         text = "".join(stream.iter_text())
     # the stream ended by itself, and only once the trial had finished and written its last line

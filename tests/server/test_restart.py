@@ -46,7 +46,10 @@ def _kill_mid_experiments_and_restart(server: ServerProcess) -> None:
             break
         assert time.monotonic() < deadline, counts
         time.sleep(0.05)
-    states = {name: latest_state(httpx.get(f"{server.url}/api/v1/experiments/default/{name}").json()) for name in NAMES}
+    states = {
+        name: latest_state(httpx.get(f"{server.url}/api/v1/experiments/default/{name}").json())
+        for name in NAMES
+    }
     server.kill()
     unfinished = [name for name, state in states.items() if state not in ("Succeeded", "Failed")]
     assert unfinished, "every experiment finished before the kill; the test would prove nothing"

@@ -25,7 +25,9 @@ def server(
     root_path: str = typer.Option(
         "", "--root-path", help="URL prefix when served behind a reverse proxy that strips it (e.g. /tuner)."
     ),
-    log_level: str = typer.Option("info", "--log-level", help="uvicorn log level: debug, info, warning, error."),
+    log_level: str = typer.Option(
+        "info", "--log-level", help="uvicorn log level: debug, info, warning, error."
+    ),
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/docs, /healthz, /readyz, /metrics) and run every
     submitted experiment's controller; unfinished experiments resume when it starts again."""
@@ -35,7 +37,9 @@ def server(
 
     settings = settings_from(store=store)
     if root_path and (not root_path.startswith("/") or root_path.endswith("/")):
-        fail(f"--root-path {root_path!r} must start with / and not end with one, e.g. /tuner", ExitCode.INVALID)
+        fail(
+            f"--root-path {root_path!r} must start with / and not end with one, e.g. /tuner", ExitCode.INVALID
+        )
     stderr_console().print(
         f"tuner server on http://{host}:{port}{root_path} (store {settings.store_url}); submit with "
         f"`tuner submit FILE --server http://{host}:{port}{root_path}`",
@@ -45,16 +49,25 @@ def server(
 
 
 def submit(
-    file: Path = typer.Argument(..., metavar="FILE", help="The experiment (YAML or JSON).", show_default=False),
+    file: Path = typer.Argument(
+        ..., metavar="FILE", help="The experiment (YAML or JSON).", show_default=False
+    ),
     server_url: str | None = typer.Option(
-        None, "--server", envvar=SERVER_ENV, help=f"The tuner server's URL. Env: {SERVER_ENV}.", show_default=False
+        None,
+        "--server",
+        envvar=SERVER_ENV,
+        help=f"The tuner server's URL. Env: {SERVER_ENV}.",
+        show_default=False,
     ),
 ) -> None:
     """Submit an experiment to a running `tuner server`; it runs there. Exit 2 when it is refused."""
     import httpx
 
     if not server_url:
-        fail(f"no server: pass --server URL or set {SERVER_ENV} (start one with `tuner server`)", ExitCode.INVALID)
+        fail(
+            f"no server: pass --server URL or set {SERVER_ENV} (start one with `tuner server`)",
+            ExitCode.INVALID,
+        )
     try:
         body = file.read_bytes()
     except OSError as exc:
@@ -62,7 +75,9 @@ def submit(
     content_type = "application/json" if file.suffix == ".json" else "application/yaml"
     base = server_url.rstrip("/")
     try:
-        reply = httpx.post(f"{base}/api/v1/experiments", content=body, headers={"content-type": content_type}, timeout=60)
+        reply = httpx.post(
+            f"{base}/api/v1/experiments", content=body, headers={"content-type": content_type}, timeout=60
+        )
     except httpx.HTTPError as exc:
         fail(f"cannot reach the server at {base}: {exc}", ExitCode.FAILED)
     if reply.status_code == 201:
@@ -89,5 +104,3 @@ def _problem(reply: Any) -> dict[str, Any]:
     except (json.JSONDecodeError, ValueError):
         return {"detail": f"HTTP {reply.status_code}: {reply.text[:200]}"}
     return body if isinstance(body, dict) else {"detail": str(body)}
-
-

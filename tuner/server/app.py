@@ -79,11 +79,18 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
         try:
             request.app.state.store.list_experiments(namespace="", name_prefix="readyz-probe")
         except Exception as exc:
-            raise ApiProblem(503, "Not ready", f"the store does not answer: {type(exc).__name__}: {exc}") from exc
+            raise ApiProblem(
+                503, "Not ready", f"the store does not answer: {type(exc).__name__}: {exc}"
+            ) from exc
         return {"status": "ready", "running_experiments": len(drivers.running())}
 
-    @app.get("/metrics", tags=["health"], summary="Prometheus metrics", response_class=Response,
-             responses=_METRICS_RESPONSE)
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses=_METRICS_RESPONSE,
+    )
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 

@@ -20,8 +20,8 @@ from typing import Any
 import yaml
 
 from controllers.admission import LocalSite, check_document, runs_root
-from controllers.local_run import LocalExperiment, load_local, make_runner
 from controllers.local import LocalTrialPlan
+from controllers.local_run import LocalExperiment, load_local, make_runner
 from controllers.resources import ResourcePool
 from controllers.run import ExperimentRunner, prepare
 from tuner.config import Settings
@@ -159,7 +159,9 @@ class Drivers:
             driver.runner.run()
         except LeaseHeldError as exc:
             driver.error = str(exc)
-            logger.info("experiment %s/%s is driven by another process: %s", driver.namespace, driver.name, exc)
+            logger.info(
+                "experiment %s/%s is driven by another process: %s", driver.namespace, driver.name, exc
+            )
         except Exception as exc:
             driver.error = f"{type(exc).__name__}: {exc}"
             logger.exception("experiment %s/%s stopped on an error", driver.namespace, driver.name)

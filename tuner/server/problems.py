@@ -17,7 +17,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tuner.errors import AlreadyExistsError, LeaseHeldError, NotFoundError, Problem, SpecError, StoreValueError
+from tuner.errors import (
+    AlreadyExistsError,
+    LeaseHeldError,
+    NotFoundError,
+    Problem,
+    SpecError,
+    StoreValueError,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -42,7 +49,10 @@ class ProblemBody(BaseModel):
 
 
 def _described(description: str) -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": ProblemBody.model_json_schema()}}}
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": ProblemBody.model_json_schema()}},
+    }
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -63,7 +73,12 @@ class ApiProblem(Exception):
 
 
 def problem_response(exc: ApiProblem) -> JSONResponse:
-    body: dict[str, Any] = {"type": "about:blank", "title": exc.title, "status": exc.status, "detail": exc.detail}
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": exc.title,
+        "status": exc.status,
+        "detail": exc.detail,
+    }
     if exc.problems:
         body["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
     return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)

@@ -38,7 +38,9 @@ def _document_of(body: bytes, content_type: str) -> dict[str, Any]:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise SpecError([Problem("", f"the body is not UTF-8 text (invalid byte at offset {exc.start})")], "<request>") from exc
+        raise SpecError(
+            [Problem("", f"the body is not UTF-8 text (invalid byte at offset {exc.start})")], "<request>"
+        ) from exc
     if "json" in content_type:
         try:
             documents: list[Any] = [json.loads(text)]
@@ -56,7 +58,11 @@ def _document_of(body: bytes, content_type: str) -> dict[str, Any]:
     document = documents[0]
     if not isinstance(document, dict):
         raise SpecError(
-            [Problem("", "expected an Experiment document (a mapping with apiVersion, kind, metadata and spec)")],
+            [
+                Problem(
+                    "", "expected an Experiment document (a mapping with apiVersion, kind, metadata and spec)"
+                )
+            ],
             "<request>",
         )
     return document
@@ -73,7 +79,9 @@ async def submit(request: Request, response: Response) -> dict[str, Any]:
         record = await run_in_threadpool(drivers.admit, store, document)
     except ConflictError as exc:
         raise ApiProblem(409, "Experiment exists", str(exc), [Problem("metadata.name", str(exc))]) from exc
-    response.headers["Location"] = f"{request.scope.get('root_path', '')}/api/v1/experiments/{record.namespace}/{record.name}"
+    response.headers["Location"] = (
+        f"{request.scope.get('root_path', '')}/api/v1/experiments/{record.namespace}/{record.name}"
+    )
     return experiment_document(record)
 
 
@@ -110,8 +118,11 @@ def stop_experiment(request: Request, namespace: str, name: str) -> dict[str, An
     if not drivers.stop(namespace, name):
         lease = store.get_lease(record.id)
         where = f"it is driven by {lease.holder}, not this server" if lease else "it is not running"
-        raise ApiProblem(409, "Not running here", f"experiment {namespace}/{name} cannot be stopped: {where} "
-                         f"(state {record.state.value})")
+        raise ApiProblem(
+            409,
+            "Not running here",
+            f"experiment {namespace}/{name} cannot be stopped: {where} (state {record.state.value})",
+        )
     return experiment_document(store.get_experiment_by_id(record.id))
 
 
@@ -124,7 +135,11 @@ def delete_experiment(request: Request, namespace: str, name: str) -> Response:
     drivers.stop(namespace, name, keep_stopped=False)
     lease = store.get_lease(record.id)
     if lease is not None:
-        raise ApiProblem(409, "Driven elsewhere", f"experiment {namespace}/{name} is driven by {lease.holder}; stop it there first")
+        raise ApiProblem(
+            409,
+            "Driven elsewhere",
+            f"experiment {namespace}/{name} is driven by {lease.holder}; stop it there first",
+        )
     store.delete_experiment(record.id)
     drivers.forget(namespace, name)
     return Response(status_code=204)

@@ -79,7 +79,11 @@ def metric_series(
             {
                 "name": metric_name,
                 "points": [
-                    {"step": p.step, "value": None if math.isnan(p.value) else p.value, "timestamp": p.timestamp}
+                    {
+                        "step": p.step,
+                        "value": None if math.isnan(p.value) else p.value,
+                        "timestamp": p.timestamp,
+                    }
                     for p in points
                 ],
             }
@@ -92,7 +96,9 @@ _LOG_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-@router.get("/{trial}/logs", summary="A trial's output", response_class=PlainTextResponse, responses=_LOG_RESPONSES)
+@router.get(
+    "/{trial}/logs", summary="A trial's output", response_class=PlainTextResponse, responses=_LOG_RESPONSES
+)
 async def trial_logs(
     request: Request,
     namespace: str,
