@@ -4,7 +4,7 @@ Objects come back as Katib-shaped dicts (`tuner.views`), so code written against
 (`status.currentOptimalTrial`, trial `status.observation.metrics`) reads them unchanged. For analysis,
 `trials_dataframe` and `metric_history` give pandas DataFrames (pandas is imported only when they are
 called). With `host=URL` the same methods read a running `tuner server` over HTTP instead of opening the store
-(the DataFrame helpers need the store for now).
+(`trials_dataframe` and `metric_history` need the store for now).
 """
 
 from __future__ import annotations

@@ -62,3 +62,9 @@ def test_tuner_submit_and_client_host(server: ServerProcess, tmp_path: Path) -> 
             client.get_experiment("nope")
         with pytest.raises(TunerError, match="store"):
             client.trials_dataframe("remote")
+
+
+def test_server_refuses_a_root_path_it_cannot_serve() -> None:
+    done = _tuner("server", "--root-path", "tuner/", "--port", "0")
+    assert done.returncode == 2
+    assert "--root-path" in done.stderr and "Traceback" not in done.stderr

@@ -40,6 +40,12 @@ def server(
         fail(
             f"--root-path {root_path!r} must start with / and not end with one, e.g. /tuner", ExitCode.INVALID
         )
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        stderr_console().print(
+            f"warning: listening on {host} without authentication (not there yet): anyone who reaches this "
+            "address can submit and delete experiments",
+            markup=False,
+        )
     stderr_console().print(
         f"tuner server on http://{host}:{port}{root_path} (store {settings.store_url}); submit with "
         f"`tuner submit FILE --server http://{host}:{port}{root_path}`",

@@ -26,6 +26,7 @@ from controllers.resources import ResourcePool
 from controllers.run import ExperimentRunner, prepare
 from tuner.config import Settings
 from tuner.errors import LeaseHeldError, NotFoundError
+from tuner.spec import Experiment
 from tuner.store import Store, open_store
 from tuner.store.records import Experiment as StoredExperiment
 
@@ -68,6 +69,7 @@ class Drivers:
         self.poll_interval = poll_interval
         self._drivers: dict[tuple[str, str], Driver] = {}
         self._lock = threading.Lock()
+        self._admitting = threading.Lock()  # check-then-create of one name at a time
 
     def folder(self, namespace: str, name: str) -> Path:
         return submitted_root(self.settings) / namespace / name
@@ -88,6 +90,14 @@ class Drivers:
         """
         site = self.site(document)
         experiment = check_document(document, site)
+        with self._admitting:
+            record = self._create(store, document, experiment)
+        local = LocalExperiment(experiment, LocalTrialPlan(experiment, site.context(experiment)), site.pool)
+        self._start(local)
+        return record
+
+    def _create(self, store: Store, document: dict[str, Any], experiment: Experiment) -> StoredExperiment:
+        """Save the submitted document in its folder and record the experiment (both or neither)."""
         try:
             store.get_experiment(experiment.name, experiment.namespace)
         except NotFoundError:
@@ -103,13 +113,10 @@ class Drivers:
         partial.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
         partial.replace(folder / EXPERIMENT_FILE)
         try:
-            record = prepare(store, experiment).record
+            return prepare(store, experiment).record
         except Exception:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        local = LocalExperiment(experiment, LocalTrialPlan(experiment, site.context(experiment)), site.pool)
-        self._start(local)
-        return record
 
     def resume_all(self, store: Store) -> list[str]:
         """Start every submitted experiment the store says is unfinished (at server start)."""
