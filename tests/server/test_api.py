@@ -195,3 +195,31 @@ def test_root_path_for_a_reverse_proxy(server_factory: Callable[..., ServerProce
     assert spec["servers"] == [{"url": "/tuner"}]
     reply = _submit_yaml(server, trial_experiment("prefixed", SQUARE, max_trials=1, parallel=1))
     assert reply.headers["location"] == "/tuner/api/v1/experiments/default/prefixed"
+
+
+def _running_experiments(server: ServerProcess) -> int:
+    return int(httpx.get(f"{server.url}/readyz").json()["running_experiments"])
+
+
+def test_a_restart_resumes_running_experiments_but_not_stopped_ones(server: ServerProcess) -> None:
+    sleeper = "import time; time.sleep(300)"
+    for name in ("kept", "halted"):
+        assert (
+            _submit_yaml(server, trial_experiment(name, sleeper, max_trials=2, parallel=1)).status_code == 201
+        )
+    deadline = time.monotonic() + WAIT_SECONDS
+    while "tuner_server_running_trials 2.0" not in httpx.get(f"{server.url}/metrics").text:
+        assert time.monotonic() < deadline, httpx.get(f"{server.url}/metrics").text
+        time.sleep(0.1)
+    assert (
+        httpx.post(f"{server.url}/api/v1/experiments/default/halted/stop", timeout=WAIT_SECONDS).status_code
+        == 200
+    )
+    assert _running_experiments(server) == 1
+
+    server.stop()  # SIGTERM: a clean shutdown stops the threads without marking anything stopped
+    server.start()
+    assert _running_experiments(server) == 1
+    assert httpx.post(f"{server.url}/api/v1/experiments/default/halted/stop").status_code == 409
+    kept = httpx.post(f"{server.url}/api/v1/experiments/default/kept/stop", timeout=WAIT_SECONDS)
+    assert kept.status_code == 200, kept.text
