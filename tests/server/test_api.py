@@ -221,5 +221,11 @@ def test_a_restart_resumes_running_experiments_but_not_stopped_ones(server: Serv
     server.start()
     assert _running_experiments(server) == 1
     assert httpx.post(f"{server.url}/api/v1/experiments/default/halted/stop").status_code == 409
-    kept = httpx.post(f"{server.url}/api/v1/experiments/default/kept/stop", timeout=WAIT_SECONDS)
-    assert kept.status_code == 200, kept.text
+    assert httpx.post(f"{server.url}/api/v1/experiments/default/kept/resume").status_code == 409  # running
+
+    resumed = httpx.post(f"{server.url}/api/v1/experiments/default/halted/resume", timeout=WAIT_SECONDS)
+    assert resumed.status_code == 200, resumed.text
+    assert _running_experiments(server) == 2
+    for name in ("kept", "halted"):
+        stopped = httpx.post(f"{server.url}/api/v1/experiments/default/{name}/stop", timeout=WAIT_SECONDS)
+        assert stopped.status_code == 200, stopped.text

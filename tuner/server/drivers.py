@@ -141,6 +141,20 @@ class Drivers:
             resumed.append(f"{namespace}/{name}")
         return resumed
 
+    def resume(self, store: Store, namespace: str, name: str) -> str:
+        """Drive a stopped (or otherwise undriven) submitted experiment again. Returns "resumed",
+        "running" (already driven here), "finished" or "not submitted" (not one of this server's)."""
+        path = self.folder(namespace, name) / EXPERIMENT_FILE
+        if not path.exists():
+            return "not submitted"
+        driver = self.get(namespace, name)
+        if driver is not None and driver.alive:
+            return "running"
+        if store.get_experiment(name, namespace).state.is_finished:
+            return "finished"
+        self._start(load_local(path, self.settings))
+        return "resumed"
+
     def _start(self, local: LocalExperiment) -> Driver:
         experiment = local.experiment
         key = (experiment.namespace, experiment.name)
@@ -183,12 +197,13 @@ class Drivers:
         with self._lock:
             return [d for d in self._drivers.values() if d.alive]
 
-    def stop(self, namespace: str, name: str, timeout: float = 30.0, *, keep_stopped: bool = True) -> bool:
-        """Stop driving one experiment (its running trials are stopped; it stays resumable). Returns
-        whether it was running here and has stopped within `timeout`."""
+    def stop(self, namespace: str, name: str, timeout: float = 30.0, *, keep_stopped: bool = True) -> str:
+        """Stop driving one experiment (its running trials are stopped; it stays resumable, and with
+        `keep_stopped` is not resumed at the next start). Returns "stopped", "not running" (not driven
+        here) or "stopping" (still stopping after `timeout` seconds)."""
         driver = self.get(namespace, name)
         if driver is None or not driver.alive:
-            return False
+            return "not running"
         if keep_stopped:
             folder = self.folder(namespace, name)
             if folder.exists():
@@ -196,7 +211,7 @@ class Drivers:
         driver.stop.set()
         assert driver.thread is not None
         driver.thread.join(timeout)
-        return not driver.alive
+        return "stopping" if driver.alive else "stopped"
 
     def forget(self, namespace: str, name: str) -> None:
         """Remove a deleted experiment's files (its submitted document and its trials' folders)."""

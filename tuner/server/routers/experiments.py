@@ -115,7 +115,12 @@ def stop_experiment(request: Request, namespace: str, name: str) -> dict[str, An
     restarts. 409 when this server is not driving it."""
     store, drivers = store_of(request), drivers_of(request)
     record = experiment_or_404(store, namespace, name)
-    if not drivers.stop(namespace, name):
+    outcome = drivers.stop(namespace, name)
+    if outcome == "stopping":
+        raise ApiProblem(
+            409, "Still stopping", f"experiment {namespace}/{name} is still stopping its trials; ask again"
+        )
+    if outcome == "not running":
         lease = store.get_lease(record.id)
         where = f"it is driven by {lease.holder}, not this server" if lease else "it is not running"
         raise ApiProblem(
@@ -126,13 +131,31 @@ def stop_experiment(request: Request, namespace: str, name: str) -> dict[str, An
     return experiment_document(store.get_experiment_by_id(record.id))
 
 
+@router.post("/{namespace}/{name}/resume", summary="Resume a stopped experiment")
+def resume_experiment(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """Drive a stopped experiment again, where it stopped. 409 when it is running or finished, or was not
+    submitted to this server (continue those with `tuner run FILE`)."""
+    store, drivers = store_of(request), drivers_of(request)
+    record = experiment_or_404(store, namespace, name)
+    outcome = drivers.resume(store, namespace, name)
+    if outcome != "resumed":
+        why = {
+            "running": "it is running here already",
+            "finished": f"it has finished ({record.state.value})",
+            "not submitted": "it was not submitted to this server; continue it with `tuner run FILE`",
+        }[outcome]
+        raise ApiProblem(409, "Cannot resume", f"experiment {namespace}/{name} cannot be resumed: {why}")
+    return experiment_document(store.get_experiment_by_id(record.id))
+
+
 @router.delete("/{namespace}/{name}", status_code=204, summary="Delete an experiment")
 def delete_experiment(request: Request, namespace: str, name: str) -> Response:
     """Delete the experiment with its trials, metrics, logs and files (stopping it first if this server
     drives it). 409 when another process drives it."""
     store, drivers = store_of(request), drivers_of(request)
     record = experiment_or_404(store, namespace, name)
-    drivers.stop(namespace, name, keep_stopped=False)
+    if drivers.stop(namespace, name, keep_stopped=False) == "stopping":
+        raise ApiProblem(409, "Still stopping", f"experiment {namespace}/{name} is still stopping; ask again")
     lease = store.get_lease(record.id)
     if lease is not None:
         raise ApiProblem(
