@@ -14,8 +14,10 @@ Three layers, every problem of all of them reported at once and sorted into docu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import suggestions
 from controllers.local import LocalContext, LocalTrialPlan
@@ -87,3 +89,15 @@ def check_file(path: Path, site: LocalSite | None = None) -> list[Experiment]:
 def local_site(path: Path, settings: Settings, pool: ResourcePool | None = None) -> LocalSite:
     """The site for an experiment file run on this machine."""
     return LocalSite(path.resolve().parent, settings, pool or ResourcePool())
+
+
+def check_document(
+    document: Mapping[str, Any], site: LocalSite, source_name: str = "<request>"
+) -> Experiment:
+    """One parsed Experiment document checked exactly as `tuner run` checks a file (the REST server's
+    submissions): Katib's rules, the algorithm's, the workload's and what cannot run on this machine.
+
+    Raises:
+        SpecError: every problem found, named by field path.
+    """
+    return load_experiment(document, source_name=source_name, extra_checks=experiment_checks(site))

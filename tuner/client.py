@@ -3,8 +3,8 @@
 Objects come back as Katib-shaped dicts (`tuner.views`), so code written against Katib's SDK output
 (`status.currentOptimalTrial`, trial `status.observation.metrics`) reads them unchanged. For analysis,
 `trials_dataframe` and `metric_history` give pandas DataFrames (pandas is imported only when they are
-called). A remote server (`tuner server`) will be reachable through the same class once it exists; today
-the client opens the store.
+called). With `host=URL` the same methods read a running `tuner server` over HTTP instead of opening the store
+(`trials_dataframe` and `metric_history` need the store for now).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tuner.config import Settings
+from tuner.errors import NotFoundError, TunerError
 from tuner.lookups import find_experiment, find_trial
 from tuner.store import Store, open_store
 from tuner.views import (
@@ -34,14 +35,29 @@ class Client:
     Args:
         store: a store URL (default: TUNER_STORE, else the embedded SQLite store).
         namespace: the default namespace of the calls.
+        host: the URL of a `tuner server` to read from instead of a store.
     """
 
-    def __init__(self, store: str | None = None, namespace: str = "default") -> None:
-        self._store: Store = open_store(Settings.from_env(store_url=store).store_url)
+    def __init__(self, store: str | None = None, namespace: str = "default", host: str | None = None) -> None:
+        self._remote = _Remote(host) if host else None
+        self._local: Store | None = None
+        if self._remote is None:
+            self._local = open_store(Settings.from_env(store_url=store).store_url)
         self.namespace = namespace
 
+    @property
+    def _store(self) -> Store:
+        if self._local is None:
+            raise TunerError(
+                "this needs the store: open tuner.Client(store=...) on the server's store instead of host="
+            )
+        return self._local
+
     def close(self) -> None:
-        self._store.close()
+        if self._remote is not None:
+            self._remote.close()
+        if self._local is not None:
+            self._local.close()
 
     def __enter__(self) -> Client:
         return self
@@ -50,6 +66,8 @@ class Client:
         self.close()
 
     def list_experiments(self, namespace: str | None = None) -> list[dict[str, Any]]:
+        if self._remote is not None:
+            return self._remote.items("/api/v1/experiments", {"namespace": namespace or self.namespace})
         return [experiment_document(r) for r in self._store.list_experiments(namespace or self.namespace)]
 
     def get_experiment(self, name: str, namespace: str | None = None) -> dict[str, Any]:
@@ -58,6 +76,8 @@ class Client:
         Raises:
             NotFoundError: saying in which namespace it exists, or which name was probably meant.
         """
+        if self._remote is not None:
+            return self._remote.get(f"/api/v1/experiments/{namespace or self.namespace}/{name}")
         return experiment_document(find_experiment(self._store, name, namespace or self.namespace))
 
     def get_experiment_conditions(self, name: str, namespace: str | None = None) -> list[dict[str, Any]]:
@@ -73,13 +93,23 @@ class Client:
         return self._has_condition(name, namespace, "Running")
 
     def list_trials(self, experiment_name: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        if self._remote is not None:
+            return self._remote.items(
+                f"/api/v1/experiments/{namespace or self.namespace}/{experiment_name}/trials"
+            )
         record = find_experiment(self._store, experiment_name, namespace or self.namespace)
         return trial_documents(self._store, record)
 
     def get_trial(
         self, name: str, experiment_name: str | None = None, namespace: str | None = None
     ) -> dict[str, Any]:
-        """The Trial by full name, unique prefix or short suffix (the experiment is optional)."""
+        """The Trial by full name, unique prefix or short suffix (the experiment is optional; with `host`
+        it is required and the name must be full)."""
+        if self._remote is not None:
+            if experiment_name is None:
+                raise TunerError("with host=, get_trial needs experiment_name")
+            path = f"/api/v1/experiments/{namespace or self.namespace}/{experiment_name}/trials/{name}"
+            return self._remote.get(path)
         if experiment_name is not None:
             record = find_experiment(self._store, experiment_name, namespace or self.namespace)
             trial = self._store.get_trial_by_name(record.id, name)
@@ -157,3 +187,39 @@ class Client:
             c.get("type") == kind and c.get("status") == "True"
             for c in self.get_experiment_conditions(name, namespace)
         )
+
+
+class _Remote:
+    """Reads a `tuner server` over HTTP; problem bodies become the errors the local path raises."""
+
+    def __init__(self, host: str) -> None:
+        import httpx
+
+        self._http = httpx.Client(base_url=host.rstrip("/"), timeout=30)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        reply = self._http.get(path, params={k: v for k, v in (params or {}).items() if v is not None})
+        if reply.status_code == 200:
+            body: dict[str, Any] = reply.json()
+            return body
+        try:
+            detail = reply.json().get("detail") or reply.reason_phrase
+        except ValueError:
+            detail = reply.text[:200] or reply.reason_phrase
+        if reply.status_code == 404:
+            raise NotFoundError(detail)
+        raise TunerError(f"the server answered {reply.status_code} for {path}: {detail}")
+
+    def items(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a list endpoint, following its cursors."""
+        out: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            page = self.get(path, {**(params or {}), "limit": 500, "cursor": cursor})
+            out += page.get("items") or []
+            cursor = (page.get("metadata") or {}).get("continue")
+            if not cursor:
+                return out

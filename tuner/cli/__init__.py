@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "pipelines",
     "models",
     "serve",
+    "server",
     "suggestion_server",
     "db",
 )
