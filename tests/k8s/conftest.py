@@ -27,9 +27,12 @@ def kube() -> Iterator[apiserver.ApiServer]:
     try:
         server = apiserver.start()
     except apiserver.ApiServerError as exc:
-        pytest.fail(f"the test kube-apiserver did not start: {exc}", pytrace=False)
-    yield server
-    server.stop()
+        problem = str(exc)
+    else:
+        yield server
+        server.stop()
+        return
+    pytest.fail(f"the test kube-apiserver did not start: {problem}", pytrace=False)
 
 
 @pytest.fixture(scope="session")

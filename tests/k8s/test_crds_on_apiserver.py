@@ -29,8 +29,9 @@ from tuner.spec.experiment import TUNER_API_VERSION
 pytestmark = pytest.mark.xdist_group("kube-apiserver")
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_FILES = sorted((ROOT / "examples" / "katib").glob("*.yaml")) + [
-    ROOT / "examples" / "quickstart" / "experiment.yaml"
+EXAMPLE_FILES = [
+    *sorted((ROOT / "examples" / "katib").glob("*.yaml")),
+    ROOT / "examples" / "quickstart" / "experiment.yaml",
 ]
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 

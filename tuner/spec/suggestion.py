@@ -11,11 +11,16 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field
 
-from tuner.spec.common import AlgorithmSetting, AlgorithmSpec, EarlyStoppingRule, EarlyStoppingSpec
+from tuner.spec.common import (
+    AlgorithmSetting,
+    AlgorithmSpec,
+    EarlyStoppingRule,
+    EarlyStoppingSpec,
+    ParameterAssignment,
+)
 from tuner.spec.experiment import TUNER_API_VERSION, ResumePolicy
 from tuner.spec.field_types import Count, KatibModel, ServerModel, Timestamp, empty_as_none
 from tuner.spec.meta import ObjectMeta
-from tuner.spec.common import ParameterAssignment
 from tuner.spec.status import Condition
 
 
