@@ -1,5 +1,5 @@
-"""Fixtures for tests against a real kube-apiserver: one server per test session (per xdist worker; the
-tests of this folder share an xdist group, so one worker runs them all), the CRDs of crds/ applied to it.
+"""Fixtures for tests against a real kube-apiserver: one server per test session (per xdist worker; all
+tests of this folder go to one worker: tests/xdist_scheduling.py), the CRDs of crds/ applied to it.
 
 A server that cannot start fails the tests that use it; nothing here skips.
 """

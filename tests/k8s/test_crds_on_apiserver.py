@@ -25,8 +25,6 @@ from tuner.spec import apply_defaults, experiment_from_document
 from tuner.spec.crd import GROUP, RESOURCES, VERSION
 from tuner.spec.experiment import TUNER_API_VERSION
 
-pytestmark = pytest.mark.xdist_group("kube-apiserver")
-
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_FILES = [
     *sorted((ROOT / "examples" / "katib").glob("*.yaml")),
