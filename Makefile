@@ -28,9 +28,8 @@ demo: install
 	@$(PY) -m tuner.cli experiments delete quickstart-digits --yes >/dev/null 2>&1 || true
 	$(PY) -m tuner.cli run examples/quickstart/experiment.yaml
 
-# loadgroup: the tests of one xdist group (tests/k8s: one kube-apiserver) run on one worker.
 test: install check
-	$(PY) -m pytest -n 2 --dist loadgroup
+	$(PY) -m pytest -n 2
 
 check: lint typecheck imports
 
