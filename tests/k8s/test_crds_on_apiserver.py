@@ -234,10 +234,13 @@ def test_the_server_fills_katibs_static_defaults_as_apply_defaults_does(
     )
     distribution = spec["parameters"][0]["feasibleSpace"]["distribution"]
     assert distribution == expected["parameters"][0]["feasibleSpace"]["distribution"] == "uniform"
-    # what the user set is never overwritten by a default
+    # what the user set is never overwritten by a default; a null is dropped, as the models read it as unset
     document["spec"]["parallelTrialCount"] = 1
+    document["spec"]["objective"]["goal"] = None
     document["metadata"]["name"] = "explicit"
-    assert create(kube_client, namespace, "experiments", document)["spec"]["parallelTrialCount"] == 1
+    explicit = create(kube_client, namespace, "experiments", document)["spec"]
+    assert explicit["parallelTrialCount"] == 1
+    assert "goal" not in explicit["objective"]
 
 
 def test_the_status_subresource_changes_status_only(

@@ -1,8 +1,9 @@
 """A pydantic model's JSON schema rewritten as a Kubernetes *structural* OpenAPI v3 schema.
 
 The API server accepts a CustomResourceDefinition's schema only in the structural form: every node has a
-`type` (or says it holds anything), no `$ref`, no union of different types, `nullable` instead of a
-`null` alternative, `x-kubernetes-preserve-unknown-fields` instead of `additionalProperties: true`.
+`type` (or says it holds anything), no `$ref`, no union of different types, no `null` alternative (the
+server drops a null it is not told to keep, and the models read a missing field as None, so both agree),
+`x-kubernetes-preserve-unknown-fields` instead of `additionalProperties: true`.
 `structural` does that rewrite for the shapes the spec models use; a shape it cannot express is an error
 naming the field, fixed by an override (`overrides`), never silently widened. Pure data in, data out.
 
