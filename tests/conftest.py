@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.require_postgres"]
+pytest_plugins = ["tests.require_postgres", "tests.xdist_scheduling"]
 
 
 def _with_database(url: str, database: str) -> str:

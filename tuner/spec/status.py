@@ -31,6 +31,9 @@ class OptimalTrial(ServerModel):
         default=None, alias="parameterAssignments"
     )
     observation: Observation | None = None
+    objective_value: float | None = Field(default=None, alias="objectiveValue")
+    """The objective metric's value for this trial, reduced by its strategy (tuner's addition to Katib's
+    shape: the observation keeps min, max and latest, and `kubectl get experiments` shows this one)."""
 
 
 class ExperimentStatus(ServerModel):

@@ -1,0 +1,100 @@
+"""Fixtures for tests against a real kube-apiserver: one server per test session (per xdist worker; all
+tests of this folder go to one worker: tests/xdist_scheduling.py), the CRDs of crds/ applied to it.
+
+A server that cannot start fails the tests that use it; nothing here skips.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client, watch
+
+from tests.k8s import apiserver
+
+CRDS = Path(__file__).resolve().parents[2] / "crds"
+FIELD_MANAGER = "tuner-tests"
+
+
+@pytest.fixture(scope="session")
+def kube() -> Iterator[apiserver.ApiServer]:
+    """A running etcd + kube-apiserver on loopback, stopped (and its data deleted) after the session."""
+    try:
+        server = apiserver.start()
+    except apiserver.ApiServerError as exc:
+        problem = str(exc)
+    else:
+        yield server
+        server.stop()
+        return
+    pytest.fail(f"the test kube-apiserver did not start: {problem}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def kube_client(kube: apiserver.ApiServer) -> Iterator[client.ApiClient]:
+    """The official client, configured for the test server (admin token, its CA)."""
+    config = client.Configuration(host=kube.url)
+    config.ssl_ca_cert = str(kube.ca_file)
+    config.api_key = {"authorization": kube.token}
+    config.api_key_prefix = {"authorization": "Bearer"}
+    with client.ApiClient(config) as api:
+        yield api
+
+
+def crd_documents() -> list[dict[str, Any]]:
+    """The CustomResourceDefinitions committed in crds/."""
+    return [
+        yaml.safe_load(p.read_text()) for p in sorted(CRDS.glob("*.yaml")) if p.name != "kustomization.yaml"
+    ]
+
+
+def apply_crds(api: client.ApiClient) -> list[dict[str, Any]]:
+    """Server-side apply every CRD of crds/ and wait until the server says each is Established."""
+    extensions = client.ApiextensionsV1Api(api)
+    applied = []
+    for document in crd_documents():
+        applied.append(
+            extensions.patch_custom_resource_definition(
+                document["metadata"]["name"],
+                document,
+                field_manager=FIELD_MANAGER,
+                force=True,
+                _content_type="application/apply-patch+yaml",
+            )
+        )
+    for crd in applied:
+        _wait_established(extensions, crd.metadata.name)
+    return [api.sanitize_for_serialization(crd) for crd in applied]
+
+
+def _wait_established(extensions: client.ApiextensionsV1Api, name: str) -> None:
+    stream = watch.Watch()
+    for event in stream.stream(
+        extensions.list_custom_resource_definition, field_selector=f"metadata.name={name}", timeout_seconds=30
+    ):
+        conditions = event["object"].status.conditions or []
+        if any(c.type == "Established" and c.status == "True" for c in conditions):
+            stream.stop()
+            return
+    raise AssertionError(f"CRD {name} was not Established within 30 s")
+
+
+@pytest.fixture(scope="session")
+def tuner_crds(kube_client: client.ApiClient) -> list[dict[str, Any]]:
+    """The CRDs of crds/, applied to the test server (as the server returned them)."""
+    return apply_crds(kube_client)
+
+
+@pytest.fixture
+def namespace(kube_client: client.ApiClient) -> Iterator[str]:
+    """A fresh namespace for one test (deleted afterwards; nothing waits for the deletion to finish)."""
+    name = f"t-{secrets.token_hex(4)}"
+    core = client.CoreV1Api(kube_client)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    core.delete_namespace(name)
