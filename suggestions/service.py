@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -33,10 +32,10 @@ from suggestions.protocol import (
 from suggestions.registry import Registry, UnknownAlgorithmError, default_registry
 from suggestions.settings import InvalidSettingsError
 from tuner.errors import Problem, SearchExhaustedError, SpecError, SuggestionError
+from tuner.http_problems import ApiProblem, problem_response, request_problems
 
 logger = logging.getLogger(__name__)
 
-PROBLEM_JSON = "application/problem+json"
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
 
@@ -66,35 +65,6 @@ class ServiceMetrics:
         )
 
 
-class ApiProblem(Exception):
-    """An error answered as problem+json."""
-
-    def __init__(self, status: int, title: str, detail: str, problems: Iterable[Problem] = ()) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.problems = status, title, detail, list(problems)
-
-
-def _problem_response(exc: ApiProblem) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-    }
-    if exc.problems:
-        body["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
-
-
-def _validation_problems(exc: RequestValidationError) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
-        path = ".".join(location).replace(".[", "[")
-        problems.append(Problem(path, str(error.get("msg", "invalid"))))
-    return problems
-
-
 def create_app(registry: Registry | None = None) -> FastAPI:
     """The suggestion service. `registry` defaults to the built-ins plus installed plugins."""
     registry = registry or default_registry()
@@ -105,13 +75,13 @@ def create_app(registry: Registry | None = None) -> FastAPI:
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
-        return _problem_response(exc)
+        return problem_response(exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_body(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = _validation_problems(exc)
+        problems = request_problems(exc)
         metrics.errors.labels("", "invalid").inc()
-        return _problem_response(
+        return problem_response(
             ApiProblem(422, "Invalid request", f"{len(problems)} problem(s) in the request", problems)
         )
 

@@ -8,7 +8,6 @@ another error shape. `PROBLEM_RESPONSES` documents the body in the OpenAPI of ev
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,14 +20,12 @@ from tuner.errors import (
     AlreadyExistsError,
     LeaseHeldError,
     NotFoundError,
-    Problem,
     SpecError,
     StoreValueError,
 )
+from tuner.http_problems import PROBLEM_JSON, ApiProblem, problem_response, request_problems
 
 logger = logging.getLogger(__name__)
-
-PROBLEM_JSON = "application/problem+json"
 
 
 class ProblemItem(BaseModel):
@@ -64,34 +61,6 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 """The error responses every `/api/v1` route may give (added to the OpenAPI)."""
 
 
-class ApiProblem(Exception):
-    """An error answered as problem+json."""
-
-    def __init__(self, status: int, title: str, detail: str, problems: Iterable[Problem] = ()) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.problems = status, title, detail, list(problems)
-
-
-def problem_response(exc: ApiProblem) -> JSONResponse:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": exc.title,
-        "status": exc.status,
-        "detail": exc.detail,
-    }
-    if exc.problems:
-        body["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
-
-
-def _request_problems(exc: RequestValidationError) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        location = [str(part) for part in error.get("loc", ()) if part != "body"]
-        problems.append(Problem(".".join(location), str(error.get("msg", "invalid"))))
-    return problems
-
-
 def install_handlers(app: FastAPI) -> None:
     """Every error the app can answer becomes a problem body."""
 
@@ -123,7 +92,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = _request_problems(exc)
+        problems = request_problems(exc)
         return problem_response(
             ApiProblem(422, "Invalid request", f"{len(problems)} problem(s) in the request", problems)
         )
