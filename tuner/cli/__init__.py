@@ -31,7 +31,8 @@ app = new_typer(
     name="tuner",
     help=(
         "Katib-compatible hyperparameter tuning on this machine: run and inspect experiments, run and "
-        "compile KFP-style pipelines, manage the metadata store, serve suggestions over HTTP."
+        "compile KFP-style pipelines, register, promote and serve models, run a REST server for "
+        "submitted experiments, manage the metadata store, serve suggestions over HTTP."
     ),
 )
 
