@@ -61,48 +61,16 @@ def _registry(store: str | None, namespace: str = "default") -> Iterator[Any]:
         db.close()
 
 
-def _version_document(registry: Any, name: str, version: Any) -> dict[str, Any]:
-    from serving.uris import ModelRef
-
-    document: dict[str, Any] = {
-        "name": name,
-        "version": version.version,
-        "uri": ModelRef(name, version=version.version).uri,
-        "createdAt": str(version.created_at),
-        "flavor": version.signature.get("flavor"),
-        "digest": version.signature.get("digest"),
-        "inputs": version.signature.get("inputs"),
-        "outputs": version.signature.get("outputs"),
-        "inputExample": version.signature.get("input_example"),
-        "metrics": version.metrics,
-    }
-    if version.artifact_id is not None:
-        document["artifact"] = registry.store.get_artifact(version.artifact_id).uri
-    if version.source_trial_id is not None:
-        trial = registry.store.get_trial(version.source_trial_id)
-        experiment = registry.store.get_experiment_by_id(trial.experiment_id)
-        document["source"] = {
-            "experiment": experiment.name,
-            "trial": trial.name,
-            "parameters": trial.assignment_values(),
-        }
-    if version.source_task_id is not None:
-        document["source"] = {"task": version.source_task_id}
-    return document
-
-
 def list_models(
     namespace: str = typer.Option("default", "--namespace", "-n", help=NAMESPACE_OPTION_HELP),
     store: str | None = store_option(),
     output: OutputFormat | None = output_option(),
 ) -> None:
     """List registered models with their newest version and aliases."""
+    from serving.documents import model_summaries
+
     with _registry(store, namespace) as registry:
-        rows = []
-        for model in registry.store.list_registered_models(namespace):
-            versions = registry.store.list_model_versions(model.id)
-            aliases = registry.store.list_aliases(model.id)
-            rows.append({"name": model.name, "versions": len(versions), "aliases": aliases})
+        rows = model_summaries(registry)
     if output:
         print_document({"models": rows}, output)
         return
@@ -122,22 +90,13 @@ def show_model(
     output: OutputFormat | None = output_option(),
 ) -> None:
     """Show one version (lineage, signature, metrics) and the model's aliases and history."""
+    from serving.documents import history_documents, version_document
+
     with _registry(store, namespace) as registry:
         model, version = registry.resolve(ref)
-        document = _version_document(registry, model.name, version)
+        document = version_document(registry, model.name, version)
         document["aliases"] = registry.store.list_aliases(model.id)
-        document["history"] = [
-            {
-                "at": str(event.at),
-                "kind": event.kind,
-                "alias": event.alias,
-                "version": event.version,
-                "previousVersion": event.previous_version,
-                "actor": event.actor,
-                "reason": event.reason,
-            }
-            for event in registry.store.registry_history(model.id)
-        ]
+        document["history"] = history_documents(registry, model)
     if output:
         print_document(document, output)
         return
@@ -171,11 +130,13 @@ def list_versions(
     output: OutputFormat | None = output_option(),
 ) -> None:
     """List a model's versions with their source trial and metrics."""
+    from serving.documents import version_document
+
     with _registry(store, namespace) as registry:
         model = registry.model(name)
         aliases = registry.store.list_aliases(model.id)
         documents = [
-            _version_document(registry, name, v) for v in registry.store.list_model_versions(model.id)
+            version_document(registry, name, v) for v in registry.store.list_model_versions(model.id)
         ]
     if output:
         print_document({"versions": documents}, output)

@@ -22,7 +22,7 @@ from tuner.config import Settings
 from tuner.server.drivers import Drivers
 from tuner.server.metrics import ServerMetrics
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem, install_handlers
-from tuner.server.routers import experiments, trials
+from tuner.server.routers import experiments, models, trials
 from tuner.store import open_store
 
 logger = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     app.middleware("http")(metrics.middleware)
     app.include_router(experiments.router)
     app.include_router(trials.router)
+    app.include_router(models.router)
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
     def healthz() -> dict[str, str]:
