@@ -25,6 +25,8 @@ from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler,
 from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
+from pipelines.dsl.resources import ResourceOp
+from pipelines.dsl.sidecars import Sidecar
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
     HTML,
@@ -88,6 +90,8 @@ __all__ = [
     "PipelineTask",
     "PipelineTaskFinalStatus",
     "PipelineVolume",
+    "ResourceOp",
+    "Sidecar",
     "SlicedClassificationMetrics",
     "VolumeOp",
     "component",

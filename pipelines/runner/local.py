@@ -452,6 +452,26 @@ class _Execution:
     def _start(self, inst: Instance, cpu: float, memory: int) -> bool:
         """Start an attempt; True when the task finished at once (cache hit or failure to prepare)."""
         record = self._record(inst)
+        sidecars = self.spec.tasks[inst.task].sidecars
+        if sidecars:  # see pipelines.dsl.sidecars: nothing here can stand in for the sidecar's image
+            names = ", ".join(f"{s.name!r} (image {s.image})" for s in sidecars)
+            self._fail(
+                inst,
+                record,
+                f"sidecar {names} runs beside the step in its pod: it needs the cluster, not the local "
+                "runner; compile the pipeline for Argo (tuner pipelines compile --target argo)",
+            )
+            return True
+        resource = self.spec.components[self.spec.tasks[inst.task].component].resource
+        if resource is not None:  # see pipelines.dsl.resources
+            kind = resource.manifest.get("kind", "object")
+            self._fail(
+                inst,
+                record,
+                f"ResourceOp {inst.task!r} would {resource.action} a Kubernetes {kind}: it needs a cluster, "
+                "not the local runner; compile the pipeline for Argo (tuner pipelines compile --target argo)",
+            )
+            return True
         volume = self.spec.components[self.spec.tasks[inst.task].component].volume
         if volume is not None:
             size = volume.size

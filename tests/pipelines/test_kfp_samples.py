@@ -5,6 +5,7 @@ that hera's typed models (generated from Argo's schema) accept unchanged.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -686,5 +687,110 @@ def test_volumes_on_python_components_are_refused_with_the_reason(make_pipeline:
             @dsl.pipeline(name="p")
             def p():
                 step().add_pvolumes({"/mnt": dsl.PipelineVolume(pvc="data")})
+            """
+        )
+
+
+def test_sidecars_compile_into_argo_and_are_refused_locally_naming_the_sidecar(harness: Harness) -> None:
+    spec = sample("v1_sidecar.py")
+    result = harness.run(spec)
+    assert result.state == RunState.FAILED
+    download = result.task("download")
+    assert download.state == TaskState.FAILED
+    assert "sidecar 'echo' (image hashicorp/http-echo:latest)" in download.message
+    assert "needs the cluster" in download.message
+    assert result.task("print").state == TaskState.SKIPPED
+    assert "sidecar 'logger'" in result.task("independent").message
+    steps = templates(valid_argo(spec))
+    assert steps["download"]["sidecars"] == [
+        {"name": "echo", "image": "hashicorp/http-echo:latest", "args": ['-text="hello world"']}
+    ]
+    assert steps["independent"]["sidecars"] == [
+        {
+            "name": "logger",
+            "image": "busybox:latest",
+            "command": ["sh", "-c", "tail -f /dev/null"],
+            "mirrorVolumeMounts": True,
+        }
+    ]
+    assert "sidecars" not in steps["print"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ('dsl.Sidecar(name="s", image="i", ports=[80])', "dsl.Sidecar 's': ports not supported"),
+        ('dsl.Sidecar(name="s", image="")', "dsl.Sidecar 's': image must be a non-empty string"),
+        ('step().add_sidecar("busybox")', "add_sidecar: needs a dsl.Sidecar, got 'busybox'"),
+    ],
+)
+def test_bad_sidecars_are_reported_naming_the_field(make_pipeline: Any, call: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        make_pipeline(
+            f"""
+            from pipelines.kfp import dsl
+
+            @dsl.component
+            def step():
+                pass
+
+            @dsl.pipeline(name="p")
+            def p():
+                {call}
+            """
+        )
+
+
+def test_resource_op_compiles_to_an_argo_resource_template_and_is_refused_locally(harness: Harness) -> None:
+    spec = sample("v1_resource_op.py")
+    result = harness.run(spec)
+    assert result.state == RunState.FAILED
+    create = result.task("test-step")
+    assert create.state == TaskState.FAILED
+    assert "ResourceOp 'test-step' would create a Kubernetes Job: it needs a cluster" in create.message
+    assert result.task("show").state == TaskState.SKIPPED
+    document = valid_argo(spec)
+    steps = templates(document)
+    resource = steps["test-step"]["resource"]
+    assert (resource["action"], resource["successCondition"], resource["failureCondition"]) == (
+        "create",
+        "status.succeeded > 0",
+        "status.failed > 0",
+    )
+    assert json.loads(resource["manifest"])["metadata"] == {"generateName": "resourceop-basic-job-"}
+    assert steps["test-step"]["outputs"]["parameters"] == [
+        {"name": "manifest", "valueFrom": {"jsonPath": "{}"}},
+        {"name": "name", "valueFrom": {"jsonPath": "{.metadata.name}"}},
+        {"name": "uid", "valueFrom": {"jsonPath": "{.metadata.uid}"}},
+    ]
+    assert steps["delete-job"]["resource"]["flags"] == ["--wait=false"]
+    assert "outputs" not in steps["delete-job"]
+    graph = dag_graph(document)["resourceop-basic"]
+    assert graph["show"][0] == ["test-step"] and graph["delete-job"][0] == ["show"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            'dsl.ResourceOp(name="r", k8s_resource={"kind": "Job"}, action="launch")',
+            "action 'launch' is not one of",
+        ),
+        ('dsl.ResourceOp(name="r", k8s_resource=None)', "k8s_resource must be a manifest"),
+        (
+            'dsl.ResourceOp(name="r", k8s_resource={"kind": "Job"}, merge_strategy="json")',
+            "merge_strategy is for action='patch' only",
+        ),
+    ],
+)
+def test_bad_resource_ops_are_reported_naming_the_field(make_pipeline: Any, call: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        make_pipeline(
+            f"""
+            from pipelines.kfp import dsl
+
+            @dsl.pipeline(name="p")
+            def p():
+                {call}
             """
         )
