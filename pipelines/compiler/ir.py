@@ -51,7 +51,7 @@ def ref_from_token(match: re.Match[str]) -> dict[str, Any]:
 
 
 PassingMode = Literal["value", "path", "artifact", "finalStatus"]
-GroupKind = Literal["condition", "exitHandler", "parallelFor"]
+GroupKind = Literal["condition", "exitHandler", "parallelFor", "subGraph"]
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 
 

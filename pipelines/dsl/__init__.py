@@ -21,7 +21,17 @@ from pipelines.dsl.components import (
     python_component,
 )
 from pipelines.dsl.conf import PipelineConf, get_pipeline_conf
-from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, OneOf, ParallelFor
+from pipelines.dsl.control import (
+    Collected,
+    Condition,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    OneOf,
+    ParallelFor,
+    SubGraph,
+)
 from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
@@ -93,6 +103,7 @@ __all__ = [
     "ResourceOp",
     "Sidecar",
     "SlicedClassificationMetrics",
+    "SubGraph",
     "VolumeOp",
     "component",
     "container_component",

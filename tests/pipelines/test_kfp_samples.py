@@ -16,7 +16,7 @@ from pipelines.compiler.argo import to_workflow
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.records import RunState, TaskState
-from pipelines.runner.testing import Harness
+from pipelines.runner.testing import Harness, overlapping
 from tuner.errors import SpecError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -792,5 +792,34 @@ def test_bad_resource_ops_are_reported_naming_the_field(make_pipeline: Any, call
             @dsl.pipeline(name="p")
             def p():
                 {call}
+            """
+        )
+
+
+def test_sub_graph_runs_its_tasks_at_most_parallelism_at_once(harness: Harness) -> None:
+    spec = sample("v1_subgraph.py")
+    assert spec.groups["subgraph-1"].kind == "subGraph" and spec.groups["subgraph-1"].parallelism == 1
+    result = harness.run(spec, parallelism=3, enable_caching=False)
+    assert result.success(), result
+    windows = sorted(tuple(result.task(name).outputs["Output"]) for name in ("stamp", "stamp-2", "stamp-3"))
+    assert not overlapping(windows[0], windows[1]) and not overlapping(windows[1], windows[2])
+    assert result.task("report").outputs["Output"].startswith("last step took")
+    document = valid_argo(spec)
+    assert templates(document)["subgraph-1"]["parallelism"] == 1
+    graph = dag_graph(document)
+    assert graph["sub-graph"] == {"subgraph-1": ([], False), "report": (["subgraph-1"], False)}
+    assert set(graph["subgraph-1"]) == {"stamp", "stamp-2", "stamp-3"}
+
+
+def test_sub_graph_parallelism_must_be_a_whole_number(make_pipeline: Any) -> None:
+    with pytest.raises(SpecError, match=r"dsl\.SubGraph: parallelism must be a whole number >= 1, got 0"):
+        make_pipeline(
+            """
+            from pipelines.kfp import dsl
+
+            @dsl.pipeline(name="p")
+            def p():
+                with dsl.SubGraph(parallelism=0):
+                    pass
             """
         )
