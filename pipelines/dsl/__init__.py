@@ -32,6 +32,7 @@ from pipelines.dsl.control import (
     ParallelFor,
     SubGraph,
 )
+from pipelines.dsl.graph import graph_component
 from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
@@ -110,6 +111,7 @@ __all__ = [
     "create_component_from_func",
     "func_to_container_op",
     "get_pipeline_conf",
+    "graph_component",
     "importer",
     "load_component_from_file",
     "load_component_from_text",

@@ -823,3 +823,28 @@ def test_sub_graph_parallelism_must_be_a_whole_number(make_pipeline: Any) -> Non
                     pass
             """
         )
+
+
+def test_graph_component_body_is_recorded_in_place_at_each_call(harness: Harness) -> None:
+    spec = sample("v1_graph_component.py", "flipcoin_unrolled")
+    result = harness.run(spec, {"seed": 2})
+    assert result.success(), result
+    assert (result.task("flip-coin").outputs["Output"], result.task("flip-coin-2").outputs["Output"]) == (
+        "heads",
+        "tails",
+    )
+    assert result.task("print-msg").state == TaskState.SUCCEEDED
+    assert ("print-msg", "heads for 2\n") in harness.observer.lines
+    assert result.task("print-msg-2").state == TaskState.SKIPPED  # the second call's flip was tails
+    assert ("print-msg-3", "tails\n") in harness.observer.lines
+    assert set(spec.tasks["flip-coin-2"].after) == {"flip-coin", "print-msg"}  # `.after(first)`: all of it
+    assert set(spec.tasks["print-msg-3"].after) >= {"flip-coin-2", "print-msg-2"}
+    valid_argo(spec)
+
+
+def test_recursive_graph_component_is_refused_naming_the_recursion() -> None:
+    with pytest.raises(SpecError) as caught:
+        sample("v1_graph_component.py", "flipcoin_recursive")
+    message = str(caught.value)
+    assert "graph component 'flip_component' calls itself (flip_component -> flip_component)" in message
+    assert "recursive graph components are not supported yet" in message
