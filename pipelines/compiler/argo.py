@@ -376,6 +376,8 @@ class _Builder:
             outputs = self._exports(group)
             if outputs:
                 template["outputs"] = outputs
+        if group is not None and self.spec.groups[group].kind == "subGraph":
+            template["parallelism"] = self.spec.groups[group].parallelism  # KFP v1 dsl.SubGraph
         template["dag"] = {"tasks": [self.dag_task(group, e) for e in elements]}
         return template
 

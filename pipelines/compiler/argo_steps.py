@@ -12,7 +12,14 @@ import shlex
 from collections.abc import Callable
 from typing import Any
 
-from pipelines.compiler.ir import TOKEN_PATTERN, ComponentSpec, PipelineSpec, ValueRef, placeholder
+from pipelines.compiler.ir import (
+    TOKEN_PATTERN,
+    ComponentSpec,
+    PipelineSpec,
+    SidecarSpec,
+    ValueRef,
+    placeholder,
+)
 from pipelines.runner.executor import render
 
 DEFAULT_IMAGE = "python:3.11"
@@ -53,6 +60,8 @@ class StepTemplates:
         template: dict[str, Any] = {"name": name}
         if component.volume is not None:
             return self._volume(name, component)
+        if component.resource is not None:
+            return self._resource(name, component)
         metadata = self._metadata(name)
         if metadata:
             template["metadata"] = metadata
@@ -83,6 +92,8 @@ class StepTemplates:
                 }
                 for key in mounts.values()
             ]
+        if task.sidecars:  # KFP v1 dsl.Sidecar: containers beside the step's in its pod
+            template["sidecars"] = [_sidecar(sidecar) for sidecar in task.sidecars]
         if task.retry is not None:
             template["retryStrategy"] = {
                 "limit": task.retry.max_retries,
@@ -97,6 +108,34 @@ class StepTemplates:
             }
         if task.timeout_seconds is not None:
             template["activeDeadlineSeconds"] = math.ceil(task.timeout_seconds)
+        return template
+
+    def _resource(self, name: str, component: ComponentSpec) -> dict[str, Any]:
+        """A ResourceOp: an Argo resource template, its outputs JSONPath reads of the object."""
+        resource = component.resource
+        assert resource is not None
+        body: dict[str, Any] = {
+            "action": resource.action,
+            "manifest": json.dumps(resource.manifest, indent=2),
+        }
+        if resource.merge_strategy:
+            body["mergeStrategy"] = resource.merge_strategy
+        if resource.success_condition:
+            body["successCondition"] = resource.success_condition
+        if resource.failure_condition:
+            body["failureCondition"] = resource.failure_condition
+        if resource.set_owner_reference is not None:
+            body["setOwnerReference"] = resource.set_owner_reference
+        if resource.flags:
+            body["flags"] = list(resource.flags)
+        template: dict[str, Any] = {"name": name, "resource": body}
+        if resource.output_paths:
+            template["outputs"] = {
+                "parameters": [
+                    {"name": key, "valueFrom": {"jsonPath": path}}
+                    for key, path in resource.output_paths.items()
+                ]
+            }
         return template
 
     def _volume(self, name: str, component: ComponentSpec) -> dict[str, Any]:
@@ -293,3 +332,14 @@ class StepTemplates:
         if container_spec.args:
             container["args"] = [argo(a) for a in container_spec.args]
         return pack(in_params, in_artifacts), pack(out_params, out_artifacts), container
+
+
+def _sidecar(sidecar: SidecarSpec) -> dict[str, Any]:
+    container: dict[str, Any] = {"name": sidecar.name, "image": sidecar.image}
+    if sidecar.command:
+        container["command"] = list(sidecar.command)
+    if sidecar.args:
+        container["args"] = list(sidecar.args)
+    if sidecar.mirror_volume_mounts:
+        container["mirrorVolumeMounts"] = True
+    return container

@@ -66,6 +66,7 @@ def _task_spec(task: PipelineTask, component_key: str) -> TaskSpec:
         timeout_seconds=task.timeout_seconds,
         caching=task.caching,
         env=dict(task.env),
+        sidecars=list(task.sidecars),
     )
 
 

@@ -51,7 +51,7 @@ def ref_from_token(match: re.Match[str]) -> dict[str, Any]:
 
 
 PassingMode = Literal["value", "path", "artifact", "finalStatus"]
-GroupKind = Literal["condition", "exitHandler", "parallelFor"]
+GroupKind = Literal["condition", "exitHandler", "parallelFor", "subGraph"]
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 
 
@@ -203,6 +203,21 @@ class VolumeImplementation(IRModel):
     modes: list[str] = Field(default_factory=lambda: ["ReadWriteMany"])
 
 
+class ResourceImplementation(IRModel):
+    """KFP v1 `dsl.ResourceOp`: a Kubernetes manifest to create/apply/patch/... (an Argo resource
+    template). Outputs are JSONPath reads of the resulting object. The local runner refuses it: applying
+    manifests needs a cluster."""
+
+    action: Literal["create", "delete", "apply", "get", "replace", "patch"] = "create"
+    manifest: dict[str, Any]
+    merge_strategy: Literal["json", "merge", "strategic"] | None = None
+    success_condition: str | None = None
+    failure_condition: str | None = None
+    set_owner_reference: bool | None = None
+    flags: list[str] = Field(default_factory=list)
+    output_paths: dict[str, str] = Field(default_factory=dict)  # output name -> JSONPath
+
+
 class ComponentSpec(IRModel):
     """A reusable step: its interface and one implementation."""
 
@@ -213,6 +228,7 @@ class ComponentSpec(IRModel):
     python: PythonImplementation | None = None
     container: ContainerImplementation | None = None
     volume: VolumeImplementation | None = None
+    resource: ResourceImplementation | None = None
 
     def digest(self) -> str:
         """sha256 of the canonical JSON of the whole spec: the component part of every cache key."""
@@ -269,6 +285,19 @@ class CachingOptions(IRModel):
     max_staleness_seconds: float | None = None
 
 
+class SidecarSpec(IRModel):
+    """KFP v1 `dsl.Sidecar`: a container running beside the task's own in its pod (Argo `sidecars`).
+
+    The local runner refuses a task with a sidecar: the sidecar is usually a server from its image's
+    entrypoint that the step reaches on localhost, which nothing here can stand in for."""
+
+    name: str
+    image: str
+    command: list[str] = Field(default_factory=list)
+    args: list[str] = Field(default_factory=list)
+    mirror_volume_mounts: bool = False
+
+
 class TaskSpec(IRModel):
     """One use of a component in the pipeline."""
 
@@ -282,6 +311,7 @@ class TaskSpec(IRModel):
     timeout_seconds: float | None = None
     caching: CachingOptions = Field(default_factory=CachingOptions)
     env: dict[str, str] = Field(default_factory=dict)
+    sidecars: list[SidecarSpec] = Field(default_factory=list)
 
 
 class GroupSpec(IRModel):

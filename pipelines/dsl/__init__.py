@@ -21,10 +21,23 @@ from pipelines.dsl.components import (
     python_component,
 )
 from pipelines.dsl.conf import PipelineConf, get_pipeline_conf
-from pipelines.dsl.control import Collected, Condition, Elif, Else, ExitHandler, If, OneOf, ParallelFor
+from pipelines.dsl.control import (
+    Collected,
+    Condition,
+    Elif,
+    Else,
+    ExitHandler,
+    If,
+    OneOf,
+    ParallelFor,
+    SubGraph,
+)
+from pipelines.dsl.graph import graph_component
 from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
+from pipelines.dsl.resources import ResourceOp
+from pipelines.dsl.sidecars import Sidecar
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
     HTML,
@@ -88,13 +101,17 @@ __all__ = [
     "PipelineTask",
     "PipelineTaskFinalStatus",
     "PipelineVolume",
+    "ResourceOp",
+    "Sidecar",
     "SlicedClassificationMetrics",
+    "SubGraph",
     "VolumeOp",
     "component",
     "container_component",
     "create_component_from_func",
     "func_to_container_op",
     "get_pipeline_conf",
+    "graph_component",
     "importer",
     "load_component_from_file",
     "load_component_from_text",

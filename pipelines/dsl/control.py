@@ -1,5 +1,5 @@
 """Control flow inside a pipeline function: `dsl.Condition` (KFP v1, nests), `dsl.If`/`Elif`/`Else`
-(KFP v2), `dsl.ExitHandler`, `dsl.ParallelFor` and `dsl.Collected`.
+(KFP v2), `dsl.ExitHandler`, `dsl.ParallelFor`, `dsl.SubGraph` (KFP v1) and `dsl.Collected`.
 
 Each `with` block opens a group in the recording context; tasks created inside belong to it. The
 conditions are recorded as expressions over channels and evaluated by the runner on the real upstream
@@ -84,6 +84,20 @@ def _truthy(channel: Channel) -> ConditionExpression:
     from pipelines.dsl.channels import Comparison
 
     return Comparison("==", channel, True)
+
+
+class SubGraph(_Group):
+    """KFP v1 `with dsl.SubGraph(parallelism=2):` — the block's tasks run at most `parallelism` at once
+    (locally; on Argo a DAG template with `parallelism`). Inside a loop, each iteration counts apart."""
+
+    kind = "subGraph"
+    prefix = "subgraph"
+
+    def __init__(self, parallelism: int, name: str | None = None) -> None:
+        if isinstance(parallelism, bool) or not isinstance(parallelism, int) or parallelism < 1:
+            raise ValueError(f"dsl.SubGraph: parallelism must be a whole number >= 1, got {parallelism!r}")
+        self.parallelism = parallelism
+        super().__init__(name, parallelism=parallelism)
 
 
 class Condition(_Group):

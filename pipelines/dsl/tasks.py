@@ -21,6 +21,7 @@ from pipelines.compiler.ir import (
     OutputSpec,
     Resources,
     RetryPolicy,
+    SidecarSpec,
     placeholder,
 )
 from pipelines.dsl.channels import (
@@ -34,6 +35,7 @@ from pipelines.dsl.channels import (
     value_ref,
 )
 from pipelines.dsl.context import current_context
+from pipelines.dsl.sidecars import Sidecar
 from pipelines.quantities import parse_duration
 from tuner.quantities import parse_cpu, parse_memory
 
@@ -106,6 +108,7 @@ class PipelineTask:
         self.dependencies: list[str] = []
         self.annotations: dict[str, str] = {}
         self.pvolumes: dict[str, Any] = {}
+        self.sidecars: list[SidecarSpec] = []
         self.execution_options = _ExecutionOptions(self)
 
     def __repr__(self) -> str:
@@ -258,6 +261,15 @@ class PipelineTask:
         self.annotations[str(name)] = str(value)
         return self
 
+    def add_sidecar(self, sidecar: Sidecar) -> PipelineTask:
+        """KFP v1: a container beside this task's in its pod; on Argo only (see `pipelines.dsl.sidecars`)."""
+        if not isinstance(sidecar, Sidecar):
+            raise TypeError(f"{self.name}.add_sidecar: needs a dsl.Sidecar, got {sidecar!r}")
+        if any(existing.name == sidecar.name for existing in self.sidecars):
+            raise ValueError(f"{self.name}.add_sidecar: a sidecar named {sidecar.name!r} is already added")
+        self.sidecars.append(sidecar.spec())
+        return self
+
     def add_pod_label(self, name: str, value: str) -> PipelineTask:
         """Recorded as an annotation; no effect locally."""
         return self.add_pod_annotation(name, value)
@@ -336,12 +348,14 @@ class ContainerOp(PipelineTask):
         file_outputs: Mapping[str, str] | None = None,
         output_artifact_paths: Mapping[str, str] | None = None,
         pvolumes: Mapping[str, Any] | None = None,
+        sidecars: list[Sidecar] | None = None,
         **unsupported: Any,
     ) -> None:
         if unsupported:
             raise TypeError(
                 f"ContainerOp {name!r}: {', '.join(sorted(unsupported))} not supported by the local runner; "
-                "supported: name, image, command, arguments, file_outputs, output_artifact_paths, pvolumes"
+                "supported: name, image, command, arguments, file_outputs, output_artifact_paths, pvolumes, "
+                "sidecars"
             )
         outputs = dict(file_outputs or {})
         outputs.update(output_artifact_paths or {})
@@ -362,6 +376,8 @@ class ContainerOp(PipelineTask):
         self.image = image
         if pvolumes:
             self.add_pvolumes(pvolumes)
+        for sidecar in sidecars or []:
+            self.add_sidecar(sidecar)
 
 
 def _container_arg(item: Any, inputs: dict[str, InputSpec], bindings: dict[str, Any]) -> str:

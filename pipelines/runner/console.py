@@ -149,6 +149,8 @@ def _group_header(spec: PipelineSpec, name: str, loops: dict[str, str]) -> str:
         text = f"{label}: if {_condition_text(group.condition)}"
     elif group.kind == "exitHandler":
         text = f"{label}: exit handler (then {group.exit_task})"
+    elif group.kind == "subGraph":
+        text = f"{label}: sub-graph (parallelism {group.parallelism})"
     else:
         text = f"{label}: for each item" + (
             f" (parallelism {group.parallelism})" if group.parallelism else ""

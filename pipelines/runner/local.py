@@ -417,12 +417,32 @@ class _Execution:
         if self.running and (used_cpu + cpu > self.cpu_budget or used_memory + memory > self.memory_budget):
             return False
         running = [r.inst for r in self.running.values()]
+        if not self._sub_graphs_fit(inst, running):
+            return False
         for depth, (group, index) in enumerate(inst.scope):
             limit = self.spec.groups[group].parallelism
             if limit:
                 busy = self.plan.running_iterations(running, group, inst.scope[:depth])
                 if index not in busy and len(busy) >= limit:
                     return False
+        return True
+
+    def _sub_graphs_fit(self, inst: Instance, running: list[Instance]) -> bool:
+        """KFP v1 dsl.SubGraph(parallelism=N): at most N of its tasks run at once (per loop iteration)."""
+        spec = self.spec
+        for group in spec.group_chain(spec.tasks[inst.task].group):
+            limit = spec.groups[group].parallelism
+            if spec.groups[group].kind != "subGraph" or not limit:
+                continue
+            loops = sum(1 for g in spec.group_chain(group) if spec.groups[g].kind == "parallelFor")
+            busy = sum(
+                1
+                for other in running
+                if group in spec.group_chain(spec.tasks[other.task].group)
+                and other.scope[:loops] == inst.scope[:loops]
+            )
+            if busy >= limit:
+                return False
         return True
 
     def _demand(self, inst: Instance) -> tuple[float, int]:
@@ -452,6 +472,26 @@ class _Execution:
     def _start(self, inst: Instance, cpu: float, memory: int) -> bool:
         """Start an attempt; True when the task finished at once (cache hit or failure to prepare)."""
         record = self._record(inst)
+        sidecars = self.spec.tasks[inst.task].sidecars
+        if sidecars:  # see pipelines.dsl.sidecars: nothing here can stand in for the sidecar's image
+            names = ", ".join(f"{s.name!r} (image {s.image})" for s in sidecars)
+            self._fail(
+                inst,
+                record,
+                f"sidecar {names} runs beside the step in its pod: it needs the cluster, not the local "
+                "runner; compile the pipeline for Argo (tuner pipelines compile --target argo)",
+            )
+            return True
+        resource = self.spec.components[self.spec.tasks[inst.task].component].resource
+        if resource is not None:  # see pipelines.dsl.resources
+            kind = resource.manifest.get("kind", "object")
+            self._fail(
+                inst,
+                record,
+                f"ResourceOp {inst.task!r} would {resource.action} a Kubernetes {kind}: it needs a cluster, "
+                "not the local runner; compile the pipeline for Argo (tuner pipelines compile --target argo)",
+            )
+            return True
         volume = self.spec.components[self.spec.tasks[inst.task].component].volume
         if volume is not None:
             size = volume.size

@@ -5,6 +5,7 @@ that hera's typed models (generated from Argo's schema) accept unchanged.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from pipelines.compiler.argo import to_workflow
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.records import RunState, TaskState
-from pipelines.runner.testing import Harness
+from pipelines.runner.testing import Harness, overlapping
 from tuner.errors import SpecError
 
 SAMPLES = Path(__file__).resolve().parent / "samples"
@@ -688,3 +689,162 @@ def test_volumes_on_python_components_are_refused_with_the_reason(make_pipeline:
                 step().add_pvolumes({"/mnt": dsl.PipelineVolume(pvc="data")})
             """
         )
+
+
+def test_sidecars_compile_into_argo_and_are_refused_locally_naming_the_sidecar(harness: Harness) -> None:
+    spec = sample("v1_sidecar.py")
+    result = harness.run(spec)
+    assert result.state == RunState.FAILED
+    download = result.task("download")
+    assert download.state == TaskState.FAILED
+    assert "sidecar 'echo' (image hashicorp/http-echo:latest)" in download.message
+    assert "needs the cluster" in download.message
+    assert result.task("print").state == TaskState.SKIPPED
+    assert "sidecar 'logger'" in result.task("independent").message
+    steps = templates(valid_argo(spec))
+    assert steps["download"]["sidecars"] == [
+        {"name": "echo", "image": "hashicorp/http-echo:latest", "args": ['-text="hello world"']}
+    ]
+    assert steps["independent"]["sidecars"] == [
+        {
+            "name": "logger",
+            "image": "busybox:latest",
+            "command": ["sh", "-c", "tail -f /dev/null"],
+            "mirrorVolumeMounts": True,
+        }
+    ]
+    assert "sidecars" not in steps["print"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ('dsl.Sidecar(name="s", image="i", ports=[80])', "dsl.Sidecar 's': ports not supported"),
+        ('dsl.Sidecar(name="s", image="")', "dsl.Sidecar 's': image must be a non-empty string"),
+        ('step().add_sidecar("busybox")', "add_sidecar: needs a dsl.Sidecar, got 'busybox'"),
+    ],
+)
+def test_bad_sidecars_are_reported_naming_the_field(make_pipeline: Any, call: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        make_pipeline(
+            f"""
+            from pipelines.kfp import dsl
+
+            @dsl.component
+            def step():
+                pass
+
+            @dsl.pipeline(name="p")
+            def p():
+                {call}
+            """
+        )
+
+
+def test_resource_op_compiles_to_an_argo_resource_template_and_is_refused_locally(harness: Harness) -> None:
+    spec = sample("v1_resource_op.py")
+    result = harness.run(spec)
+    assert result.state == RunState.FAILED
+    create = result.task("test-step")
+    assert create.state == TaskState.FAILED
+    assert "ResourceOp 'test-step' would create a Kubernetes Job: it needs a cluster" in create.message
+    assert result.task("show").state == TaskState.SKIPPED
+    document = valid_argo(spec)
+    steps = templates(document)
+    resource = steps["test-step"]["resource"]
+    assert (resource["action"], resource["successCondition"], resource["failureCondition"]) == (
+        "create",
+        "status.succeeded > 0",
+        "status.failed > 0",
+    )
+    assert json.loads(resource["manifest"])["metadata"] == {"generateName": "resourceop-basic-job-"}
+    assert steps["test-step"]["outputs"]["parameters"] == [
+        {"name": "manifest", "valueFrom": {"jsonPath": "{}"}},
+        {"name": "name", "valueFrom": {"jsonPath": "{.metadata.name}"}},
+        {"name": "uid", "valueFrom": {"jsonPath": "{.metadata.uid}"}},
+    ]
+    assert steps["delete-job"]["resource"]["flags"] == ["--wait=false"]
+    assert "outputs" not in steps["delete-job"]
+    graph = dag_graph(document)["resourceop-basic"]
+    assert graph["show"][0] == ["test-step"] and graph["delete-job"][0] == ["show"]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            'dsl.ResourceOp(name="r", k8s_resource={"kind": "Job"}, action="launch")',
+            "action 'launch' is not one of",
+        ),
+        ('dsl.ResourceOp(name="r", k8s_resource=None)', "k8s_resource must be a manifest"),
+        (
+            'dsl.ResourceOp(name="r", k8s_resource={"kind": "Job"}, merge_strategy="json")',
+            "merge_strategy is for action='patch' only",
+        ),
+    ],
+)
+def test_bad_resource_ops_are_reported_naming_the_field(make_pipeline: Any, call: str, message: str) -> None:
+    with pytest.raises(SpecError, match=message):
+        make_pipeline(
+            f"""
+            from pipelines.kfp import dsl
+
+            @dsl.pipeline(name="p")
+            def p():
+                {call}
+            """
+        )
+
+
+def test_sub_graph_runs_its_tasks_at_most_parallelism_at_once(harness: Harness) -> None:
+    spec = sample("v1_subgraph.py")
+    assert spec.groups["subgraph-1"].kind == "subGraph" and spec.groups["subgraph-1"].parallelism == 1
+    result = harness.run(spec, parallelism=3, enable_caching=False)
+    assert result.success(), result
+    windows = sorted(tuple(result.task(name).outputs["Output"]) for name in ("stamp", "stamp-2", "stamp-3"))
+    assert not overlapping(windows[0], windows[1]) and not overlapping(windows[1], windows[2])
+    assert result.task("report").outputs["Output"].startswith("last step took")
+    document = valid_argo(spec)
+    assert templates(document)["subgraph-1"]["parallelism"] == 1
+    graph = dag_graph(document)
+    assert graph["sub-graph"] == {"subgraph-1": ([], False), "report": (["subgraph-1"], False)}
+    assert set(graph["subgraph-1"]) == {"stamp", "stamp-2", "stamp-3"}
+
+
+def test_sub_graph_parallelism_must_be_a_whole_number(make_pipeline: Any) -> None:
+    with pytest.raises(SpecError, match=r"dsl\.SubGraph: parallelism must be a whole number >= 1, got 0"):
+        make_pipeline(
+            """
+            from pipelines.kfp import dsl
+
+            @dsl.pipeline(name="p")
+            def p():
+                with dsl.SubGraph(parallelism=0):
+                    pass
+            """
+        )
+
+
+def test_graph_component_body_is_recorded_in_place_at_each_call(harness: Harness) -> None:
+    spec = sample("v1_graph_component.py", "flipcoin_unrolled")
+    result = harness.run(spec, {"seed": 2})
+    assert result.success(), result
+    assert (result.task("flip-coin").outputs["Output"], result.task("flip-coin-2").outputs["Output"]) == (
+        "heads",
+        "tails",
+    )
+    assert result.task("print-msg").state == TaskState.SUCCEEDED
+    assert ("print-msg", "heads for 2\n") in harness.observer.lines
+    assert result.task("print-msg-2").state == TaskState.SKIPPED  # the second call's flip was tails
+    assert ("print-msg-3", "tails\n") in harness.observer.lines
+    assert set(spec.tasks["flip-coin-2"].after) == {"flip-coin", "print-msg"}  # `.after(first)`: all of it
+    assert set(spec.tasks["print-msg-3"].after) >= {"flip-coin-2", "print-msg-2"}
+    valid_argo(spec)
+
+
+def test_recursive_graph_component_is_refused_naming_the_recursion() -> None:
+    with pytest.raises(SpecError) as caught:
+        sample("v1_graph_component.py", "flipcoin_recursive")
+    message = str(caught.value)
+    assert "graph component 'flip_component' calls itself (flip_component -> flip_component)" in message
+    assert "recursive graph components are not supported yet" in message
