@@ -129,17 +129,18 @@ def list_experiments(
 
 
 def _state_text(db: Any, record: Any) -> str:
-    """The state, and for a Running experiment that no live process drives (its driver was killed, the
-    lease expired) say so: `tuner run` or the same `tuner.tune(name=...)` call continues it."""
+    """The state, and for an unfinished experiment that no live process drives (its driver was killed,
+    the lease expired) say so: `tuner run` or the same `tuner.tune(name=...)` call continues it."""
     from tuner.states import ExperimentState
 
-    if record.state == ExperimentState.RUNNING:
+    state = str(record.state.value)
+    if record.state in (ExperimentState.CREATED, ExperimentState.RUNNING, ExperimentState.RESTARTING):
         from controllers.lease import provably_dead
 
         lease = db.get_lease(record.id)
         if lease is None or provably_dead(lease.holder):
-            return "Running (no driver: run it again to continue)"
-    return str(record.state.value)
+            return f"{state} (no driver: run it again to continue)"
+    return state
 
 
 def show_experiment(

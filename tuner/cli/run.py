@@ -302,7 +302,10 @@ def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_R
             )
     optimal = status.get("currentOptimalTrial")
     if optimal and optimal.get("bestTrialName"):
-        params = ", ".join(f"{p['name']}={p['value']}" for p in optimal.get("parameterAssignments") or [])
+        params = ", ".join(
+            f"{p['name']}={short_value(str(p['value']), 6)}"
+            for p in optimal.get("parameterAssignments") or []
+        )
         metrics = (optimal.get("observation") or {}).get("metrics") or []
         shown = []
         for m in metrics:
