@@ -51,7 +51,7 @@ def ref_from_token(match: re.Match[str]) -> dict[str, Any]:
 
 
 PassingMode = Literal["value", "path", "artifact", "finalStatus"]
-GroupKind = Literal["condition", "exitHandler", "parallelFor", "subGraph"]
+GroupKind = Literal["condition", "exitHandler", "parallelFor", "subGraph", "graph"]
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 
 
@@ -315,7 +315,15 @@ class TaskSpec(IRModel):
 
 
 class GroupSpec(IRModel):
-    """A block of tasks: a condition, an exit handler or a parallel loop; nested through `parent`."""
+    """A block of tasks: a condition, an exit handler, a parallel loop, a KFP v1 sub-graph or a graph
+    component's body; nested through `parent`.
+
+    A `graph` group is one call of a KFP v1 `@dsl.graph_component`: its tasks are the body, recorded in
+    place with the values the call was given, and `inputs` holds those values by parameter name. A graph
+    group with `recursive_ref` is the body calling itself again (it holds no tasks): when the conditions
+    around it hold, the body named by `recursive_ref` runs once more, with each of that body's `inputs`
+    replaced by this group's value for the same parameter wherever the body reads it.
+    """
 
     kind: GroupKind
     parent: str | None = None
@@ -324,6 +332,8 @@ class GroupSpec(IRModel):
     exit_task: str | None = None
     items: ValueRef | None = None
     parallelism: int | None = None
+    inputs: dict[str, ValueRef] = Field(default_factory=dict)
+    recursive_ref: str | None = None
 
 
 class PipelineSettings(IRModel):
@@ -373,6 +383,20 @@ class PipelineSpec(IRModel):
     def loops_of(self, task: str) -> list[str]:
         """The parallelFor groups around a task, outermost first."""
         return [g for g in self.group_chain(self.tasks[task].group) if self.groups[g].kind == "parallelFor"]
+
+    def is_recursion(self, group: str) -> bool:
+        """True for a graph component's call of itself (a `graph` group with `recursive_ref`)."""
+        return self.groups[group].recursive_ref is not None
+
+    def recursive_graphs(self) -> set[str]:
+        """The graph groups that some group inside them calls again (their `recursive_ref` targets)."""
+        return {g.recursive_ref for g in self.groups.values() if g.recursive_ref is not None}
+
+    def scopes_of(self, group: str | None) -> list[str]:
+        """The groups around `group` (itself included) that may run their tasks more than once: loops (once
+        per item) and recursive graph component bodies (once per level); outermost first."""
+        recursive = self.recursive_graphs()
+        return [g for g in self.group_chain(group) if self.groups[g].kind == "parallelFor" or g in recursive]
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

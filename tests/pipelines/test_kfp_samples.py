@@ -842,9 +842,128 @@ def test_graph_component_body_is_recorded_in_place_at_each_call(harness: Harness
     valid_argo(spec)
 
 
-def test_recursive_graph_component_is_refused_naming_the_recursion() -> None:
+def test_recursive_graph_component_flips_until_heads_one_level_per_call(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """KFP's recursion sample: the body calls itself under `dsl.Condition(flip == 'tails')`. The coin lands
+    heads on its 4th toss: the first flip and the body's flips at levels 0 and 1 are tails, so the body runs
+    three times, each level printing the flip it was given, and the last print waits for every level."""
+    spec = sample("v1_graph_component.py", "flipcoin_recursive")
+    assert spec.groups["graph-flip-component-1-recursion"].recursive_ref == "graph-flip-component-1"
+    assert spec.groups["graph-flip-component-1-recursion"].parent == "condition-2"
+    tally = tmp_path / "tally"
+    result = harness.run(spec, {"tally": str(tally), "heads_on": 4}, enable_caching=False)
+    assert result.success(), result
+    flips = [result.task(name).outputs["output"] for name in ("flip", "flip-2", "flip-2@1", "flip-2@2")]
+    assert flips == ["tails", "tails", "tails", "heads"]
+    assert "flip-2@3" not in result.tasks and "print@3" not in result.tasks
+    assert len(tally.read_text().splitlines()) == 4  # four tosses, no more
+    printed = [(name, line) for name, line in harness.observer.lines if name.startswith("print")]
+    assert printed == [
+        ("print", "tails\n"),
+        ("print@1", "tails\n"),
+        ("print@2", "tails\n"),
+        ("print-2", "it is over: tails\n"),
+    ]
+    last = result.task("print-2")
+    assert last.started_at is not None and all(
+        last.started_at >= (result.task(name).finished_at or 0) for name in ("flip-2@2", "print@2")
+    )
+
+
+def test_recursive_graph_component_when_the_first_flip_ends_it(harness: Harness, tmp_path: Path) -> None:
+    result = harness.run(
+        sample("v1_graph_component.py", "flipcoin_recursive"),
+        {"tally": str(tmp_path / "tally"), "heads_on": 2},
+        enable_caching=False,
+    )
+    assert result.success(), result
+    assert result.task("flip-2").outputs["output"] == "heads"
+    assert not any("@" in name for name in result.tasks)  # the body ran once: no deeper level
+
+
+def test_recursive_graph_component_compiles_to_a_dag_template_calling_itself() -> None:
+    """kfp 1.8: the body is a DAG template `graph-flip-component-1` taking the values it reads as input
+    parameters (named `<task>-<output>`); inside it the condition is a DAG task with a `when`, whose own
+    DAG calls `graph-flip-component-1` again with the new flip under the body's parameter names."""
+    document = valid_argo(sample("v1_graph_component.py", "flipcoin_recursive"))
+    body = "graph-flip-component-1"
+    assert dag_graph(document) == {
+        "recursive-loop-pipeline": {
+            "flip": ([], False),
+            body: (["flip"], False),
+            "print-2": (["flip", body], False),
+        },
+        body: {"print": ([], False), "flip-2": (["print"], False), "condition-2": (["flip-2"], True)},
+        "condition-2": {body: ([], False)},
+    }
+    by_name = templates(document)
+    assert by_name[body]["inputs"]["parameters"] == [
+        {"name": "flip-output"},
+        {"name": "tally"},
+        {"name": "heads_on"},
+    ]
+    condition = next(t for t in by_name[body]["dag"]["tasks"] if t["name"] == "condition-2")
+    assert condition["when"] == '"{{tasks.flip-2.outputs.parameters.output}}" == "tails"'
+    (again,) = by_name["condition-2"]["dag"]["tasks"]
+    assert again["template"] == body
+    assert again["arguments"]["parameters"] == [
+        {"name": "flip-output", "value": "{{inputs.parameters.flip-2-output}}"},
+        {"name": "tally", "value": "{{inputs.parameters.tally}}"},
+        {"name": "heads_on", "value": "{{inputs.parameters.heads_on}}"},
+    ]
+    print_args = next(t for t in by_name[body]["dag"]["tasks"] if t["name"] == "print")["arguments"]
+    assert print_args["parameters"] == [{"name": "flip_output", "value": "{{inputs.parameters.flip-output}}"}]
+    assert "graph-flip-component-1-recursion" not in by_name  # the call runs the body's template
+
+
+def test_recursion_deeper_than_the_limit_fails_the_run_saying_how_to_raise_it(harness: Harness) -> None:
+    spec = sample("v1_graph_component.py", "countdown")
+    done = harness.run(spec, {"start": 3})
+    assert done.success(), done
+    assert [done.task(n).outputs["Output"] for n in ("decrement", "decrement@1", "decrement@2")] == [2, 1, 0]
+    stopped = harness.run(spec, {"start": 3}, max_recursion_depth=1)
+    assert stopped.run.state == RunState.FAILED
+    assert (
+        "graph component 'count_down' (graph-count-down-1) called itself 2 times nested, past the limit of 1"
+        in (stopped.run.message)
+    )
+    assert "--max-recursion-depth or TUNER_PIPELINES_MAX_RECURSION_DEPTH" in stopped.run.message
+    assert "decrement@1" in stopped.tasks and "decrement@2" not in stopped.tasks
+
+
+def test_max_recursion_depth_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.runner.local import RunOptions
+
+    assert RunOptions().max_recursion_depth == 100
+    monkeypatch.setenv("TUNER_PIPELINES_MAX_RECURSION_DEPTH", "7")
+    assert RunOptions().max_recursion_depth == 7
+    monkeypatch.setenv("TUNER_PIPELINES_MAX_RECURSION_DEPTH", "lots")
+    with pytest.raises(SpecError, match=r"TUNER_PIPELINES_MAX_RECURSION_DEPTH.*expected a whole number >= 0"):
+        RunOptions()
+
+
+def test_recursive_graph_component_arguments_must_be_task_outputs_or_parameters(make_pipeline: Any) -> None:
     with pytest.raises(SpecError) as caught:
-        sample("v1_graph_component.py", "flipcoin_recursive")
+        make_pipeline(
+            """
+            from pipelines.kfp import dsl
+
+            @dsl.component
+            def decrement(n: int) -> int:
+                return n - 1
+
+            @dsl.graph_component
+            def count_down(n):
+                left = decrement(n=n)
+                with dsl.Condition(left.output > 0):
+                    count_down(left.output)
+
+            @dsl.pipeline
+            def p():
+                count_down(5)
+            """
+        )
     message = str(caught.value)
-    assert "graph component 'flip_component' calls itself (flip_component -> flip_component)" in message
-    assert "recursive graph components are not supported yet" in message
+    assert "groups.graph-count-down-1.inputs.n" in message
+    assert "argument 'n' must be a task output or a pipeline parameter (as KFP requires), got 5" in message
