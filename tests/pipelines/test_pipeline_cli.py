@@ -90,6 +90,7 @@ def test_runs_are_kept_in_the_store_and_shown_back(tmp_path: Path) -> None:
     assert shown.returncode == 0 and "≡ add-op-3  Cached  Output=13.0" in shown.stdout
     as_yaml = tuner("runs", "show", "1", "--store", store, "-o", "yaml")
     assert yaml.safe_load(as_yaml.stdout)["tasks"][2]["outputs"] == {"Output": 13.0}
+    # run 9 does not exist; a number this short is a run number only, whatever the two runs' ids start with
     missing = tuner("runs", "show", "9", "--store", store)
     assert missing.returncode == 2 and "no pipeline run 9" in missing.stderr
 
