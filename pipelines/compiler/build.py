@@ -67,6 +67,7 @@ def _task_spec(task: PipelineTask, component_key: str) -> TaskSpec:
         caching=task.caching,
         env=dict(task.env),
         sidecars=list(task.sidecars),
+        init_containers=list(task.init_containers),
     )
 
 

@@ -285,17 +285,23 @@ class CachingOptions(IRModel):
     max_staleness_seconds: float | None = None
 
 
-class SidecarSpec(IRModel):
-    """KFP v1 `dsl.Sidecar`: a container running beside the task's own in its pod (Argo `sidecars`).
-
-    The local runner refuses a task with a sidecar: the sidecar is usually a server from its image's
-    entrypoint that the step reaches on localhost, which nothing here can stand in for."""
+class UserContainerSpec(IRModel):
+    """KFP v1 `dsl.UserContainer`: another container of the task's pod. As an init container (Argo
+    `initContainers`) it runs to completion before the step's own command; the local runner runs its
+    command on this machine first, and fails the task naming it when it fails."""
 
     name: str
     image: str
     command: list[str] = Field(default_factory=list)
     args: list[str] = Field(default_factory=list)
     mirror_volume_mounts: bool = False
+
+
+class SidecarSpec(UserContainerSpec):
+    """KFP v1 `dsl.Sidecar`: a container running beside the task's own in its pod (Argo `sidecars`).
+
+    The local runner refuses a task with a sidecar: the sidecar is usually a server from its image's
+    entrypoint that the step reaches on localhost, which nothing here can stand in for."""
 
 
 class TaskSpec(IRModel):
@@ -312,6 +318,7 @@ class TaskSpec(IRModel):
     caching: CachingOptions = Field(default_factory=CachingOptions)
     env: dict[str, str] = Field(default_factory=dict)
     sidecars: list[SidecarSpec] = Field(default_factory=list)
+    init_containers: list[UserContainerSpec] = Field(default_factory=list)
 
 
 class GroupSpec(IRModel):

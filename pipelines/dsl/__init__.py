@@ -29,6 +29,7 @@ from pipelines.dsl.control import (
     ExitHandler,
     If,
     OneOf,
+    OpsGroup,
     ParallelFor,
     SubGraph,
 )
@@ -37,7 +38,7 @@ from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
 from pipelines.dsl.resources import ResourceOp
-from pipelines.dsl.sidecars import Sidecar
+from pipelines.dsl.sidecars import Sidecar, UserContainer
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
     HTML,
@@ -92,6 +93,7 @@ __all__ = [
     "Metrics",
     "Model",
     "OneOf",
+    "OpsGroup",
     "Output",
     "OutputPath",
     "ParallelFor",
@@ -105,6 +107,7 @@ __all__ = [
     "Sidecar",
     "SlicedClassificationMetrics",
     "SubGraph",
+    "UserContainer",
     "VolumeOp",
     "component",
     "container_component",

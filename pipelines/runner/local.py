@@ -52,6 +52,7 @@ from pipelines.runner.records import (
 )
 from pipelines.runner.results import RunResult
 from pipelines.runner.task import (
+    INIT_FAILED,
     PreparedTask,
     TaskFailure,
     collect_outputs,
@@ -657,7 +658,10 @@ class _Execution:
             self._attempt_failed(inst, record, process.killed_reason)
         elif code != 0:
             self._attempt_failed(
-                inst, record, f"exited with code {code}" + self._missing_program(running, code)
+                inst,
+                record,
+                self._init_failure(running)
+                or f"exited with code {code}" + self._missing_program(running, code),
             )
         else:
             try:
@@ -666,6 +670,20 @@ class _Execution:
                 self._attempt_failed(inst, record, str(exc))
                 return
             self._succeeded(inst, record, running.prepared)
+
+    def _init_failure(self, running: _Running) -> str:
+        """For a task with init containers: which one failed, if one did (its own command never ran)."""
+        if not running.prepared.init_containers or running.prepared.log_path is None:
+            return ""
+        try:
+            tail = running.prepared.log_path.read_bytes()[-4096:].decode(errors="replace")
+        except OSError:
+            return ""
+        found = list(INIT_FAILED.finditer(tail.rpartition("--- attempt ")[2]))  # this attempt's only
+        if not found:
+            return ""
+        name, code = found[-1].group("name"), found[-1].group("code")
+        return f"init container {name!r} exited with code {code}; the step's own command did not run"
 
     def _missing_program(self, running: _Running, code: int) -> str:
         """For a container step whose shell could not find a program (exit 127): which one, and why."""

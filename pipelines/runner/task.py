@@ -18,7 +18,9 @@ import hashlib
 import marshal
 import os
 import re
+import shlex
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +60,7 @@ class PreparedTask:
     output_paths: dict[str, Path] = field(default_factory=dict)
     file_outputs: dict[str, tuple[Path, str]] = field(default_factory=dict)  # name -> (private, original)
     output_params: dict[str, str] = field(default_factory=dict)  # python parameter -> output name
+    init_containers: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, command line)
     started: float = 0.0
     _log: IO[bytes] | None = None
     log_path: Path | None = None
@@ -169,6 +172,15 @@ def prepare_task(execution: _Execution, inst: Instance, record: TaskRecord) -> P
     (task_dir / "work").mkdir(parents=True, exist_ok=True)
     paths = _materialise(execution, component, files, task_dir, record)
     prepared.env = dict(task.env)
+    run_id = task_dir.parent.parent.name
+    for init in task.init_containers:
+        argv = [runtime_placeholders(part, run_id, inst.id) for part in [*init.command, *init.args]]
+        if not argv:
+            raise TaskFailure(
+                f"init container {init.name!r} has no command: it would run the entrypoint of image {init.image}, "
+                "which cannot run on this machine; give it a command"
+            )
+        prepared.init_containers.append((init.name, argv))
     if component.python is not None:
         _prepare_python(execution, inst, prepared, values, paths)
     else:
@@ -341,6 +353,11 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
     for path in prepared.output_paths.values():  # a retry starts from clean outputs
         if path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if prepared.init_containers and prepared.component.python is not None:
+        main = executor_command(prepared.python or sys.executable)
+        process = start_process(init_wrapper(prepared.init_containers, main), None, None, stdin=True)
+        send_spec(process, prepared.python_spec)
+        return process
     if prepared.component.python is not None and prepared.python is None:
         process = execution.pool.take()
         send_spec(process, prepared.python_spec)
@@ -352,8 +369,11 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
         send_spec(process, prepared.python_spec)
         return process
     env = {**os.environ, **prepared.env}
+    argv = (
+        init_wrapper(prepared.init_containers, prepared.argv) if prepared.init_containers else prepared.argv
+    )
     try:
-        return start_process(prepared.argv, prepared.task_dir / "work", env)
+        return start_process(argv, prepared.task_dir / "work", env)
     except FileNotFoundError:
         container = prepared.component.container
         image = (
@@ -367,6 +387,21 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
         ) from None
     except OSError as exc:
         raise TaskFailure(f"cannot start {prepared.argv[0]!r}: {exc.strerror or exc}") from None
+
+
+INIT_FAILED = re.compile(r"init container '(?P<name>[^']+)' failed with exit code (?P<code>\d+)")
+
+
+def init_wrapper(inits: list[tuple[str, list[str]]], main: list[str]) -> list[str]:
+    """A command line running each init container's command in turn (stdin closed, so that the step's own
+    process still gets its input), stopping at the first failure with a line `INIT_FAILED` matches, then
+    replacing itself with the step's own command."""
+    lines = [
+        f"{shlex.join(argv)} </dev/null || {{ code=$?; "
+        f"echo {shlex.quote(f'init container {name!r} failed with exit code')} $code >&2; exit $code; }}"
+        for name, argv in inits
+    ]
+    return ["sh", "-c", "\n".join([*lines, 'exec "$@"']), "sh", *main]
 
 
 def collect_outputs(

@@ -967,3 +967,135 @@ def test_recursive_graph_component_arguments_must_be_task_outputs_or_parameters(
     message = str(caught.value)
     assert "groups.graph-count-down-1.inputs.n" in message
     assert "argument 'n' must be a task output or a pipeline parameter (as KFP requires), got 5" in message
+
+
+# --- KFP v1 init containers and OpsGroup ---------------------------------------------------------------------
+
+
+INIT_SOURCE = """
+from pipelines.kfp import dsl
+
+
+@dsl.component
+def record(order: str) -> str:
+    with open(order, "a") as f:
+        f.write("python step\\n")
+    return open(order).read()
+
+
+@dsl.pipeline(name="init containers")
+def init_containers(order: str = "{order}"):
+    ready = dsl.UserContainer(
+        name="prepare", image="alpine:3.18", command=["sh", "-c"], args=["echo init >> {order}; echo prepared"]
+    )
+    hello = dsl.ContainerOp(
+        name="hello",
+        image="alpine:3.18",
+        command=["sh", "-c", "echo main >> {order}"],
+        init_containers=[ready],
+    )
+    later = record(order=order).after(hello)
+    later.add_init_container(
+        dsl.UserContainer(name="warm-up", image="busybox", command=["sh", "-c", "echo py-init >> {order}"])
+    )
+    dsl.ContainerOp(name="broken", image="alpine:3.18", command=["sh", "-c", "echo never >> {order}"]).add_init_container(
+        dsl.UserContainer(name="check", image="busybox", command=["sh", "-c", "exit {code}"])
+    ).after(later)
+"""
+
+
+def test_init_containers_run_before_the_step_and_compile_to_argo_init_containers(
+    make_pipeline: Any, harness: Harness, tmp_path: Path
+) -> None:
+    order = tmp_path / "order"
+    spec = make_pipeline(INIT_SOURCE.format(order=order, code=3))
+    result = harness.run(spec, enable_caching=False)
+    assert ("hello", "prepared\n") in harness.observer.lines  # the init container's output, under the task
+    assert result.task("hello").state == TaskState.SUCCEEDED
+    assert result.task("record").outputs["Output"] == "init\nmain\npy-init\npython step\n"
+    broken = result.task("broken")
+    assert broken.state == TaskState.FAILED
+    assert broken.message == "init container 'check' exited with code 3; the step's own command did not run"
+    assert "never" not in order.read_text()
+    steps = templates(valid_argo(spec))
+    assert steps["hello"]["initContainers"] == [
+        {
+            "name": "prepare",
+            "image": "alpine:3.18",
+            "command": ["sh", "-c"],
+            "args": [f"echo init >> {order}; echo prepared"],
+        }
+    ]
+    assert steps["record"]["initContainers"][0]["name"] == "warm-up"
+    assert "initContainers" not in steps[next(n for n in steps if n.startswith("init-containers"))]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ('dsl.UserContainer(name="u", image="i", ports=[80])', "dsl.UserContainer 'u': ports not supported"),
+        (
+            'step().add_init_container("busybox")',
+            "add_init_container: needs a dsl.UserContainer, got 'busybox'",
+        ),
+        (
+            'step().add_init_container(dsl.UserContainer("u", "i")).add_init_container(dsl.UserContainer("u", "j"))',
+            "an init container named 'u' is already added",
+        ),
+    ],
+)
+def test_bad_init_containers_are_reported_naming_the_field(
+    make_pipeline: Any, call: str, message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        make_pipeline(
+            f"""
+            from pipelines.kfp import dsl
+
+            @dsl.component
+            def step():
+                pass
+
+            @dsl.pipeline
+            def p():
+                {call}
+            """
+        )
+
+
+def test_an_init_container_without_a_command_fails_the_task_locally(
+    make_pipeline: Any, harness: Harness
+) -> None:
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.pipeline
+        def p():
+            dsl.ContainerOp(name="s", image="i", command=["true"], init_containers=[dsl.UserContainer("u", "redis")])
+        """
+    )
+    failed = harness.run(spec).task("s")
+    assert failed.state == TaskState.FAILED
+    assert "init container 'u' has no command: it would run the entrypoint of image redis" in failed.message
+
+
+def test_ops_group_is_the_base_of_the_with_blocks_and_not_used_directly(make_pipeline: Any) -> None:
+    from pipelines.dsl.channels import PipelineInputChannel
+    from pipelines.kfp import dsl
+
+    flag = PipelineInputChannel("flag", "str")
+    blocks = [dsl.Condition(flag == "on"), dsl.ParallelFor([1, 2]), dsl.SubGraph(parallelism=2)]
+    assert all(isinstance(b, dsl.OpsGroup) for b in blocks)
+    assert [b.type for b in blocks] == ["condition", "for_loop", "subgraph"]
+    with pytest.raises(SpecError, match=r"dsl\.OpsGroup is the base of dsl\.Condition"):
+        make_pipeline(
+            """
+            from pipelines.kfp import dsl
+
+            @dsl.pipeline
+            def p():
+                with dsl.OpsGroup():
+                    pass
+            """
+        )
