@@ -8,6 +8,7 @@ outputs. Nothing is decided while recording.
 
 from __future__ import annotations
 
+import builtins
 from types import TracebackType
 from typing import Any, ClassVar
 
@@ -64,7 +65,10 @@ class OpsGroup:
         return self._entered()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: builtins.type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         assert self._ctx is not None and self.group is not None
         self._ctx.close_group(self.group)
