@@ -63,6 +63,7 @@ from pipelines.dsl.volumes import (
     VolumeOp,
 )
 
+BaseOp = PipelineTask  # KFP v1: the base of ContainerOp, ResourceOp and VolumeOp (here of every task)
 RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
 EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
 
@@ -74,6 +75,7 @@ __all__ = [
     "VOLUME_MODE_RWM",
     "VOLUME_MODE_RWO",
     "Artifact",
+    "BaseOp",
     "ClassificationMetrics",
     "Collected",
     "Component",
