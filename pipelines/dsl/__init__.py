@@ -64,12 +64,24 @@ from pipelines.dsl.volumes import (
 )
 
 BaseOp = PipelineTask  # KFP v1: the base of ContainerOp, ResourceOp and VolumeOp (here of every task)
+# Run-time values, written as the Argo variables that stand for them (Argo fills them in on a cluster; the
+# local runner fills in the same tokens: pipelines.runner.task.runtime_placeholders).
 RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
 EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
+PIPELINE_JOB_ID_PLACEHOLDER = RUN_ID_PLACEHOLDER
+PIPELINE_TASK_ID_PLACEHOLDER = EXECUTION_ID_PLACEHOLDER
+PIPELINE_JOB_NAME_PLACEHOLDER = "{{workflow.name}}"
+PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER = "{{workflow.name}}"
+PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = "{{workflow.creationTimestamp}}"
 
 __all__ = [
     "EXECUTION_ID_PLACEHOLDER",
     "HTML",
+    "PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER",
+    "PIPELINE_JOB_ID_PLACEHOLDER",
+    "PIPELINE_JOB_NAME_PLACEHOLDER",
+    "PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER",
+    "PIPELINE_TASK_ID_PLACEHOLDER",
     "RUN_ID_PLACEHOLDER",
     "VOLUME_MODE_ROM",
     "VOLUME_MODE_RWM",

@@ -30,7 +30,7 @@ from pipelines.compiler.ir import TOKEN_PATTERN, ComponentSpec, canonical_json
 from pipelines.runner.executor import CoercionError, coerce, render
 from pipelines.runner.plan import Instance, Resolved
 from pipelines.runner.processes import TaskProcess, executor_command, send_spec, start_process
-from pipelines.runner.records import ArtifactRef, CacheEntry, TaskRecord
+from pipelines.runner.records import ArtifactRef, CacheEntry, RunRecord, TaskRecord
 from tuner.errors import TunerError
 
 if TYPE_CHECKING:
@@ -84,14 +84,29 @@ def safe_name(inst_id: str) -> str:
     return inst_id.replace("][", ".").replace("[", ".").replace("]", "")
 
 
-RUN_ID_TOKEN = "{{workflow.uid}}"  # KFP v1 dsl.RUN_ID_PLACEHOLDER
-POD_NAME_TOKEN = "{{pod.name}}"  # part of KFP v1 dsl.EXECUTION_ID_PLACEHOLDER
+RUN_ID_TOKEN = "{{workflow.uid}}"  # KFP v1 dsl.RUN_ID_PLACEHOLDER, v2 PIPELINE_JOB_ID_PLACEHOLDER
+POD_NAME_TOKEN = (
+    "{{pod.name}}"  # part of KFP v1 dsl.EXECUTION_ID_PLACEHOLDER and v2 PIPELINE_TASK_ID_PLACEHOLDER
+)
+RUN_NAME_TOKEN = "{{workflow.name}}"  # KFP v2 PIPELINE_JOB_NAME_PLACEHOLDER / _RESOURCE_NAME_PLACEHOLDER
+CREATED_TOKEN = "{{workflow.creationTimestamp}}"  # KFP v2 PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER
 
 
-def runtime_placeholders(text: str, run_id: str, inst_id: str) -> str:
-    """KFP v1's `dsl.RUN_ID_PLACEHOLDER` / `EXECUTION_ID_PLACEHOLDER` filled in for a local run (on Argo,
-    Argo fills them): the run's id, and the run's id with the task's name."""
-    return text.replace(RUN_ID_TOKEN, run_id).replace(POD_NAME_TOKEN, safe_name(inst_id))
+def runtime_placeholders(text: str, run: RunRecord, inst_id: str) -> str:
+    """The run's placeholders filled in for a local run (on Argo, Argo fills the same tokens): KFP v1's
+    `dsl.RUN_ID_PLACEHOLDER` / `EXECUTION_ID_PLACEHOLDER` and KFP v2's `PIPELINE_JOB_ID_PLACEHOLDER`,
+    `PIPELINE_TASK_ID_PLACEHOLDER`, `PIPELINE_JOB_NAME_PLACEHOLDER`, `PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER`
+    and `PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER`: the run's id, the run's id with the task's name, the
+    run's name as the store keeps it, and when the run started (UTC, RFC 3339)."""
+    if "{{" not in text:
+        return text
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started_at))
+    return (
+        text.replace(RUN_ID_TOKEN, run.run_id)
+        .replace(POD_NAME_TOKEN, safe_name(inst_id))
+        .replace(RUN_NAME_TOKEN, run.run_name or f"{run.pipeline_name}-{run.run_id[:8]}")
+        .replace(CREATED_TOKEN, created)
+    )
 
 
 def _input_values(
@@ -110,7 +125,7 @@ def _input_values(
             try:
                 raw = execution.plan.value_of(resolved)
                 if isinstance(raw, str) and "{{" in raw:
-                    raw = runtime_placeholders(raw, execution.run.run_id, inst.id)
+                    raw = runtime_placeholders(raw, execution.run, inst.id)
                 value = coerce(raw, spec.type)
             except CoercionError as exc:
                 raise TaskFailure(f"input {key!r}: {exc}") from None
@@ -172,9 +187,8 @@ def prepare_task(execution: _Execution, inst: Instance, record: TaskRecord) -> P
     (task_dir / "work").mkdir(parents=True, exist_ok=True)
     paths = _materialise(execution, component, files, task_dir, record)
     prepared.env = dict(task.env)
-    run_id = task_dir.parent.parent.name
     for init in task.init_containers:
-        argv = [runtime_placeholders(part, run_id, inst.id) for part in [*init.command, *init.args]]
+        argv = [runtime_placeholders(part, execution.run, inst.id) for part in [*init.command, *init.args]]
         if not argv:
             raise TaskFailure(
                 f"init container {init.name!r} has no command: it would run the entrypoint of image {init.image}, "
@@ -330,10 +344,9 @@ def _prepare_container(
             return str(paths[name])
         return render(values.get(name))
 
-    run_id = prepared.task_dir.parent.parent.name
     prepared.argv = [
         runtime_placeholders(
-            TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), run_id, prepared.inst_id
+            TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), execution.run, prepared.inst_id
         )
         for part in [*container.command, *container.args]
     ]

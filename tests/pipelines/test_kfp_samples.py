@@ -6,6 +6,7 @@ that hera's typed models (generated from Argo's schema) accept unchanged.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1099,3 +1100,94 @@ def test_ops_group_is_the_base_of_the_with_blocks_and_not_used_directly(make_pip
                     pass
             """
         )
+
+
+def test_recursion_per_loop_iteration_and_the_first_level_seen_from_outside(
+    make_pipeline: Any, harness: Harness
+) -> None:
+    """A recursive graph component called in a loop recurses apart in each iteration; outside its body, the
+    call's `.output` is its first level's, and `.after(call)` waits for every level."""
+    source = """
+        from pipelines.kfp import dsl
+
+        @dsl.component
+        def decrement(n: int) -> int:
+            return n - 1
+
+        @dsl.component
+        def show(text: str):
+            print(text)
+
+        @dsl.graph_component
+        def count_down(n):
+            left = decrement(n=n)
+            with dsl.Condition(left.output > 0):
+                count_down(left.output)
+            return left
+
+        @dsl.pipeline
+        def in_loop(starts: list = [2, 3]):
+            with dsl.ParallelFor(starts) as start:
+                count_down(start)
+
+        @dsl.pipeline
+        def seen_from_outside(start: int = 3):
+            call = count_down(start)
+            show(text="first level left %s" % call.output).after(call)
+        """
+    looped = harness.run(make_pipeline(source, "in_loop"))
+    assert looped.success(), looped
+    outputs = {name: task.outputs["Output"] for name, task in looped.tasks.items()}
+    assert outputs == {
+        "decrement[0]": 1,
+        "decrement[0]@1": 0,
+        "decrement[1]": 2,
+        "decrement[1]@1": 1,
+        "decrement[1]@2": 0,
+    }
+    outside = harness.run(make_pipeline(source, "seen_from_outside"))
+    assert outside.success(), outside
+    assert ("show", "first level left 2\n") in harness.observer.lines
+    show = outside.task("show")
+    assert show.started_at is not None and show.started_at >= (outside.task("decrement@2").finished_at or 0)
+
+
+def test_v2_run_placeholders_are_filled_in_locally_and_left_to_argo(
+    make_pipeline: Any, harness: Harness
+) -> None:
+    """KFP v2's job and task placeholders, passed to a Python component and a container component as the
+    samples do: locally the run's id, name and start time and the task's id; on Argo its own variables."""
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.component
+        def where(job_id: str, job_name: str, resource: str, task_id: str, created: str) -> str:
+            return "|".join([job_id, job_name, resource, task_id, created])
+
+        @dsl.container_component
+        def echo_job(name: str):
+            return dsl.ContainerSpec(image="alpine", command=["echo", name, dsl.PIPELINE_JOB_ID_PLACEHOLDER])
+
+        @dsl.pipeline(name="placeholders")
+        def p():
+            where(
+                job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+                job_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                resource=dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER,
+                task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+                created=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
+            )
+            echo_job(name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER)
+        """
+    )
+    result = harness.run(spec, run_name="nightly")
+    assert result.success(), result
+    run_id = result.run_id
+    job_id, job_name, resource, task_id, created = result.task("where").outputs["Output"].split("|")
+    assert (job_id, job_name, resource, task_id) == (run_id, "nightly", "nightly", f"{run_id}-where")
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result.run.started_at))
+    assert created == started
+    assert ("echo-job", f"nightly {run_id}\n") in harness.observer.lines
+    steps = templates(valid_argo(spec))
+    assert steps["echo-job"]["container"]["command"][-1] == "{{workflow.uid}}"
