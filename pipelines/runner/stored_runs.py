@@ -8,9 +8,9 @@ a run (states, outputs, log files).
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.runner.console import summary_lines
