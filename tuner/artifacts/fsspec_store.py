@@ -127,8 +127,9 @@ class FsspecArtifactStore(ArtifactStore):
             raise NotFoundError(f"no stored file at {uri}")
 
     def _kind(self, path: str) -> str | None:
-        """The kind of what is at `path`: "file", "directory" or None (nothing there). Asks the filesystem itself, because fsspec's
-        isfile() and exists() answer False to any error, so that refused credentials looked like absence."""
+        """The kind of what is at `path`: "file", "directory" or None (nothing there). Asks the filesystem
+        itself: fsspec's isfile() and exists() answer False to any error, so refused credentials looked
+        like absence."""
         try:
             return cast(str, self._fs.info(path).get("type"))
         except FileNotFoundError:
