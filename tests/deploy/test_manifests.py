@@ -5,6 +5,7 @@ tests/k8s/test_deploy_on_apiserver.py."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -230,3 +231,20 @@ def test_production_uses_postgres_s3_and_two_operators() -> None:
         assert budget["apiVersion"] == "policy/v1" and budget["spec"]["maxUnavailable"] == 1
         target = deployments[budget["metadata"]["name"]]
         assert target["spec"]["replicas"] > budget["spec"]["maxUnavailable"]  # a drain never takes all down
+
+
+def test_the_readme_section_names_real_files_and_commands() -> None:
+    """`Run on Kubernetes` in README.md: every repository path it names exists, every `tuner X` is a command."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Run on Kubernetes")
+    section = readme[start : readme.index("\n## ", start + 1)]
+    paths = set(re.findall(r"\b((?:deploy|examples|crds)/[\w./-]*\w)", section))
+    assert {
+        "deploy/overlays/minimal",
+        "deploy/overlays/production",
+        "examples/katib/python-inline.yaml",
+    } <= paths
+    for path in paths:
+        assert (ROOT / path).exists(), f"README names {path}, which does not exist"
+    named = set(re.findall(r"`tuner ([a-z-]+)", section))
+    assert named - set(commands()) - set(PENDING_FLAGS) == set()
