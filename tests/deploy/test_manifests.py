@@ -238,7 +238,8 @@ def test_the_readme_section_names_real_files_and_commands() -> None:
     readme = (ROOT / "README.md").read_text()
     start = readme.index("## Run on Kubernetes")
     section = readme[start : readme.index("\n## ", start + 1)]
-    paths = set(re.findall(r"\b((?:deploy|examples|crds)/[\w./-]*\w)", section))
+    # repository paths have a second segment or an extension (`deploy/tuner-server` is a kubectl name)
+    paths = set(re.findall(r"\b((?:deploy|examples|crds)/[\w.-]+(?:/[\w./-]*\w|\.\w+))", section))
     assert {
         "deploy/overlays/minimal",
         "deploy/overlays/production",
