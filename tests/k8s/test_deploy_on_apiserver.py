@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -229,3 +230,23 @@ def test_workload_extensions_grant_their_kind(applied: ApiServer, kube_client: c
         assert not review(kube_client, OPERATOR, "get", "secrets", TEAM)
     finally:
         ok(run_kubectl(applied, "delete", "-f", str(extension)))
+
+
+def test_tuner_crds_apply_installs_the_crds(kube: ApiServer, kube_client: client.ApiClient) -> None:
+    """`tuner crds apply` (no checkout needed) leaves the same CRDs as crds/, served and Established."""
+    done = subprocess.run(
+        [sys.executable, "-m", "tuner.cli", "crds", "apply", "--kubeconfig", str(kube.kubeconfig)],
+        capture_output=True, text=True, timeout=180, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("applied and established") == 3
+    extensions = client.ApiextensionsV1Api(kube_client)
+    for path in sorted((ROOT / "crds").glob("*.yaml")):
+        if path.name == "kustomization.yaml":
+            continue
+        committed = yaml.safe_load(path.read_text())
+        served = kube_client.sanitize_for_serialization(
+            extensions.read_custom_resource_definition(committed["metadata"]["name"])
+        )
+        assert served["spec"]["names"] == {**served["spec"]["names"], **committed["spec"]["names"]}
+        assert [v["name"] for v in served["spec"]["versions"]] == ["v1beta1"]
