@@ -5,6 +5,7 @@ tests/k8s/test_deploy_on_apiserver.py."""
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -249,3 +250,19 @@ def test_the_readme_section_names_real_files_and_commands() -> None:
         assert (ROOT / path).exists(), f"README names {path}, which does not exist"
     named = set(re.findall(r"`tuner ([a-z-]+)", section))
     assert named - set(commands()) - set(PENDING_FLAGS) == set()
+
+
+def test_the_server_reads_its_tokens_from_the_overlays_secret(
+    overlay: tuple[str, list[dict[str, Any]]],
+) -> None:
+    name, objects = overlay
+    server = of_kind(objects, "Deployment")["tuner-server"]["spec"]["template"]["spec"]
+    container = server["containers"][0]
+    auth_file = next(a.split("=", 1)[1] for a in container["args"] if a.startswith("--auth-file="))
+    volume = next(v for v in server["volumes"] if "secret" in v)
+    mount = next(m for m in container["volumeMounts"] if m["name"] == volume["name"])
+    secret = of_kind(objects, "Secret")[volume["secret"]["secretName"]]
+    assert volume["secret"]["secretName"].startswith("tuner-server-auth-")  # generated: named by content
+    assert auth_file == f"{mount['mountPath']}/tokens.yaml" and set(secret["data"]) == {"tokens.yaml"}
+    own = (OVERLAYS[name] / "server-tokens.yaml").read_bytes()
+    assert base64.b64decode(secret["data"]["tokens.yaml"]) == own
