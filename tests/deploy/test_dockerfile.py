@@ -7,7 +7,11 @@ from __future__ import annotations
 import fnmatch
 import json
 import re
+import shutil
+import subprocess
 import sys
+import zipfile
+from pathlib import Path
 
 from tests.deploy.render import PENDING_FLAGS, ROOT, commands
 
@@ -86,3 +90,34 @@ def test_entrypoint_and_default_command_are_tuner_commands() -> None:
     assert {"operator", "server", "suggestion-server"} <= set(documented)
     unknown = {c for c in documented if c not in commands() and c not in PENDING_FLAGS}
     assert not unknown, f"the Dockerfile names commands that do not exist: {sorted(unknown)}"
+
+
+def test_the_copied_files_build_the_package(tmp_path: Path) -> None:
+    """What the image's `pip install` sees (the COPY sources, less .dockerignore) builds a wheel holding every
+    package and its data (a package left out of the COPY lines fails here, as the image would fail to start)."""
+    context = tmp_path / "context"
+    for word, args in instructions():
+        if word == "COPY":
+            *sources, _ = args.split()
+            for source in sources:
+                origin = ROOT / source
+                if origin.is_dir():
+                    shutil.copytree(origin, context / source, ignore=_dockerignored)
+                else:
+                    (context / source).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(origin, context / source)
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path / "out"), "."],
+        cwd=context, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    (wheel,) = (tmp_path / "out").glob("*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for required in ("tuner/cli/__init__.py", "tuner/store/migrations/script.py.mako", "controllers/__init__.py",
+                     "suggestions/__init__.py", "pipelines/__init__.py", "serving/__init__.py"):  # fmt: skip
+        assert required in names, f"{required} is not in the wheel built from the image's files"
+
+
+def _dockerignored(folder: str, names: list[str]) -> set[str]:
+    relative = Path(folder).relative_to(ROOT).as_posix()
+    return {n for n in names if ignored(f"{relative}/{n}") or n == "__pycache__" or n.endswith(".pyc")}
