@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +28,7 @@ from tests.k8s.apiserver import ApiServer
 OPERATOR = f"system:serviceaccount:{NAMESPACE}:tuner-operator"
 SERVER = f"system:serviceaccount:{NAMESPACE}:tuner-server"
 SUGGESTION = f"system:serviceaccount:{NAMESPACE}:tuner-suggestion"
-TEAM = "team-a"  # any namespace where users submit Experiments
+TEAM = "team-a"  # any namespace where users submit Experiments (a review needs no namespace to exist)
 
 
 def run_kubectl(kube: ApiServer, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -45,13 +44,11 @@ def ok(done: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.fixture(scope="module")
-def installed(kube: ApiServer) -> Iterator[ApiServer]:
+def installed(kube: ApiServer) -> ApiServer:
     """The namespace first (a dry run creates nothing, so what goes into tuner-system needs it to exist, as
     on any cluster before a first install); the minimal overlay is applied by the tests below."""
     ok(run_kubectl(kube, "apply", "-f", str(DEPLOY / "base" / "namespace.yaml")))
-    team = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": TEAM}}
-    ok(run_kubectl(kube, "apply", "-f", "-", stdin=yaml.safe_dump(team)))
-    yield kube
+    return kube
 
 
 def test_minimal_passes_a_server_side_dry_run(installed: ApiServer) -> None:
@@ -128,16 +125,25 @@ def versions(kube: ApiServer, names: list[str]) -> dict[str, str]:
     return {f"{o['kind']}/{o['metadata']['name']}": o["metadata"]["resourceVersion"] for o in listed["items"]}
 
 
-def test_an_experiment_applied_with_kubectl_is_listed(applied: ApiServer) -> None:
-    """The README's steps: the Katib example with its apiVersion changed, `kubectl apply -n`, `kubectl get`."""
+def test_an_experiment_applied_with_kubectl_is_listed(applied: ApiServer, namespace: str) -> None:
+    """The README's steps: the Katib example with its apiVersion changed, `kubectl apply -n`, `kubectl get`
+    (in a namespace of its own; the Experiment is deleted at the end, so that no operator tested in this
+    session picks it up: without a controller manager a deleted namespace keeps its objects)."""
     text = (ROOT / "examples" / "katib" / "python-inline.yaml").read_text()
     assert "apiVersion: kubeflow.org/v1beta1\n" in text
     text = text.replace("apiVersion: kubeflow.org/v1beta1\n", "apiVersion: tuner.dev/v1beta1\n", 1)
-    ok(run_kubectl(applied, "apply", "-n", TEAM, "-f", "-", stdin=text))
-    table = ok(run_kubectl(applied, "get", "experiments", "-n", TEAM))
-    header, *rows = table.splitlines()
-    assert header.split()[0] == "NAME" and "STATUS" in header
-    assert [row.split()[0] for row in rows] == ["python-inline-branin"]
+    ok(run_kubectl(applied, "apply", "-n", namespace, "-f", "-", stdin=text))
+    try:
+        table = ok(run_kubectl(applied, "get", "experiments", "-n", namespace))
+        header, *rows = table.splitlines()
+        assert header.split()[0] == "NAME" and "STATUS" in header
+        assert [row.split()[0] for row in rows] == ["python-inline-branin"]
+    finally:
+        ok(
+            run_kubectl(
+                applied, "delete", "experiment", "python-inline-branin", "-n", namespace, "--wait=false"
+            )
+        )
 
 
 def review(api: client.ApiClient, user: str, verb: str, resource: str, namespace: str | None = None,
