@@ -20,9 +20,17 @@ PROBLEM_JSON = "application/problem+json"
 class ApiProblem(Exception):
     """An error answered as problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str, problems: Iterable[Problem] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        problems: Iterable[Problem] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.problems = status, title, detail, list(problems)
+        self.headers = headers or {}
 
 
 def problem_response(exc: ApiProblem) -> JSONResponse:
@@ -35,7 +43,7 @@ def problem_response(exc: ApiProblem) -> JSONResponse:
     }
     if exc.problems:
         body["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=exc.headers or None)
 
 
 def request_problems(exc: RequestValidationError) -> list[Problem]:

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from tuner.errors import Problem, SpecError
+from tuner.server.access import document_namespace, readable_namespaces, require
 from tuner.server.deps import drivers_of, experiment_or_404, store_of
 from tuner.server.drivers import ConflictError
 from tuner.server.paging import decode_cursor, encode_cursor
@@ -74,6 +75,7 @@ async def submit(request: Request, response: Response) -> dict[str, Any]:
 
     Invalid experiments are refused with 422 and every problem by field path; nothing is stored."""
     document = _document_of(await request.body(), request.headers.get("content-type", ""))
+    require(request, document_namespace(document))  # the namespace as the spec reads it
     store, drivers = store_of(request), drivers_of(request)
     try:
         record = await run_in_threadpool(drivers.admit, store, document)
@@ -93,9 +95,13 @@ def list_experiments(
     limit: int = Query(100, ge=1, le=MAX_PAGE, description="At most this many items."),
     cursor: str | None = Query(None, description="metadata.continue of the previous page."),
 ) -> dict[str, Any]:
-    """Oldest first; `metadata.continue` is the cursor of the next page (empty on the last)."""
+    """Oldest first; `metadata.continue` is the cursor of the next page (empty on the last). Only the
+    namespaces the caller's token may read are listed."""
     start = decode_cursor(cursor)
     records = store_of(request).list_experiments(namespace, states=state or None)
+    readable = readable_namespaces(request)
+    if readable is not None:
+        records = [r for r in records if r.namespace in readable]
     page = records[start : start + limit]
     document = list_document(experiment_document(r) for r in page)
     more = start + limit < len(records)
