@@ -22,12 +22,35 @@ router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"], responses
 
 MAX_PAGE = 500
 
+# The shape the OpenAPI promises; the spec checks much more (tuner.spec), answered 422 field by field.
+_EXPERIMENT_SCHEMA = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"type": "string", "enum": ["kubeflow.org/v1beta1", "tuner.dev/v1beta1"]},
+        "kind": {"type": "string", "enum": ["Experiment"]},
+        "metadata": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+                "namespace": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                    "maxLength": 63,
+                },
+            },
+        },
+        "spec": {"type": "object"},
+    },
+}
+
 _SUBMIT_BODY = {
     "requestBody": {
         "required": True,
         "description": "A Katib v1beta1 Experiment (kubeflow.org/v1beta1 or tuner.dev/v1beta1), YAML or JSON.",
         "content": {
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {"schema": _EXPERIMENT_SCHEMA},
             "application/yaml": {"schema": {"type": "string"}},
         },
     }
