@@ -148,3 +148,11 @@ def test_clients_send_the_token(
     with Client(host=server.url) as client:
         assert [e["metadata"]["name"] for e in client.list_experiments()] == ["from-cli"]
     assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 401
+
+
+def test_insecure_no_auth_serves_every_address_open_with_a_warning(
+    server_factory: Callable[..., ServerProcess],
+) -> None:
+    server = server_factory(args=["--host", "0.0.0.0", "--insecure-no-auth"])
+    assert httpx.get(f"{server.url}/api/v1/experiments").status_code == 200  # open, as asked
+    assert "warning: listening on 0.0.0.0 without authentication" in server.log.read_text()
