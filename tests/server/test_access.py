@@ -23,12 +23,17 @@ from tuner.config import Settings
 from tuner.server.access import Access, Scope, iter_routes, route_has_namespace, route_methods, rule_for
 from tuner.server.app import create_app
 from tuner.server.tokens import parse_tokens
+from tuner.store import open_store
 
 PROBLEM = "application/problem+json"
 ALPHA, BETA = "alpha-team", "beta-team"  # distinctive: a response that leaks ALPHA to BETA shows it
-SEEDED = "seeded"
+SEEDED = "seeded-alpha-experiment"
+SEEDED_RUN = "seeded-alpha-run"
+SECRETS = (ALPHA, SEEDED, SEEDED_RUN)  # what another namespace's token must never see
 DENIED = (401, 403)
-BODY_OF_ALPHA = {"metadata": {"namespace": ALPHA, "name": "x"}, "namespace": ALPHA}
+
+
+SEEDED_IDS: dict[str, str] = {}  # path parameters naming seeded records of ALPHA (run_id, task_id)
 
 
 def _token() -> str:
@@ -75,6 +80,12 @@ def secured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]
         reply = httpx.post(f"{server.url}/api/v1/experiments", json=document, headers=bearer("alpha-editor"))
         assert reply.status_code == 201, reply.text
         wait_for_state(server.url, ALPHA, SEEDED, {"Succeeded", "Failed"}, headers=bearer("admin"))
+        store = open_store(server.store_url)
+        try:
+            run = store.create_run(SEEDED_RUN, namespace=ALPHA)
+            SEEDED_IDS.update(run_id=str(run.id), task_id=str(store.create_task(run.id, "step").id))
+        finally:
+            store.close()
         yield server
     finally:
         server.stop()
@@ -91,6 +102,8 @@ def _fill(route: Any, path: str, namespace: str) -> str:
         name, convertor = match.group(1), match.group(2) or ""
         if name == "namespace":
             return namespace
+        if name in SEEDED_IDS:
+            return SEEDED_IDS[name]
         if name in numbers or convertor in (":int", ":float"):
             return "1"
         return "no/such/path" if convertor == ":path" else "no-such-name"
@@ -130,7 +143,9 @@ def _check_route(server: ServerProcess, route: Any, path: str, method: str) -> l
         )
     errors: list[str] = []
     alpha_path = _fill(route, path, ALPHA)
-    body = {"json": BODY_OF_ALPHA} if method not in ("GET", "HEAD", "DELETE") else {}
+    reader = rule.reader()
+    sample = reader.sample(ALPHA) if reader is not None else {}
+    body = sample if rule.scope is Scope.BODY else {}
     anonymous = _call(server, method, alpha_path, None, **body)
     if not _is_problem(anonymous, 401) or not anonymous.headers.get("www-authenticate", "").startswith(
         "Bearer"
@@ -138,7 +153,7 @@ def _check_route(server: ServerProcess, route: Any, path: str, method: str) -> l
         errors.append(f"{where}: without a token answered {anonymous.status_code} {anonymous.text[:120]}")
     reads = method in ("GET", "HEAD", "OPTIONS")
     editor = "alpha-viewer" if reads and rule.role is None else "alpha-editor"
-    if rule.scope in (Scope.NAMESPACED, Scope.BODY):
+    if rule.scope in (Scope.NAMESPACED, Scope.BODY, Scope.LOOKUP):
         other = _call(server, method, alpha_path, "beta-editor", **body)
         if not _is_problem(other, 403):
             errors.append(
@@ -155,14 +170,18 @@ def _check_route(server: ServerProcess, route: Any, path: str, method: str) -> l
         everything = _call(server, method, alpha_path, "admin")
         other = _call(server, method, alpha_path, "beta-editor")
         own = _call(server, method, alpha_path, "alpha-viewer")
-        if other.status_code in DENIED or ALPHA in other.text:
-            errors.append(f"{where}: FILTERED but another namespace's token saw {ALPHA}: {other.text[:200]}")
-        if ALPHA in everything.text and ALPHA not in own.text:
-            errors.append(f"{where}: FILTERED hides {ALPHA} from its own token")
-        asked = _call(server, method, alpha_path, "beta-editor", params={"namespace": ALPHA})
+        leaked = [s for s in SECRETS if s in other.text]
+        if other.status_code in DENIED or leaked:
+            errors.append(
+                f"{where}: FILTERED but another namespace's token got {other.status_code}, saw {leaked}"
+            )
+        hidden = [s for s in SECRETS if s in everything.text and s not in own.text]
+        if hidden:
+            errors.append(f"{where}: FILTERED hides {hidden} from their own namespace's token")
+        asked = _call(server, method, alpha_path, "beta-editor", **sample)
         if not _is_problem(asked, 403):
             errors.append(
-                f"{where}: ?namespace={ALPHA} with another namespace's token gave {asked.status_code}"
+                f"{where}: asked explicitly for {ALPHA} ({sample}) by another namespace: {asked.status_code}"
             )
     elif rule.scope is Scope.ADMIN:
         editor_reply = _call(server, method, alpha_path, "alpha-editor", **body)

@@ -7,10 +7,15 @@ that lists them, as:
 
 - OPEN: anyone (health probes, metrics, the OpenAPI, login);
 - FILTERED: any valid token; the route answers only what the caller's namespaces hold (it calls
-  `readable_namespaces`), and a `namespace` query parameter is checked like a path parameter;
+  `readable_namespaces`); the namespaces it is asked for explicitly (`?namespace=`, or what its reader
+  reads, e.g. `?e=ns/name`) are checked like a path parameter;
 - BODY: the namespace is read from the request (`metadata.namespace` or `namespace` of a JSON/YAML body, a
-  `namespace` form field or query parameter; "default" when none is given, as kubectl does);
+  `namespace` form field or query parameter; "default" when none is given, as kubectl does; or a reader);
+- LOOKUP: the namespace is the one of the record the path names (a pipeline run by id), from the store;
 - ADMIN: only a token with role admin on every namespace ("*").
+
+Readers (`NamespaceReader`) also say how to build a request naming a namespace, so the isolation test
+calls every declared route without knowing it.
 
 An undeclared route without `{namespace}` is treated as ADMIN (closed, and logged at start-up), and
 tests/server/test_access.py fails for it. Without configured tokens (`access` is None) everything is open,
@@ -29,15 +34,17 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
 import yaml
 from fastapi import FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
+from tuner.errors import TunerError
 from tuner.http_problems import PROBLEM_JSON, ApiProblem
 from tuner.server.tokens import ALL_NAMESPACES, Principal, Role, TokenTable
 
@@ -51,38 +58,129 @@ READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class Scope(enum.Enum):
-    """Where the namespace of a request comes from (see the module docstring)."""
+    """Where the namespaces of a request come from (see the module docstring)."""
 
     NAMESPACED = "namespaced"
     OPEN = "open"
     FILTERED = "filtered"
     BODY = "body"
+    LOOKUP = "lookup"
     ADMIN = "admin"
 
 
-NamespaceOf = Callable[[Request], Awaitable[str]]
+class NamespaceReader:
+    """Reads the namespaces a request touches; `sample` builds request arguments (httpx keywords) that name
+    `namespace` the way this reader reads it, so the isolation test can call any declared route."""
+
+    async def __call__(self, request: Request) -> list[str]:
+        raise NotImplementedError
+
+    def sample(self, namespace: str) -> dict[str, Any]:
+        return {}
+
+
+class QueryNamespaces(NamespaceReader):
+    """Every `?namespace=` value (FILTERED routes: an explicit namespace is checked, not filtered)."""
+
+    async def __call__(self, request: Request) -> list[str]:
+        return request.query_params.getlist("namespace")
+
+    def sample(self, namespace: str) -> dict[str, Any]:
+        return {"params": {"namespace": namespace}}
+
+
+class QueryRefs(NamespaceReader):
+    """The namespaces of `NAMESPACE/NAME` references in a repeated query parameter (`?e=ns/a&e=ns/b`)."""
+
+    def __init__(self, param: str) -> None:
+        self.param = param
+
+    async def __call__(self, request: Request) -> list[str]:
+        return [ref.partition("/")[0] for ref in request.query_params.getlist(self.param)]
+
+    def sample(self, namespace: str) -> dict[str, Any]:
+        return {"params": {self.param: [f"{namespace}/no-such-name", f"{namespace}/other"]}}
+
+
+class BodyNamespace(NamespaceReader):
+    """BODY routes' default: `?namespace=`, a `namespace` form field, or the JSON/YAML body's namespace
+    (`metadata.namespace`, else `namespace`); "default" when none is given or the body cannot be read
+    (the route refuses such a body anyway), never "any"."""
+
+    async def __call__(self, request: Request) -> list[str]:
+        return [await request_namespace(request)]
+
+    def sample(self, namespace: str) -> dict[str, Any]:
+        return {"json": {"metadata": {"namespace": namespace, "name": "x"}, "namespace": namespace}}
+
+
+class FormDocument(NamespaceReader):
+    """The namespace of a YAML/JSON document posted in a form field (an HTML form's textarea)."""
+
+    def __init__(self, field: str) -> None:
+        self.field = field
+
+    async def __call__(self, request: Request) -> list[str]:
+        values = parse_qs((await request.body()).decode("utf-8", "replace")).get(self.field) or [""]
+        try:
+            document = yaml.safe_load(values[0])
+        except yaml.YAMLError:
+            document = None
+        return [document_namespace(document)]
+
+    def sample(self, namespace: str) -> dict[str, Any]:
+        text = yaml.safe_dump({"metadata": {"name": "x", "namespace": namespace}})
+        return {"data": {self.field: text}}
+
+
+class PipelineRecords(NamespaceReader):
+    """The namespaces of the pipeline run (`{run_id}`) and task (`{task_id}`) a path names, from the store;
+    none for a record that does not exist (the route answers 404)."""
+
+    async def __call__(self, request: Request) -> list[str]:
+        store = request.app.state.store
+        params = request.path_params
+
+        def lookup() -> list[str]:
+            found = []
+            for param, read in (
+                ("run_id", lambda i: store.get_run(i).namespace),
+                ("task_id", lambda i: store.get_run(store.get_task(i).run_id).namespace),
+            ):
+                if param in params:
+                    try:
+                        found.append(str(read(int(params[param]))))
+                    except (TunerError, ValueError):
+                        pass
+            return found
+
+        return await run_in_threadpool(lookup)
 
 
 @dataclass(frozen=True)
 class Rule:
-    """How one route is checked: its scope, the role when not the method's, the body's namespace reader."""
+    """How one route is checked: its scope, the role when not the method's, the reader of its namespaces."""
 
     scope: Scope
     role: Role | None = None
-    namespace_of: NamespaceOf | None = None
+    namespaces_of: NamespaceReader | None = None
+
+    def reader(self) -> NamespaceReader | None:
+        if self.namespaces_of is not None:
+            return self.namespaces_of
+        return {Scope.BODY: BodyNamespace(), Scope.FILTERED: QueryNamespaces()}.get(self.scope)
 
 
 OPEN = Rule(Scope.OPEN)
 FILTERED = Rule(Scope.FILTERED)
+BODY = Rule(Scope.BODY)
 ADMIN = Rule(Scope.ADMIN)
-
-
-def _body_rule(namespace_of: NamespaceOf | None = None) -> Rule:
-    return Rule(Scope.BODY, namespace_of=namespace_of)
+PIPELINE_RECORDS = Rule(Scope.LOOKUP, namespaces_of=PipelineRecords())
 
 
 # Every route without a {namespace} path parameter, by (METHOD, path template); "*" stands for every method.
-# Namespaced routes need an entry only to change the role their method implies.
+# A namespaced route needs an entry only to change the role its method implies, e.g.
+# `("POST", "/api/v1/experiments/{namespace}/{name}/query"): Rule(Scope.NAMESPACED, role=Role.viewer)`.
 RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/healthz"): OPEN,
     ("GET", "/readyz"): OPEN,
@@ -97,7 +195,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/api/v1/logout"): OPEN,
     ("GET", "/api/v1/whoami"): FILTERED,
     ("GET", "/api/v1/experiments"): FILTERED,
-    ("POST", "/api/v1/experiments"): _body_rule(),
+    ("POST", "/api/v1/experiments"): BODY,
+    # the dashboard (tuner.dashboard): its pages and their JSON, static assets
+    ("GET", "/dashboard-static/plotly.min.js"): OPEN,
+    ("GET", "/dashboard-static/{name}"): OPEN,
+    ("GET", "/"): FILTERED,
+    ("GET", "/dashboard-api/experiments"): FILTERED,
+    ("GET", "/compare"): Rule(Scope.FILTERED, namespaces_of=QueryRefs("e")),
+    ("GET", "/dashboard-api/compare"): Rule(Scope.FILTERED, namespaces_of=QueryRefs("e")),
+    ("GET", "/submit"): FILTERED,
+    ("POST", "/submit"): Rule(Scope.BODY, namespaces_of=FormDocument("experiment")),
+    ("GET", "/pipelines"): FILTERED,
+    ("GET", "/pipelines/runs/{run_id}"): PIPELINE_RECORDS,
+    ("GET", "/pipelines/runs/{run_id}/tasks/{task_id}/log"): PIPELINE_RECORDS,
 }
 
 
@@ -236,14 +346,12 @@ async def authorize(request: Request) -> None:
             )
         return
     if rule.scope is Scope.NAMESPACED:
-        namespace = str(request.path_params.get("namespace", ""))
-    elif rule.scope is Scope.BODY:
-        namespace = await (rule.namespace_of or request_namespace)(request)
-    else:  # FILTERED: an explicit ?namespace= is checked, the rest is filtered by the route
-        for namespace in request.query_params.getlist("namespace"):
-            _check(request, principal, needed, namespace)
-        return
-    _check(request, principal, needed, namespace)
+        namespaces = [str(request.path_params.get("namespace", ""))]
+    else:  # BODY, LOOKUP, and the namespaces a FILTERED route was asked for explicitly
+        reader = rule.reader()
+        namespaces = await reader(request) if reader is not None else []
+    for namespace in namespaces:
+        _check(request, principal, needed, namespace)
 
 
 def _method_role(method: str) -> Role:
@@ -300,9 +408,7 @@ def document_namespace(document: Any) -> str:
 
 
 async def request_namespace(request: Request) -> str:
-    """BODY routes' default reader: `?namespace=`, a form field, or the JSON/YAML body's namespace.
-
-    A body that cannot be read counts as "default" (the route refuses it anyway), never as "any"."""
+    """The namespace `BodyNamespace` reads (see there)."""
     query = request.query_params.get("namespace")
     if query:
         return query
