@@ -34,9 +34,9 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import parse_qs
 
 import yaml
@@ -377,12 +377,26 @@ def _deny(request: Request, principal: Principal, needed: str) -> None:
     )
 
 
+class _HasNamespace(Protocol):
+    @property
+    def namespace(self) -> str: ...
+
+
+_Namespaced = TypeVar("_Namespaced", bound=_HasNamespace)
+
+
 def readable_namespaces(request: Request) -> frozenset[str] | None:
     """The namespaces whose items a FILTERED route may answer, or None for every namespace."""
     principal: Principal | None = getattr(request.state, "principal", None)
     if access_of(request) is None or principal is None:
         return None
     return principal.readable()
+
+
+def visible(request: Request, records: Iterable[_Namespaced]) -> list[_Namespaced]:
+    """The records (anything with a `namespace`) the caller may read: what a FILTERED route answers."""
+    readable = readable_namespaces(request)
+    return [r for r in records if readable is None or r.namespace in readable]
 
 
 def require(request: Request, namespace: str, role: Role = Role.editor) -> None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from tuner.errors import Problem, SpecError
-from tuner.server.access import document_namespace, readable_namespaces, require
+from tuner.server.access import document_namespace, require, visible
 from tuner.server.deps import drivers_of, experiment_or_404, store_of
 from tuner.server.drivers import ConflictError
 from tuner.server.paging import decode_cursor, encode_cursor
@@ -122,9 +122,7 @@ def list_experiments(
     namespaces the caller's token may read are listed."""
     start = decode_cursor(cursor)
     records = store_of(request).list_experiments(namespace, states=state or None)
-    readable = readable_namespaces(request)
-    if readable is not None:
-        records = [r for r in records if r.namespace in readable]
+    records = visible(request, records)
     page = records[start : start + limit]
     document = list_document(experiment_document(r) for r in page)
     more = start + limit < len(records)
