@@ -96,6 +96,7 @@ def test_token_create_prints_a_token_and_the_line_for_the_file() -> None:
         ({"sha256": "abc", "namespaces": ["x"], "role": "viewer"}, "tokens[0].sha256"),
         ({"sha256": DIGEST, "namespaces": ["x"], "role": "owner"}, "tokens[0].role: 'owner'"),
         ({"sha256": DIGEST, "namespaces": [], "role": "viewer"}, "tokens[0].namespaces"),
+        ({"sha256": DIGEST, "namespaces": ["Team_A"], "role": "viewer"}, "tokens[0].namespaces: 'Team_A'"),
         ({"sha256": DIGEST, "namespaces": ["x"], "role": "viewer", "roles": 1}, "unknown field 'roles'"),
     ],
 )

@@ -13,8 +13,6 @@ import typer
 
 from tuner.cli._common import ExitCode, fail, new_typer, stderr_console
 
-_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-
 
 def register_token_commands(group: typer.Typer) -> None:
     group.command("hash-token")(hash_token)
@@ -55,14 +53,14 @@ def create(
     """Print a new random token (once: give it to its user) and the line to add under `tokens:` in the
     server's auth file (which stores only the token's digest)."""
     from tuner.errors import ConfigError
-    from tuner.server.tokens import ALL_NAMESPACES, Role, hash_token, new_token, token_line
+    from tuner.server.tokens import ALL_NAMESPACES, NAMESPACE_NAME, Role, hash_token, new_token, token_line
 
     try:
         parsed = Role.parse(role, "--role")
     except ConfigError as exc:
         fail(str(exc).replace("--role.role", "--role"), ExitCode.INVALID)
     for ns in namespace:
-        if ns != ALL_NAMESPACES and not (_NAMESPACE.fullmatch(ns) and len(ns) <= 63):
+        if ns != ALL_NAMESPACES and not (NAMESPACE_NAME.fullmatch(ns) and len(ns) <= 63):
             fail(
                 f"--namespace {ns!r} is not a namespace: lower-case letters, digits and '-', at most 63; "
                 'or "*" for every namespace',

@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ TOKENS_ENV = "TUNER_SERVER_TOKENS"
 ALL_NAMESPACES = "*"
 TOKEN_PREFIX = "tuner_"
 _HEX = frozenset("0123456789abcdef")
+NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 
 
 class Role(enum.IntEnum):
@@ -200,7 +202,13 @@ def _namespaces(item: dict[str, Any], where: str) -> list[str]:
             f"{where}.namespaces: {raw!r} is not a list of namespaces; "
             'give e.g. `namespaces: [team-a]`, or "*" for every namespace'
         )
-    return [v.strip() for v in values]
+    for value in values:
+        if value != ALL_NAMESPACES and not (NAMESPACE_NAME.fullmatch(value) and len(value) <= 63):
+            raise ConfigError(
+                f"{where}.namespaces: {value!r} is not a namespace (lower-case letters, digits and '-', at "
+                'most 63); or "*" for every namespace'
+            )
+    return list(values)
 
 
 def token_line(digest: str, namespaces: Sequence[str], role: Role, name: str) -> str:
