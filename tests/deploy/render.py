@@ -19,7 +19,6 @@ NAMESPACE = "tuner-system"
 
 PENDING_FLAGS: dict[str, set[str]] = {
     "operator": {"--metrics-port", "--leader-elect", "--suggestion-service"},
-    "server": {"--auth-file"},
 }
 """Flags (and commands) the manifests use that main does not have yet: `tuner operator` and the server's auth
 are written on other branches at the same time. When they are merged, empty this: a test fails while a

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.deploy.render import OVERLAYS, PENDING_FLAGS, render
+from tests.deploy.render import OVERLAYS, PENDING_FLAGS, ROOT, render
 
 READY_WAIT_S = 120.0
 PORT_VARIABLE = {"server": "TUNER_SERVER_PORT", "suggestion-server": "TUNER_SUGGESTION_PORT"}
@@ -53,7 +53,7 @@ def test_the_container_command_starts_and_answers_its_probes(
     assert settings[HOST_VARIABLE[command]] == "0.0.0.0"  # reachable from the kubelet in a pod
     port = _free_port()
     pending = PENDING_FLAGS.get(command, set())
-    args = [a for a in container["args"][1:] if a.split("=", 1)[0] not in pending]
+    args = [_mounted(a, tmp_path) for a in container["args"][1:] if a.split("=", 1)[0] not in pending]
     env = {**os.environ, **settings, "TUNER_HOME": str(tmp_path / "home")}
     env.update({PORT_VARIABLE[command]: str(port), HOST_VARIABLE[command]: "127.0.0.1"})
     env.pop("TUNER_STORE", None)
@@ -71,6 +71,16 @@ def test_the_container_command_starts_and_answers_its_probes(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def _mounted(arg: str, tmp_path: Path) -> str:
+    """The tokens file the Secret mounts in the pod, here a copy of the overlay's file in a temporary folder."""
+    flag, _, value = arg.partition("=")
+    if flag != "--auth-file":
+        return arg
+    copy = tmp_path / Path(value).name
+    copy.write_text((ROOT / "deploy/overlays/minimal/server-tokens.yaml").read_text())
+    return f"{flag}={copy}"
 
 
 def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> httpx.Response:

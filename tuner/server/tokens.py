@@ -21,6 +21,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,8 @@ ALL_NAMESPACES = "*"
 TOKEN_PREFIX = "tuner_"
 _HEX = frozenset("0123456789abcdef")
 NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+logger = logging.getLogger(__name__)
 
 
 class Role(enum.IntEnum):
@@ -150,10 +153,16 @@ def parse_tokens(text: str, source: str) -> TokenTable:
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
     items = document.get("tokens") if isinstance(document, dict) else document
-    if not isinstance(items, list) or not items:
+    if not isinstance(items, list):
         raise ConfigError(
             f"{source}: expected `tokens:` with a list of entries (sha256, namespaces, role); "
             "create one with `tuner server token create --namespace NS --role editor`"
+        )
+    if not items:  # the deploy/ placeholder: the server starts, answers its probes and lets nobody in
+        logger.warning(
+            "%s lists no token: every API request will be refused; add one with "
+            "`tuner server token create --namespace NS --role editor`",
+            source,
         )
     entries = [_entry(item, f"{source}: tokens[{i}]") for i, item in enumerate(items)]
     seen: dict[str, str] = {}
