@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-READY_WAIT_S = 60.0
+READY_WAIT_S = 180.0
 """How long to wait for /readyz before giving up (about 3 s on this machine; slow CI gets more)."""
 
 
