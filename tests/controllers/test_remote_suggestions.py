@@ -126,7 +126,7 @@ def test_service_down_for_30s_delays_suggestions_and_loses_nothing(
         during = store.list_trials(store.get_experiment("remote", "default").id)
         server.start()
         restarted = time.time()
-        out, err = run.communicate(timeout=300)
+        _, err = run.communicate(timeout=300)
         assert run.returncode == 0, err
         record = store.get_experiment("remote", "default")
         trials = store.list_trials(record.id)
