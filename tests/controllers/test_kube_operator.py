@@ -334,3 +334,36 @@ def test_edited_counts_are_picked_up(kube: FakeKubeClient, operator: Operator) -
         experiment = wait_for("the experiment to end", finished(kube, "quadratic"))
     assert obj["metadata"]["uid"] == experiment["metadata"]["uid"]
     assert experiment["status"]["trialsSucceeded"] == 3
+
+
+def test_katib_compat_reconciles_kubeflow_experiments(store: Store) -> None:
+    """`--katib-compat`: Katib's own kubeflow.org/v1beta1 Experiment, Trials labelled as Katib labels them."""
+    from controllers.kubernetes.trials import KATIB_GROUP
+
+    kube = FakeKubeClient([KATIB_GROUP.experiments, KATIB_GROUP.trials])
+    op = Operator(
+        kube, store, OperatorConfig(namespaces=[NS], group=KATIB_GROUP, poll_interval=0.05, watch_timeout=2)
+    )
+    stop = threading.Event()
+    thread = threading.Thread(target=op.run, args=(stop,), daemon=True)
+    thread.start()
+    document = example(maxTrialCount=2)
+    document["apiVersion"] = "kubeflow.org/v1beta1"
+    try:
+        with Kubelet(kube):
+            kube.create(KATIB_GROUP.experiments, document, NS)
+
+            def ended() -> dict[str, Any] | None:
+                obj = kube.get(KATIB_GROUP.experiments, "quadratic", NS)
+                return obj if condition(obj, "Succeeded") else None
+
+            experiment = wait_for("the Katib experiment to end", ended)
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert experiment["status"]["trialsSucceeded"] == 2
+    trials = kube.all(KATIB_GROUP.trials, NS)
+    assert [t["apiVersion"] for t in trials] == ["kubeflow.org/v1beta1"] * 2
+    assert all(t["metadata"]["labels"] == {"katib.kubeflow.org/experiment": "quadratic"} for t in trials)
+    job = kube.all(JOBS, NS)[0]
+    assert "katib.kubeflow.org/trial" in job["spec"]["template"]["metadata"]["labels"]
