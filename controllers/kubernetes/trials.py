@@ -17,10 +17,15 @@ Metrics:
     StdOut   the primary container's log of every pod of the trial, read through the API once the workload
              ended, parsed by the same TextCollector as local trials (`name=value`, or the
              experiment's metricsFormat regexes such as `name: value`)
+    File     the primary container's command is wrapped, as Katib wraps it for StdOut: `sh -c` runs the
+             original command and arguments unchanged, then prints a marker line and the metrics file, and
+             exits with the command's status; the operator reads the log after the marker with the File
+             collector's parser (TEXT with metricsFormat, or JSON lines). Needs `sh` in the image and a
+             `command` in the container (the image's entrypoint is not known here)
     Push     values reach the store through the server (`tuner.report` with TUNER_SERVER): nothing to read
     None     nothing collected
-File, TensorFlowEvent, PrometheusMetric and Custom collectors need a sidecar, which this operator does not
-inject yet: such experiments are refused up front with that message.
+TensorFlowEvent, PrometheusMetric and Custom collectors need a sidecar, which this operator does not inject
+yet: such experiments are refused up front with that message.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controllers.collectors.base import Observation, declared_metrics
+from controllers.collectors.jsonlines import JsonLinesCollector
 from controllers.collectors.text import TextCollector
 from controllers.kubernetes import gjson
 from controllers.kubernetes.client import (
@@ -51,13 +57,26 @@ from controllers.resources import Grant
 from controllers.supervisor import TrialBackend
 from tuner.errors import LaunchError, Problem
 from tuner.spec import Experiment
-from tuner.spec.collector import CollectorKind
+from tuner.spec.collector import DEFAULT_METRICS_FILE, CollectorKind, FileFormat
 from tuner.states import TrialState
 from tuner.store.records import Trial
 
 log = logging.getLogger("tuner.operator")
 
-SUPPORTED_COLLECTORS = frozenset({CollectorKind.STDOUT, CollectorKind.PUSH, CollectorKind.NONE})
+SUPPORTED_COLLECTORS = frozenset(
+    {CollectorKind.STDOUT, CollectorKind.FILE, CollectorKind.PUSH, CollectorKind.NONE}
+)
+FILE_MARKER = "----- tuner: metrics file -----"
+"""The line the File collector's wrapper prints before the metrics file (see the module docstring)."""
+_WRAPPER = '"$@"; rc=$?; echo; echo "{marker}"; cat {path} 2>/dev/null; exit $rc'
+
+
+def wrap_for_file_collector(container: dict[str, Any], path: str) -> None:
+    """Run the container's command unchanged, then print the marker and the metrics file (module docstring)."""
+    original = [*(container.get("command") or []), *(container.get("args") or [])]
+    quoted = "'" + path.replace("'", "'\\''") + "'"
+    container["command"] = ["sh", "-c", _WRAPPER.format(marker=FILE_MARKER, path=quoted), "--"]
+    container["args"] = original
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,18 @@ def cluster_problems(experiment: Experiment) -> list[Problem]:
             )
         )
     template = experiment.spec.trial_template
+    if kind == CollectorKind.FILE and template.trial_spec is not None:
+        from tuner.spec.workload import find_container
+
+        found = find_container(template.trial_spec, template.primary_container_name or "")
+        if found is not None and not found[1].get("command"):
+            problems.append(
+                Problem(
+                    f"spec.trialTemplate.trialSpec.{found[0]}.command",
+                    "the File collector on a cluster wraps the primary container's command (Katib does the "
+                    "same), so the container needs one: write the image's entrypoint as `command`",
+                )
+            )
     if template.trial_spec is None:
         problems.append(
             Problem(
@@ -381,6 +412,9 @@ class KubeTrialBackend(TrialBackend):
             if source and source.filter and source.filter.metrics_format
             else None
         )
+        fs = source.file_system_path if source else None
+        self.file_path = fs.path if fs and fs.path else DEFAULT_METRICS_FILE
+        self.file_json = bool(fs and fs.format == FileFormat.JSON)
         self.kind = spec.metrics_collector_kind
         self.tails: dict[str, list[str]] = {}
 
@@ -412,6 +446,8 @@ class KubeTrialBackend(TrialBackend):
         for _, container in containers(workload):
             if container.get("name") == self.container_name:
                 add_env(container, env)
+                if self.kind == CollectorKind.FILE:
+                    wrap_for_file_collector(container, self.file_path)
         return workload
 
     def request(self, trial: Trial, attempt: int, grant: Grant | None) -> LaunchRequest:
@@ -425,17 +461,26 @@ class KubeTrialBackend(TrialBackend):
         return _Collection()
 
     def collect(self, trial: Trial, state: Any, handle: Handle, final: bool) -> list[Observation]:
-        if not final or state.done or self.kind != CollectorKind.STDOUT:
+        if not final or state.done or self.kind not in (CollectorKind.STDOUT, CollectorKind.FILE):
             return []
         state.done = True
-        collector = TextCollector(self.metrics, self.filters)
         found: list[Observation] = []
         lines: list[str] = []
         for text in self.pod_logs(trial.name):
-            found += collector.feed(text if text.endswith("\n") else text + "\n")
-            lines += text.splitlines()
+            output, _, metrics_file = text.partition(FILE_MARKER + "\n")
+            lines += output.splitlines()
+            found += self.parse(metrics_file if self.kind == CollectorKind.FILE else text)
         self.tails[trial.name] = lines[-20:]
         return found
+
+    def parse(self, text: str) -> list[Observation]:
+        """Observations in one pod's log (StdOut) or metrics file (File), with the experiment's format."""
+        collector: TextCollector | JsonLinesCollector = (
+            JsonLinesCollector(self.metrics)
+            if self.kind == CollectorKind.FILE and self.file_json
+            else TextCollector(self.metrics, self.filters)
+        )
+        return [*collector.feed(text), *collector.finish()]
 
     def pod_logs(self, trial: str) -> list[str]:
         """The primary container's log of each pod of the trial (none when no kubelet ran them)."""

@@ -40,7 +40,7 @@ def example(**spec: Any) -> dict[str, Any]:
 
 def args_of(job: dict[str, Any]) -> dict[str, str]:
     container = job["spec"]["template"]["spec"]["containers"][0]
-    return dict(a.lstrip("-").split("=", 1) for a in container["args"])
+    return dict(a[2:].split("=", 1) for a in container["args"] if a.startswith("--") and "=" in a)
 
 
 def loss_of(job: dict[str, Any]) -> float:
@@ -367,3 +367,48 @@ def test_katib_compat_reconciles_kubeflow_experiments(store: Store) -> None:
     assert all(t["metadata"]["labels"] == {"katib.kubeflow.org/experiment": "quadratic"} for t in trials)
     job = kube.all(JOBS, NS)[0]
     assert "katib.kubeflow.org/trial" in job["spec"]["template"]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("fmt", ["TEXT", "JSON"])
+def test_file_collector_through_the_wrapped_command(
+    kube: FakeKubeClient, operator: Operator, tmp_path: Path, fmt: str
+) -> None:
+    """The File collector: the stand-in kubelet runs the Job's (wrapped) container command for real with sh;
+    its output, marker and metrics file included, becomes the pod's log."""
+    import subprocess
+    import sys
+
+    metrics_file = tmp_path / "out" / "metrics.log"
+    metrics_file.parent.mkdir()
+    line = '{"loss": "%s"}' if fmt == "JSON" else "loss=%s"
+    document = example(
+        maxTrialCount=2,
+        metricsCollectorSpec={
+            "collector": {"kind": "File"},
+            "source": {"fileSystemPath": {"path": str(metrics_file), "kind": "File", "format": fmt}},
+        },
+    )
+    container = document["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]
+    container["command"] = [
+        sys.executable,
+        "-c",
+        "import sys\n"
+        "args = dict(a.lstrip('-').split('=', 1) for a in sys.argv[1:])\n"
+        "loss = (float(args['x']) - 1) ** 2 + int(args['shift'])\n"
+        "print('loss=12345 is printed, not collected')\n"
+        f"open({str(metrics_file)!r}, 'w').write({line!r} % loss + '\\n')\n",
+    ]
+
+    def run_it(job: dict[str, Any]) -> tuple[str, str]:
+        spec = job["spec"]["template"]["spec"]["containers"][0]
+        done = subprocess.run([*spec["command"], *spec["args"]], capture_output=True, text=True, timeout=120)
+        return done.stdout, "Complete" if done.returncode == 0 else "Failed"
+
+    with Kubelet(kube, run_it):
+        kube.create(EXPERIMENTS, document, NS)
+        experiment = wait_for("the experiment to end", finished(kube, "quadratic"))
+    assert condition(experiment, "Succeeded") is not None, experiment["status"]
+    losses = [loss_of(j) for j in kube.all(JOBS, NS)]
+    assert experiment["status"]["currentOptimalTrial"]["objectiveValue"] == pytest.approx(min(losses))
+    job = kube.all(JOBS, NS)[0]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"][:2] == ["sh", "-c"]
