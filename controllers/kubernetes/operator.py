@@ -30,10 +30,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 import suggestions
 from controllers.admission import experiment_checks
 from controllers.errors import PermanentError
-from controllers.kubernetes.client import ConflictError, KubeClient, KubeError, Object
+from controllers.kubernetes.client import ConflictError, KubeClient, KubeError, Object, Resource
+from controllers.kubernetes.client import NotFoundError as NotFoundInCluster
 from controllers.kubernetes.leader import LeaderElector
 from controllers.kubernetes.mirror import StatusMirror, write_status
 from controllers.kubernetes.telemetry import OperatorMetrics
@@ -93,11 +96,58 @@ def spec_document(obj: Object) -> dict[str, Any]:
     }
 
 
-def parse(obj: Object) -> Experiment:
-    """The object checked as `tuner validate` checks a file, plus what the operator cannot run."""
+CONFIG_MAPS = Resource("", "v1", "ConfigMap", "configmaps")
+
+
+def inline_config_map(document: dict[str, Any], client: KubeClient | None) -> None:
+    """Replace a `trialTemplate.configMap` by the workload it names, read from the cluster (as Katib does),
+    so that the defaults for the workload's kind (success/failure conditions) apply as to an inline one."""
+    template = (document.get("spec") or {}).get("trialTemplate") or {}
+    source = template.get("configMap")
+    if client is None or not isinstance(source, dict) or template.get("trialSpec") is not None:
+        return
+    at = "spec.trialTemplate.configMap"
+    name, path = source.get("configMapName"), source.get("templatePath")
+    namespace = source.get("configMapNamespace") or (document.get("metadata") or {}).get("namespace")
+    if not name or not path:
+        return  # the spec's own rules name what is missing
+    try:
+        data = client.get(CONFIG_MAPS, name, namespace).get("data") or {}
+    except NotFoundInCluster:
+        raise SpecError(
+            [Problem(f"{at}.configMapName", f"no ConfigMap {namespace}/{name} in the cluster")]
+        ) from None
+    if path not in data:
+        keys = ", ".join(sorted(data)) or "none"
+        raise SpecError(
+            [
+                Problem(
+                    f"{at}.templatePath", f"ConfigMap {namespace}/{name} has no key {path!r} (keys: {keys})"
+                )
+            ]
+        )
+    try:
+        workload = yaml.safe_load(data[path])
+    except yaml.YAMLError as exc:
+        raise SpecError(
+            [Problem(f"{at}.templatePath", f"{path!r} of ConfigMap {name} is not YAML: {exc}")]
+        ) from None
+    if not isinstance(workload, dict):
+        raise SpecError(
+            [Problem(f"{at}.templatePath", f"{path!r} of ConfigMap {name} does not hold an object")]
+        )
+    template["trialSpec"] = workload
+    del template["configMap"]
+
+
+def parse(obj: Object, client: KubeClient | None = None) -> Experiment:
+    """The object checked as `tuner validate` checks a file, plus what the operator cannot run; a
+    configMap template is read from the cluster through `client`."""
     name = f"{obj['metadata'].get('namespace')}/{obj['metadata'].get('name')}"
     checks = [*experiment_checks(None), cluster_problems]
-    return load_experiment(spec_document(obj), source_name=name, extra_checks=checks)
+    document = spec_document(obj)
+    inline_config_map(document, client)
+    return load_experiment(document, source_name=name, extra_checks=checks)
 
 
 class Worker:
@@ -142,7 +192,7 @@ class Worker:
 
     def _drive(self) -> None:
         op = self.operator
-        experiment = parse(self.obj)
+        experiment = parse(self.obj, op.client)
         self._forget_other_uid(experiment)
         group = op.config.group
         launcher = KubeLauncher(op.client, group, lambda: self.obj, experiment, on_event=op.metrics.event)

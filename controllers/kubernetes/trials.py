@@ -137,14 +137,6 @@ def cluster_problems(experiment: Experiment) -> list[Problem]:
                     "same), so the container needs one: write the image's entrypoint as `command`",
                 )
             )
-    if template.trial_spec is None:
-        problems.append(
-            Problem(
-                "spec.trialTemplate.configMap",
-                "trial templates from a ConfigMap are not read by `tuner operator` yet; inline the "
-                "template as spec.trialTemplate.trialSpec",
-            )
-        )
     return problems
 
 

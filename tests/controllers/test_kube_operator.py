@@ -412,3 +412,30 @@ def test_file_collector_through_the_wrapped_command(
     assert experiment["status"]["currentOptimalTrial"]["objectiveValue"] == pytest.approx(min(losses))
     job = kube.all(JOBS, NS)[0]
     assert job["spec"]["template"]["spec"]["containers"][0]["command"][:2] == ["sh", "-c"]
+
+
+def test_configmap_template_is_read_from_the_cluster(kube: FakeKubeClient, operator: Operator) -> None:
+    from controllers.kubernetes.operator import CONFIG_MAPS
+
+    document = example(maxTrialCount=2)
+    template = document["spec"]["trialTemplate"]
+    workload = template.pop("trialSpec")
+    kube.create(
+        CONFIG_MAPS, {"metadata": {"name": "templates"}, "data": {"job.yaml": yaml.safe_dump(workload)}}, NS
+    )
+    template["configMap"] = {
+        "configMapName": "templates",
+        "configMapNamespace": NS,
+        "templatePath": "job.yaml",
+    }
+    with Kubelet(kube):
+        kube.create(EXPERIMENTS, document, NS)
+        experiment = wait_for("the experiment to end", finished(kube, "quadratic"))
+    assert condition(experiment, "Succeeded") is not None and experiment["status"]["trialsSucceeded"] == 2
+    broken = copy.deepcopy(document)
+    broken["metadata"]["name"] = "broken"
+    broken["spec"]["trialTemplate"]["configMap"]["templatePath"] = "nope.yaml"
+    kube.create(EXPERIMENTS, broken, NS)
+    failed = wait_for("the Failed condition", finished(kube, "broken"))
+    message = condition(failed, "Failed")["message"]  # type: ignore[index]
+    assert "spec.trialTemplate.configMap.templatePath" in message and "job.yaml" in message
