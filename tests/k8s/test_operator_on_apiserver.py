@@ -244,7 +244,7 @@ def test_experiment_to_succeeded_and_cascade_delete(
                 assert condition(job, "Complete") is not None  # set by the Job controller
 
         # what `kubectl get experiments` prints: the printer columns of crds/
-        table = kubectl(kube, "get", "experiments", "-n", namespace)
+        table = kubectl(kube, "get", "experiments.tuner.dev", "-n", namespace)  # Katib may own `experiments`
         header, row = table.splitlines()[:2]
         assert header.split()[:5] == ["NAME", "STATUS", "BEST", "SUCCEEDED", "RUNNING"]
         cells = row.split()
