@@ -167,13 +167,12 @@ class StatusMirror:
         self.experiment = experiment
         self.metric_names = list(experiment.spec.objective.metric_names)
         self._written: dict[str, Any] = {}
-        self._trials: dict[int, tuple[str, int]] = {}
+        self._trials: dict[int, tuple[str, object]] = {}
 
     def sync(self, store: Store, experiment_id: int) -> None:
-        """Write the experiment's status and the status of every trial whose state or metrics moved."""
+        """Write the experiment's status and the status of every trial whose record changed."""
         for trial in store.list_trials(experiment_id):
-            summaries = store.metric_summaries(trial.id)
-            key = (trial.state.value, sum(s.count for s in summaries.values()))
+            key = (trial.state.value, trial.updated_at)  # metrics are shown once the trial settled
             if self._trials.get(trial.id) == key:
                 continue
             try:

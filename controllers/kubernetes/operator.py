@@ -10,6 +10,7 @@ list's resourceVersion; a stream that ends or breaks is listed and watched again
 Events:
     ADDED / MODIFIED   start a worker unless one runs for this object (same uid); a changed generation (the
                        editable counts) restarts the worker, which resumes from the store with the new counts
+                       and adopts the running trials
     DELETED            stop the worker: its running trials' workloads are deleted (the garbage collector
                        removes Trials and workloads anyway through their ownerReferences)
 An object recreated under a name the store holds for another uid replaces the stored experiment: the cluster
@@ -17,7 +18,11 @@ is the truth for cluster experiments. An invalid object gets the Failed conditio
 message (no webhook guards the CRD).
 
 With `--leader-elect` nothing is watched until this replica holds the Lease `tuner-operator` in its
-namespace; losing it stops everything (the process exits and its Deployment restarts it).
+namespace; losing it stops everything (the process exits and its Deployment restarts it). Stopping the
+operator (SIGTERM, a lost lease) stops driving but leaves the trials running: the store says which, and the
+next leader adopts them (`ExperimentRunner` resumes, the launcher finds each workload by name).
+A finished trial's workload is deleted unless `trialTemplate.retain` (Katib's rule); running trials of an
+experiment that ended are deleted and recorded Killed.
 """
 
 from __future__ import annotations
@@ -50,12 +55,13 @@ from controllers.kubernetes.trials import (
 from controllers.run import ExperimentRunner
 from controllers.status import conditions_for, no_optimal_trial, now_rfc3339
 from controllers.suggest import in_process, remote
+from controllers.supervisor import Settled
 from suggestions.client import SuggestionClient
 from tuner.errors import LeaseHeldError, NotFoundError, Problem, SpecError
 from tuner.space import SearchSpace
 from tuner.spec import Experiment, load_experiment
 from tuner.spec.collector import CollectorKind
-from tuner.states import ExperimentReason, ExperimentState
+from tuner.states import ExperimentReason, ExperimentState, TrialState
 from tuner.store import Store
 
 log = logging.getLogger("tuner.operator")
@@ -150,6 +156,10 @@ def parse(obj: Object, client: KubeClient | None = None) -> Experiment:
     return load_experiment(document, source_name=name, extra_checks=checks)
 
 
+class Detached(Exception):
+    """Raised between passes to stop driving an experiment without touching its trials."""
+
+
 class Worker:
     """Drives one Experiment object in its own thread."""
 
@@ -159,7 +169,8 @@ class Worker:
         meta = obj["metadata"]
         self.namespace, self.name, self.uid = meta["namespace"], meta["name"], meta["uid"]
         self.generation = meta.get("generation")
-        self.stop = threading.Event()
+        self.stop = threading.Event()  # the object was deleted: stop its trials
+        self.detach = threading.Event()  # shutdown or restart: stop driving, leave the trials running
         self.thread = threading.Thread(
             target=self._run, name=f"experiment {self.namespace}/{self.name}", daemon=True
         )
@@ -205,8 +216,21 @@ class Worker:
                 experiment, suggestions.get_suggester(experiment.spec.algorithm_name or ""), space
             )
         mirror = StatusMirror(op.client, group.experiments, group.trials, self.namespace, experiment)
+        retain = bool(experiment.spec.trial_template.retain)
+
+        def on_settled(settled: Settled) -> None:
+            # Katib deletes a finished trial's workload unless `trialTemplate.retain` (Killed ones are gone)
+            if not retain and settled.state != TrialState.KILLED:
+                launcher.delete_workload(
+                    settled.trial.name,
+                    self.namespace,
+                    str(backend.trial_spec.get("apiVersion")),
+                    str(backend.trial_spec.get("kind")),
+                )
 
         def on_pass(runner: ExperimentRunner) -> None:
+            if self.detach.is_set():
+                raise Detached
             if runner.reconciler is not None:
                 try:
                     mirror.sync(op.store, runner.reconciler.experiment_id)
@@ -224,11 +248,27 @@ class Worker:
             collect_metrics=experiment.spec.metrics_collector_kind != CollectorKind.NONE,
             poll_interval=op.config.poll_interval,
             on_pass=on_pass,
+            on_settled=on_settled,
             should_stop=self.stop.is_set,
         )
-        if runner.prepared is None:
-            op.metrics.experiments_created.inc()
-        outcome = runner.run()
+        op.metrics.experiments_created.inc()
+        try:
+            outcome = runner.run()
+        except Detached:
+            log.info(
+                "stopped driving the experiment; its trials keep running for the next leader",
+                extra={"experiment": f"{self.namespace}/{self.name}"},
+            )
+            return
+        except PermanentError as exc:
+            if runner.reconciler is None:
+                raise
+            runner.reconciler.finish(ExperimentState.FAILED, ExperimentReason.FAILED, str(exc))
+            mirror.sync(op.store, runner.reconciler.experiment_id)
+            self.outcome = ExperimentState.FAILED
+            op.metrics.experiments_failed.inc()
+            log.warning("experiment failed", extra={"experiment": self.name, "error": str(exc)})
+            return
         record = outcome.record
         mirror.sync(op.store, record.id)
         self.outcome = record.state
@@ -339,7 +379,7 @@ class Operator:
         with self._lock:
             workers = [*self.workers.values(), *self._stopped]
         for worker in workers:
-            worker.stop.set()
+            worker.detach.set()  # running trials keep running; the next leader adopts them
         for worker in workers:
             worker.thread.join(timeout=60)
         if self.elector is not None:
@@ -404,10 +444,10 @@ class Operator:
                     if worker.alive or _finished(obj) or worker.outcome is not None:
                         return
                 else:
-                    worker.stop.set()  # the counts changed: resume with the new spec
+                    worker.detach.set()  # the counts changed: resume with the new spec
                     worker.thread.join(timeout=60)
             elif worker is not None:
-                worker.stop.set()  # a new object under an old name
+                worker.stop.set()  # a new object under an old name: the old one's trials go
                 worker.thread.join(timeout=60)
             elif _finished(obj) and self._store_finished(key):
                 return

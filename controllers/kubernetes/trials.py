@@ -293,6 +293,19 @@ class KubeLauncher(Launcher):
                 "deleting a trial's workload failed", extra={"trial": handle.trial, "error": str(exc)}
             )
 
+    def delete_workload(self, name: str, namespace: str, api_version: str, kind: str) -> None:
+        """Delete a finished trial's workload (its pods go with it, deleted by the garbage collector)."""
+        try:
+            resource = self.client.resource(api_version, kind)
+            self.client.delete(resource, name, namespace, propagation="Background")
+            self.on_event("trial_deleted")
+        except NotFoundError:
+            pass
+        except KubeError as exc:
+            log.warning(
+                "deleting a finished trial's workload failed", extra={"trial": name, "error": str(exc)}
+            )
+
     def attach(self, info: RunInfo) -> Handle | None:
         data = info.data
         if info.launcher != self.name:

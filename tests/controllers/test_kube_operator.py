@@ -439,3 +439,47 @@ def test_configmap_template_is_read_from_the_cluster(kube: FakeKubeClient, opera
     failed = wait_for("the Failed condition", finished(kube, "broken"))
     message = condition(failed, "Failed")["message"]  # type: ignore[index]
     assert "spec.trialTemplate.configMap.templatePath" in message and "job.yaml" in message
+
+
+def test_finished_workloads_are_deleted_unless_retained(kube: FakeKubeClient, operator: Operator) -> None:
+    kubelet = Kubelet(kube)
+    document = example(maxTrialCount=3)
+    document["spec"]["trialTemplate"]["retain"] = False
+    with kubelet:
+        kube.create(EXPERIMENTS, document, NS)
+        experiment = wait_for("the experiment to end", finished(kube, "quadratic"))
+    assert experiment["status"]["trialsSucceeded"] == 3 and len(kubelet.done) == 3
+    assert kube.all(JOBS, NS) == []  # Katib's rule: a finished trial's Job goes unless retain
+    assert len(kube.all(TRIALS, NS)) == 3
+
+
+def test_a_restarted_operator_adopts_the_running_trials(kube: FakeKubeClient, store: Store) -> None:
+    """Stopping the operator (a rolling update, a lost lease) leaves the Jobs running; the next one adopts
+    them from the store and the experiment ends with no trial lost or repeated."""
+
+    def start() -> tuple[Operator, threading.Event, threading.Thread]:
+        op = Operator(kube, store, OperatorConfig(namespaces=[NS], poll_interval=0.05, watch_timeout=2))
+        stop = threading.Event()
+        thread = threading.Thread(target=op.run, args=(stop,), daemon=True)
+        thread.start()
+        return op, stop, thread
+
+    _, stop, thread = start()
+    kube.create(EXPERIMENTS, example(), NS)
+    first = wait_for("two running jobs", lambda: len(kube.all(JOBS, NS)) == 2 and kube.all(JOBS, NS))
+    stop.set()
+    thread.join(timeout=60)
+    assert [j["metadata"]["name"] for j in kube.all(JOBS, NS)] == [j["metadata"]["name"] for j in first]
+    record = store.get_experiment("quadratic", NS)
+    assert {t.state for t in store.list_trials(record.id)} == {TrialState.RUNNING}
+    _, stop, thread = start()
+    try:
+        with Kubelet(kube):
+            experiment = wait_for("the experiment to end", finished(kube, "quadratic"))
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+    assert condition(experiment, "Succeeded") is not None
+    trials = store.list_trials(record.id)
+    assert len(trials) == 4 and all(t.state == TrialState.SUCCEEDED for t in trials)
+    assert {j["metadata"]["name"] for j in first} <= {t.name for t in trials}
