@@ -483,3 +483,30 @@ def test_a_restarted_operator_adopts_the_running_trials(kube: FakeKubeClient, st
     trials = store.list_trials(record.id)
     assert len(trials) == 4 and all(t.state == TrialState.SUCCEEDED for t in trials)
     assert {j["metadata"]["name"] for j in first} <= {t.name for t in trials}
+
+
+def test_status_conflicts_are_retried(kube: FakeKubeClient, operator: Operator) -> None:
+    """Another writer keeps changing the Experiment (409 on the operator's conditional status writes): the
+    operator reads again and retries, and the final status is complete."""
+    stop = threading.Event()
+
+    def meddler() -> None:  # a second controller touching the object's labels all the time
+        n = 0
+        while not stop.wait(0.01):
+            try:
+                kube.patch(EXPERIMENTS, "quadratic", {"metadata": {"labels": {"touched": str(n)}}}, NS)
+                n += 1
+            except NotFoundError:
+                pass
+
+    thread = threading.Thread(target=meddler, daemon=True)
+    with Kubelet(kube):
+        kube.create(EXPERIMENTS, example(), NS)
+        thread.start()
+        kube.conflicts_to_inject = 20
+        experiment = wait_for("the experiment to end", finished(kube, "quadratic"))
+    stop.set()
+    thread.join()
+    assert kube.conflicts_to_inject == 0  # every injected conflict was hit and retried
+    assert experiment["status"]["trialsSucceeded"] == 4
+    assert condition(experiment, "Succeeded")["reason"] == "ExperimentMaxTrialsReached"  # type: ignore[index]

@@ -90,7 +90,7 @@ def tuner_run(
     path: Path, store_url: str, *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "tuner.cli", "run", str(path), "--store", store_url, "-q", *extra],
+        [sys.executable, "-m", "tuner.cli", "run", str(path), "--store", store_url, *extra],
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         cwd=ROOT,
         stdout=subprocess.PIPE,
@@ -142,6 +142,9 @@ def test_service_down_for_30s_delays_suggestions_and_loses_nothing(
     assert all(t.completed_at is not None and t.completed_at.timestamp() < restarted for t in during)
     later = [t for t in trials if t.number >= 2]
     assert all(t.created_at.timestamp() >= stopped + OUTAGE_S - 1 for t in later)
+    # the user was told, once each, that new trials wait and that the service is back
+    assert err.count("note: new trials wait: the suggestion service is unavailable") == 1, err
+    assert err.count("note: the suggestion service answers again") == 1, err
     # sobol from the service: six distinct points
     assert len({t.assignments[0].value for t in trials}) == 6
 

@@ -12,7 +12,7 @@ No kubelet runs here, so two things are stood in for, and only these:
   the fake client: tests/controllers/test_kube_operator.py.)
 - the pod's end: with kube-controller-manager the Job controller creates the Pods; the test patches each
   Pod's status to Succeeded (a terminated container, exit code 0) and the Job controller marks the Job
-  Complete. Without it the test creates the Pod and patches the Job's status itself.
+  Complete. Without it the test patches the Job's status itself (no Job controller to do it).
 """
 
 from __future__ import annotations

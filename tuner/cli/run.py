@@ -216,6 +216,7 @@ class Progress:
         self.runner: Any = None
         self.live: Live | None = None
         self._last = 0.0
+        self._service_down = False
         self._text = Text("starting")
 
     def __enter__(self) -> Progress:
@@ -239,6 +240,7 @@ class Progress:
             self.console.print(line, soft_wrap=True)
 
     def update(self, runner: Any) -> None:
+        self._note_suggestion_service(runner)
         if self.live is None or time.monotonic() - self._last < 0.25:
             return
         from tuner.progress import number_text
@@ -263,6 +265,18 @@ class Progress:
             text.append(f"  best {self.metric}={number_text(best[1])}", style="bold")
         text.append(f"  {self.lines.timing(done)}", style="dim")
         self.live.update(text)
+
+    def _note_suggestion_service(self, runner: Any) -> None:
+        """Say once when `--suggestion-service` stops answering (trials wait) and once when it is back."""
+        reconciler = getattr(runner, "reconciler", None)
+        problem = getattr(reconciler, "suggestion_unavailable", None)
+        if self.quiet or bool(problem) == self._service_down:
+            return
+        self._service_down = bool(problem)
+        if problem:
+            self.console.print(f"note: new trials wait: {problem}", markup=False)
+        else:
+            self.console.print("note: the suggestion service answers again", markup=False)
 
 
 SUMMARY_ROWS = 20
