@@ -219,6 +219,7 @@ class Worker:
         retain = bool(experiment.spec.trial_template.retain)
 
         def on_settled(settled: Settled) -> None:
+            op.metrics.settled(settled.state.value)
             # Katib deletes a finished trial's workload unless `trialTemplate.retain` (Killed ones are gone)
             if not retain and settled.state != TrialState.KILLED:
                 launcher.delete_workload(

@@ -55,7 +55,7 @@ class OperatorMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.experiments_created = Counter(
-            "tuner_operator_experiment_created", "Experiments taken up", registry=r
+            "tuner_operator_experiment_created", "Experiments taken up (started or resumed)", registry=r
         )
         self.experiments_succeeded = Counter(
             "tuner_operator_experiment_succeeded", "Experiments that succeeded", registry=r
@@ -71,12 +71,27 @@ class OperatorMetrics:
         )
         self.trials_created = Counter("tuner_operator_trial_created", "Trial workloads created", registry=r)
         self.trials_deleted = Counter("tuner_operator_trial_deleted", "Trial workloads deleted", registry=r)
+        self.trials_succeeded = Counter("tuner_operator_trial_succeeded", "Trials that succeeded", registry=r)
+        self.trials_failed = Counter("tuner_operator_trial_failed", "Trials that failed", registry=r)
+        self.trials_metrics_unavailable = Counter(
+            "tuner_operator_trial_metrics_unavailable", "Trials that ended without the objective", registry=r
+        )
         self.reconcile_errors = Counter(
             "tuner_operator_reconcile_errors", "Reconcile passes that failed", registry=r
         )
         self.leader = Gauge(
             "tuner_operator_leader", "1 while this replica holds the leadership lease", registry=r
         )
+
+    def settled(self, state: str) -> None:
+        """Count a trial that ended (by its TrialState value)."""
+        counter = {
+            "Succeeded": self.trials_succeeded,
+            "Failed": self.trials_failed,
+            "MetricsUnavailable": self.trials_metrics_unavailable,
+        }.get(state)
+        if counter is not None:
+            counter.inc()
 
     def event(self, name: str) -> None:
         """Count a named event from the launcher (`trial_created`, `trial_deleted`)."""

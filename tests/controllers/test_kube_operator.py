@@ -197,7 +197,10 @@ def test_experiment_to_succeeded_with_katibs_status(
     assert {t.name: t.state for t in store.list_trials(record.id)} == dict.fromkeys(
         jobs, TrialState.SUCCEEDED
     )
-    assert operator.metrics.trials_created._value.get() == 4  # type: ignore[attr-defined]
+    exposition = operator.metrics.exposition().decode()
+    assert "tuner_operator_trial_created_total 4.0" in exposition
+    assert "tuner_operator_trial_succeeded_total 4.0" in exposition
+    assert "tuner_operator_experiment_succeeded_total 1.0" in exposition
 
 
 def test_name_colon_value_lines_with_metrics_format(kube: FakeKubeClient, operator: Operator) -> None:

@@ -4,6 +4,7 @@ says so in /metrics, and when the leader stops (SIGTERM) it releases the Lease a
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -111,7 +112,9 @@ def test_two_replicas_one_leader_and_a_handover(
     assert other.leader_metric() == 0.0
     assert "tuner_operator_experiments_current" in leader.get("/metrics").text  # type: ignore[union-attr]
     assert leader.stop() == 0
-    assert "became the leader" in leader.log.read_text()
+    logged = [json.loads(line) for line in leader.log.read_text().splitlines() if line.startswith("{")]
+    assert any(r["message"] == "became the leader" and r["identity"] == leader.name for r in logged)
+    assert all({"time", "level", "logger", "message"} <= set(r) for r in logged)
     wait_for("the other replica to take over", lambda: holder() == other.name)
     wait_for("its metric", lambda: other.leader_metric() == 1.0)
     assert other.stop() == 0
