@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "suggestion_server",
     "operator",
     "db",
+    "crds",
 )
 
 app = new_typer(

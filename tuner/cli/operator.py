@@ -89,8 +89,15 @@ def register(app: typer.Typer) -> None:
         Drives the same reconcile loop and suggestion algorithms as `tuner run`; records everything in the
         store, so the dashboard shows cluster experiments too.
         """
+        try:
+            from controllers.kubernetes.real import RealKubeClient, load_api_client
+        except ImportError as exc:
+            fail(
+                f"`tuner operator` needs the Kubernetes client ({exc.name} is not installed): "
+                "pip install 'tuner-hpo[cluster]'",
+                ExitCode.FAILED,
+            )
         from controllers.kubernetes.operator import Operator, OperatorConfig, default_identity
-        from controllers.kubernetes.real import RealKubeClient, load_api_client
         from controllers.kubernetes.telemetry import HealthServer, OperatorMetrics, json_logging
         from controllers.kubernetes.trials import KATIB_GROUP, TUNER_GROUP
         from tuner.store import open_store
