@@ -123,6 +123,11 @@ def inline_config_map(document: dict[str, Any], client: KubeClient | None) -> No
         raise SpecError(
             [Problem(f"{at}.configMapName", f"no ConfigMap {namespace}/{name} in the cluster")]
         ) from None
+    except KubeError as exc:
+        hint = " (grant the operator's ServiceAccount `get` on configmaps)" if exc.status == 403 else ""
+        raise SpecError(
+            [Problem(f"{at}.configMapName", f"cannot read ConfigMap {namespace}/{name}: {exc}{hint}")]
+        ) from None
     if path not in data:
         keys = ", ".join(sorted(data)) or "none"
         raise SpecError(
