@@ -200,7 +200,11 @@ def test_experiment_to_succeeded_with_katibs_status(
     exposition = operator.metrics.exposition().decode()
     assert "tuner_operator_trial_created_total 4.0" in exposition
     assert "tuner_operator_trial_succeeded_total 4.0" in exposition
-    assert "tuner_operator_experiment_succeeded_total 1.0" in exposition
+    # counted when the worker returns, just after it wrote the final status
+    wait_for(
+        "the succeeded counter",
+        lambda: "tuner_operator_experiment_succeeded_total 1.0" in operator.metrics.exposition().decode(),
+    )
 
 
 def test_name_colon_value_lines_with_metrics_format(kube: FakeKubeClient, operator: Operator) -> None:
