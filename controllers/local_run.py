@@ -19,8 +19,9 @@ from controllers.backends import ProcessBackend
 from controllers.local import LocalTrialPlan
 from controllers.resources import ResourcePool
 from controllers.run import ExperimentRunner, Outcome
-from controllers.suggest import in_process
+from controllers.suggest import in_process, remote
 from controllers.supervisor import Settled
+from suggestions.client import SuggestionClient
 from tuner.config import Settings
 from tuner.space import SearchSpace
 from tuner.spec import Experiment
@@ -56,16 +57,23 @@ def make_runner(
     on_pass: Callable[[ExperimentRunner], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
     poll_interval: float = 0.2,
+    suggestion_service: SuggestionClient | None = None,
 ) -> ExperimentRunner:
-    """The runner of a local experiment (call `.run()`)."""
+    """The runner of a local experiment (call `.run()`); with `suggestion_service`, suggestions come from
+    that HTTP service (`tuner run --suggestion-service URL`) instead of this process."""
     experiment = local.experiment
     space = SearchSpace.from_parameters(experiment.spec.parameters or [])
-    suggester = suggestions.get_suggester(experiment.spec.algorithm_name or "")
+    if suggestion_service is not None:
+        suggest = remote(experiment, suggestion_service, space)
+    else:
+        suggest = in_process(
+            experiment, suggestions.get_suggester(experiment.spec.algorithm_name or ""), space
+        )
     return ExperimentRunner(
         store,
         experiment,
         ProcessBackend(local.plan),
-        in_process(experiment, suggester, space),
+        suggest,
         retries=local.plan.retries,
         collect_metrics=experiment.spec.metrics_collector_kind != CollectorKind.NONE,
         pool=local.pool,

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from controllers.earlystopping import Progress
-from controllers.errors import PermanentError
+from controllers.errors import PermanentError, TemporaryError
 from controllers.status import (
     MetricView,
     TrialView,
@@ -109,6 +109,9 @@ class ExperimentReconciler:
         self.view = ExperimentView(store, experiment_id, self.objective, strategy, self.maximize)
         self.view.load()
         self._exhausted = False
+        self._suggest_after = 0.0
+        self.suggestion_unavailable: str | None = None
+        """Why the last pass could not get suggestions (a temporary error), for progress displays."""
         record = store.get_experiment_by_id(experiment_id)
         self._last_status: dict[str, object] = dict(record.status or {})
         self._last_state = record.state
@@ -197,13 +200,21 @@ class ExperimentReconciler:
         wanted = min(parallel, budget) - active
         if wanted <= 0 or self._exhausted or not self.supervisor.can_start():
             return
+        if time.monotonic() < self._suggest_after:
+            return
         try:
             proposals = self.suggest(self.view, wanted)
+        except TemporaryError as exc:
+            # e.g. the suggestion service is down: no new trial this pass, ask again after the delay
+            self._suggest_after = time.monotonic() + exc.delay
+            self.suggestion_unavailable = str(exc)
+            return
         except SearchExhaustedError:
             self._exhausted = True
             return
         except SuggestionError as exc:
             raise PermanentError(f"the suggestion algorithm failed: {exc}") from exc
+        self.suggestion_unavailable = None
         if not proposals:
             self._exhausted = True
             return

@@ -18,15 +18,18 @@ import copy
 import secrets
 from typing import Any
 
+import suggestions
+from controllers.errors import TemporaryError
 from controllers.reconciler import Proposal, SuggestFn
 from controllers.view import ExperimentView, reduce_summary
 from suggestions import Direction, History, Suggester, TrialRecord
+from suggestions.client import SuggestionClient, SuggestionUnavailableError
 from tuner.space import Assignment, SearchSpace
 from tuner.spec import Experiment
 from tuner.store import Store
 from tuner.store.records import Trial
 
-__all__ = ["SEED_ANNOTATION", "build_history", "experiment_seed", "in_process", "reduce_summary"]
+__all__ = ["SEED_ANNOTATION", "build_history", "experiment_seed", "in_process", "reduce_summary", "remote"]
 
 SEED_ANNOTATION = "tuner.dev/random-state"
 """The stored experiment's annotation holding the seed its algorithm uses when `random_state` is unset."""
@@ -92,6 +95,40 @@ def in_process(experiment: Experiment, suggester: Suggester, space: SearchSpace)
             settings["random_state"] = str(experiment_seed(view.store, view.experiment_id))
             seeded = True
         proposals = suggester.suggest(space, settings, build_history(view, parse), k, budget=budget)
+        return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}) for a in proposals]
+
+    return suggest
+
+
+def remote(experiment: Experiment, client: SuggestionClient, space: SearchSpace) -> SuggestFn:
+    """A SuggestFn that asks the HTTP suggestion service (`tuner suggestion-server`) behind `client`.
+
+    Seeded as `in_process` (when this tuner's registry says the algorithm takes `random_state`). The client
+    retries a failed request a few times with backoff; when the service stays unreachable (or answers
+    502/503/504) the pass raises `TemporaryError`: the reconciler creates no trial this pass and asks again
+    later, so a suggestion service that is down delays trials but fails nothing.
+    """
+    algorithm = experiment.spec.algorithm_name or ""
+    settings = experiment.spec.algorithm.settings()
+    try:
+        takes_seed = "random_state" in suggestions.get_suggester(algorithm).settings_schema.settings
+    except Exception:  # an algorithm only the service knows
+        takes_seed = False
+    seeded = "random_state" in settings or not takes_seed
+    budget = experiment.spec.max_trial_count
+    parse = _Parsed(space)
+
+    def suggest(view: ExperimentView, k: int) -> list[Proposal]:
+        nonlocal seeded
+        if not seeded:
+            settings["random_state"] = str(experiment_seed(view.store, view.experiment_id))
+            seeded = True
+        try:
+            proposals = client.suggest(
+                algorithm, space, settings, build_history(view, parse), k, budget=budget
+            )
+        except SuggestionUnavailableError as exc:
+            raise TemporaryError(f"the suggestion service is unavailable: {exc}", delay=2.0) from exc
         return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}) for a in proposals]
 
     return suggest

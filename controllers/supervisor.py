@@ -280,7 +280,7 @@ class Supervisor:
             state, message = active.stopping
             return self._finish(active, state, message)
         if status.phase == Phase.SUCCEEDED:
-            if active.objective_seen or not self.collect_metrics:
+            if active.objective_seen or not self.collect_metrics or self._objective_stored(trial):
                 return self._finish(active, TrialState.SUCCEEDED, "Trial has succeeded")
             tail = "\n".join(self.backend.tail(trial)[-10:])
             message = f"the trial ended without reporting the objective metric {self.objective!r}"
@@ -299,6 +299,11 @@ class Supervisor:
         }.get(status.phase, "the trial failed")
         detail = f"{head}: {status.message}" if status.message else head
         return self._finish(active, TrialState.FAILED, detail + (f"; last output:\n{tail}" if tail else ""))
+
+    def _objective_stored(self, trial: Trial) -> bool:
+        """Whether the objective reached the store another way (pushed to the server by a cluster trial)."""
+        summary = self.store.metric_summaries(trial.id).get(self.objective)
+        return summary is not None and summary.count > 0
 
     def _relaunch(self, active: ActiveTrial) -> None:
         attempt = active.attempt + 1

@@ -25,6 +25,10 @@ from tuner.space import Assignment, SearchSpace
 _RETRY_STATUS = frozenset({502, 503, 504})
 
 
+class SuggestionUnavailableError(SuggestionError):
+    """The service could not be reached, or answered 502/503/504, on every attempt: try again later."""
+
+
 class SuggestionClient:
     """Calls a suggestion service.
 
@@ -116,7 +120,7 @@ class SuggestionClient:
                 response = self._http.post(path, json=body)
             except (httpx.TransportError, httpx.TimeoutException) as exc:
                 if attempt == self.retries:
-                    raise SuggestionError(
+                    raise SuggestionUnavailableError(
                         f"suggestion service unreachable at {self._http.base_url}: {exc}"
                     ) from exc
             else:
@@ -144,6 +148,8 @@ def _decode(response: httpx.Response) -> dict[str, Any]:
         raise InvalidSettingsError("", problems or [Problem("algorithmSettings", detail)])
     if response.status_code == 422:
         raise SpecError(problems or [Problem("", detail)])
+    if response.status_code in _RETRY_STATUS:
+        raise SuggestionUnavailableError(f"suggestion service answered {response.status_code}: {detail}")
     raise SuggestionError(f"suggestion service answered {response.status_code}: {detail}")
 
 

@@ -5,6 +5,10 @@ Where the values go depends on how the trial runs, and the trial does not need t
   that the worker installs, and `report` raises `TrialStopped` once the controller decided to stop the trial;
 - in a process trial they are appended as JSON lines to the file named by `TUNER_METRICS_FILE`, which the
   controller tails (the same format as Katib's File collector with format JSON);
+- in a cluster trial (`tuner operator` sets TUNER_SERVER, TUNER_NAMESPACE, TUNER_EXPERIMENT and
+  TUNER_TRIAL_NAME in the pod) they are POSTed to the server's
+  `/api/v1/experiments/{namespace}/{experiment}/trials/{trial}/metrics`, which writes them into the store the
+  operator reads (a few retries; a server that stays unreachable raises `RuntimeError`);
 - outside any trial, `report` raises a `RuntimeError` that says so, instead of silently dropping values.
 
 `KATIB_TRIAL_NAME` is honoured like `TUNER_TRIAL_NAME`, so code written for Katib's
@@ -23,6 +27,7 @@ from typing import Any
 
 METRICS_FILE_ENV = "TUNER_METRICS_FILE"
 TRIAL_NAME_ENV = "TUNER_TRIAL_NAME"
+SERVER_ENV = "TUNER_SERVER"
 
 ReporterFn = Callable[[int | None, dict[str, float], float], None]
 """A reporter receives (step, metrics, unix time) and may raise `TrialStopped`."""
@@ -97,6 +102,10 @@ def publish(metrics: Mapping[str, Any], step: int | None = None) -> None:
     if path:
         _append_json_line(path, step, values, now)
         return
+    server = os.environ.get(SERVER_ENV)
+    if server:
+        _post(server, step, values, now)
+        return
     raise RuntimeError(
         "tuner.report() was called outside a trial: run this code as a trial of `tuner run` or `tuner.tune`, "
         f"or set {METRICS_FILE_ENV} to a file to collect the values"
@@ -129,3 +138,39 @@ def _append_json_line(path: str, step: int | None, values: dict[str, float], now
         os.write(fd, line.encode())
     finally:
         os.close(fd)
+
+
+def _post(server: str, step: int | None, values: dict[str, float], now: float) -> None:
+    """Send the values to the server (see the module docstring); retried 5 times over about 15 s."""
+    import httpx
+
+    env = os.environ
+    trial = env.get(TRIAL_NAME_ENV) or env.get("KATIB_TRIAL_NAME") or ""
+    experiment, namespace = env.get("TUNER_EXPERIMENT", ""), env.get("TUNER_NAMESPACE", "default")
+    if not trial or not experiment:
+        raise RuntimeError(
+            f"tuner.report() with {SERVER_ENV} set needs TUNER_TRIAL_NAME and TUNER_EXPERIMENT (the operator sets "
+            "them in the trial's primary container)"
+        )
+    url = f"{server.rstrip('/')}/api/v1/experiments/{namespace}/{experiment}/trials/{trial}/metrics"
+    body: dict[str, Any] = {"metrics": values, "timestamp": now}
+    if step is not None:
+        body["step"] = step
+    headers = {"Authorization": f"Bearer {env['TUNER_TOKEN']}"} if env.get("TUNER_TOKEN") else {}
+    delay, problem = 0.5, ""
+    for _ in range(6):
+        try:
+            answer = httpx.post(url, json=body, headers=headers, timeout=10)
+        except httpx.HTTPError as exc:
+            problem = str(exc)
+        else:
+            if answer.status_code < 300:
+                return
+            if answer.status_code < 500:
+                raise RuntimeError(
+                    f"the server refused the metrics ({answer.status_code}): {answer.text[:300]}"
+                )
+            problem = f"{answer.status_code} {answer.text[:200]}"
+        time.sleep(delay)
+        delay = min(delay * 2, 5.0)
+    raise RuntimeError(f"could not report metrics to {url}: {problem}")

@@ -1,4 +1,5 @@
-"""A real etcd and kube-apiserver on loopback for the Kubernetes tests (no kubelet, no controller manager).
+"""A real etcd and kube-apiserver on loopback for the Kubernetes tests (no kubelet; kube-controller-manager
+on request: `start_controller_manager`).
 
 The binaries come from `tests/k8s_env/build.sh` (cached under ~/.cache/tuner-kube/<version>; `.ci/run` builds
 them on a fresh machine). Credentials are made with openssl: a CA, a serving certificate for 127.0.0.1, a
@@ -20,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-READY_WAIT_S = 60.0
+READY_WAIT_S = 180.0
 """How long to wait for /readyz before giving up (about 3 s on this machine; slow CI gets more)."""
 
 
@@ -200,7 +201,7 @@ def _wait_ready(server: ApiServer) -> None:
     last = ""
     with server.http() as http:
         while time.monotonic() < deadline:
-            for process, name in zip(server.processes, ("etcd", "kube-apiserver"), strict=True):
+            for process, name in zip(server.processes, ("etcd", "kube-apiserver"), strict=False):
                 if process.poll() is not None:
                     raise ApiServerError(
                         f"{name} exited ({process.returncode}):\n{_tail(server.folder, name)}"
@@ -221,3 +222,38 @@ def _wait_ready(server: ApiServer) -> None:
 def _tail(folder: Path, name: str) -> str:
     log = folder / f"{name}.log"
     return "\n".join(log.read_text(errors="replace").splitlines()[-20:]) if log.exists() else "(no log)"
+
+
+def controller_manager_binary() -> Path:
+    return binary_folder() / "kube-controller-manager"
+
+
+def start_controller_manager(server: ApiServer) -> None:
+    """Start kube-controller-manager beside the API server (Jobs create Pods and get their conditions, the
+    garbage collector deletes owned objects, namespaces get their `default` ServiceAccount). It joins
+    `server.processes`, so `server.stop()` stops it first."""
+    binary = controller_manager_binary()
+    if not binary.is_file():
+        raise ApiServerError(f"{binary} is missing: run `bash tests/k8s_env/build.sh` (once per machine)")
+    (port,) = _free_ports(1)
+    folder = server.folder
+    kubeconfig = str(server.kubeconfig)
+    server.processes.append(
+        _spawn(
+            [
+                str(binary),
+                f"--kubeconfig={kubeconfig}",
+                f"--authentication-kubeconfig={kubeconfig}",
+                f"--authorization-kubeconfig={kubeconfig}",
+                "--bind-address=127.0.0.1",
+                f"--secure-port={port}",
+                f"--cert-dir={folder / 'kcm-certs'}",
+                "--leader-elect=false",
+                f"--service-account-private-key-file={folder / 'sa.key'}",
+                f"--root-ca-file={folder / 'ca.crt'}",
+                "--use-service-account-credentials=false",
+                "--controllers=*",
+            ],
+            folder / "kube-controller-manager.log",
+        )
+    )

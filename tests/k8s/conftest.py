@@ -98,3 +98,13 @@ def namespace(kube_client: client.ApiClient) -> Iterator[str]:
     core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
     yield name
     core.delete_namespace(name)
+
+
+@pytest.fixture(scope="session")
+def controller_manager(kube: apiserver.ApiServer) -> bool:
+    """kube-controller-manager running beside the test server (Job controller, garbage collector), when
+    build.sh built it; False when the binary is missing (tests then say what they check instead)."""
+    if not apiserver.controller_manager_binary().is_file():
+        return False
+    apiserver.start_controller_manager(kube)
+    return True

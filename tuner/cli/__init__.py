@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "serve",
     "server",
     "suggestion_server",
+    "operator",
     "db",
     "crds",
 )

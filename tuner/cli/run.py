@@ -26,6 +26,7 @@ from rich.text import Text
 from tuner.cli._common import (
     ExitCode,
     OutputFormat,
+    fail,
     output_option,
     print_document,
     settings_from,
@@ -57,8 +58,19 @@ def run(
     store: str | None = store_option(),
     output: OutputFormat | None = output_option(),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Only errors and the final result."),
+    suggestion_service: str | None = typer.Option(
+        None,
+        "--suggestion-service",
+        envvar="TUNER_SUGGESTION_SERVICE",
+        help="URL of `tuner suggestion-server` to ask for suggestions (default: in this process).",
+    ),
 ) -> None:
     console = stderr_console()
+    if suggestion_service is not None and not suggestion_service.startswith(("http://", "https://")):
+        fail(
+            f"--suggestion-service: {suggestion_service!r} is not an http(s) URL; "
+            "e.g. http://127.0.0.1:6789 (start one with `tuner suggestion-server`)"
+        )
     settings = settings_from(store=store)
     _answer_if_finished(file, settings.store_url, output, console)
 
@@ -74,8 +86,16 @@ def run(
     try:
         progress = Progress(experiment, console, quiet)
         stop = _StopSignal()
+        from suggestions.client import SuggestionClient
+
+        service = SuggestionClient(suggestion_service) if suggestion_service else None
         runner = make_runner(
-            db, local, on_settled=progress.settled, on_pass=progress.update, should_stop=stop.requested
+            db,
+            local,
+            on_settled=progress.settled,
+            on_pass=progress.update,
+            should_stop=stop.requested,
+            suggestion_service=service,
         )
         progress.runner = runner
         try:
@@ -196,6 +216,7 @@ class Progress:
         self.runner: Any = None
         self.live: Live | None = None
         self._last = 0.0
+        self._service_down = False
         self._text = Text("starting")
 
     def __enter__(self) -> Progress:
@@ -219,6 +240,7 @@ class Progress:
             self.console.print(line, soft_wrap=True)
 
     def update(self, runner: Any) -> None:
+        self._note_suggestion_service(runner)
         if self.live is None or time.monotonic() - self._last < 0.25:
             return
         from tuner.progress import number_text
@@ -243,6 +265,18 @@ class Progress:
             text.append(f"  best {self.metric}={number_text(best[1])}", style="bold")
         text.append(f"  {self.lines.timing(done)}", style="dim")
         self.live.update(text)
+
+    def _note_suggestion_service(self, runner: Any) -> None:
+        """Say once when `--suggestion-service` stops answering (trials wait) and once when it is back."""
+        reconciler = getattr(runner, "reconciler", None)
+        problem = getattr(reconciler, "suggestion_unavailable", None)
+        if self.quiet or bool(problem) == self._service_down:
+            return
+        self._service_down = bool(problem)
+        if problem:
+            self.console.print(f"note: new trials wait: {problem}", markup=False)
+        else:
+            self.console.print("note: the suggestion service answers again", markup=False)
 
 
 SUMMARY_ROWS = 20

@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from controllers.collectors.follow import FileFollower
@@ -18,6 +19,7 @@ from tuner.server.paging import decode_cursor, encode_cursor
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem
 from tuner.states import TrialState
 from tuner.store import Store
+from tuner.store.records import Observation
 from tuner.views import list_document, trial_documents
 
 router = APIRouter(
@@ -137,3 +139,35 @@ async def _follow(store: Store, trial_id: int, path: Path | None) -> AsyncIterat
                     yield rest
             return
         await asyncio.sleep(FOLLOW_POLL_SECONDS)
+
+
+class MetricReport(BaseModel):
+    """Values one trial reports (Katib's Push collector; what `tuner.report` sends with TUNER_SERVER set)."""
+
+    metrics: dict[str, float] = Field(..., min_length=1, description="Metric name -> value.")
+    step: int | None = Field(None, ge=0, description="The trial's own step (epoch); default: report count.")
+    timestamp: float | None = Field(None, description="Seconds since the epoch; default: the time received.")
+
+
+@router.post("/{trial}/metrics", summary="Report metric values of a trial (push)", status_code=202)
+def report_metrics(
+    request: Request, namespace: str, name: str, trial: str, report: MetricReport
+) -> dict[str, Any]:
+    """Append the values to the trial's series; the controller driving the experiment reads them from the
+    store (cluster trials push here: their pods' logs may not be readable). A finished trial takes no more."""
+    store = store_of(request)
+    record = experiment_or_404(store, namespace, name)
+    found = trial_or_404(store, record, trial)
+    if found.state.is_finished:
+        raise ApiProblem(
+            409,
+            "Trial finished",
+            f"trial {found.name} is {found.state.value}: it takes no more metric values",
+        )
+    bad = [n for n, v in report.metrics.items() if not math.isfinite(v)]
+    if bad:
+        raise ApiProblem(422, "Invalid metric value", f"metrics.{bad[0]}: must be a finite number")
+    store.log_metrics(
+        [Observation(found.id, n, v, report.step, report.timestamp) for n, v in report.metrics.items()]
+    )
+    return {"trial": found.name, "accepted": sorted(report.metrics)}
