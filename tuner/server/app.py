@@ -21,8 +21,11 @@ from tuner._version import __version__
 from tuner.config import Settings
 from tuner.server.drivers import Drivers
 from tuner.server.metrics import ServerMetrics
+from tuner.server.pipeline_experiments import PipelineExperiments
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem, install_handlers
 from tuner.server.routers import experiments, models, trials
+from tuner.server.routers import pipelines as pipeline_routes
+from tuner.server.run_drivers import RunDrivers
 from tuner.store import open_store
 
 logger = logging.getLogger(__name__)
@@ -39,6 +42,7 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     """The server for `settings` (its store and data folder); `root_path` is the URL prefix a reverse
     proxy serves it under (it strips the prefix; links and the OpenAPI carry it)."""
     drivers = Drivers(settings, poll_interval=poll_interval)
+    run_drivers = RunDrivers(settings)
     metrics = ServerMetrics(drivers)
 
     @asynccontextmanager
@@ -48,9 +52,13 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
         resumed = await run_in_threadpool(drivers.resume_all, store)
         if resumed:
             logger.warning("resumed %d unfinished experiment(s): %s", len(resumed), ", ".join(resumed))
+        runs = await run_in_threadpool(run_drivers.resume_all, store)
+        if runs:
+            logger.warning("resumed %d unfinished pipeline run(s): %s", len(runs), ", ".join(map(str, runs)))
         try:
             yield
         finally:
+            await run_in_threadpool(run_drivers.shutdown)
             await run_in_threadpool(drivers.shutdown)
             store.close()
 
@@ -65,11 +73,16 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     app.state.settings = settings
     app.state.drivers = drivers
     app.state.metrics = metrics
+    app.state.run_drivers = run_drivers
+    app.state.pipeline_experiments = PipelineExperiments(settings)
     install_handlers(app)
     app.middleware("http")(metrics.middleware)
     app.include_router(experiments.router)
     app.include_router(trials.router)
     app.include_router(models.router)
+    app.include_router(pipeline_routes.pipelines_router)
+    app.include_router(pipeline_routes.experiments_router)
+    app.include_router(pipeline_routes.runs_router)
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
     def healthz() -> dict[str, str]:
