@@ -23,7 +23,7 @@ from tuner.server.drivers import Drivers
 from tuner.server.metrics import ServerMetrics
 from tuner.server.pipeline_experiments import PipelineExperiments
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem, install_handlers
-from tuner.server.routers import experiments, models, trials
+from tuner.server.routers import artifacts, experiments, models, trials
 from tuner.server.routers import pipelines as pipeline_routes
 from tuner.server.run_drivers import RunDrivers
 from tuner.store import open_store
@@ -83,6 +83,8 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     app.include_router(pipeline_routes.pipelines_router)
     app.include_router(pipeline_routes.experiments_router)
     app.include_router(pipeline_routes.runs_router)
+    app.include_router(artifacts.artifacts_router)
+    app.include_router(artifacts.lineage_router)
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
     def healthz() -> dict[str, str]:
