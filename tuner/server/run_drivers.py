@@ -204,7 +204,8 @@ class RunDrivers:
         driver = self.get(run_id)
         if driver is not None and driver.alive:
             driver.asked = "cancel"
-            driver.done.wait(timeout)
+            assert driver.thread is not None
+            driver.thread.join(timeout)
             if driver.alive:
                 return "cancelling"
         if not store.get_run(run_id).state.is_finished:  # not driven here (or it ended before starting)
@@ -217,7 +218,8 @@ class RunDrivers:
         for driver in drivers:
             driver.asked = "detach"
         for driver in drivers:
-            driver.done.wait(timeout)
+            assert driver.thread is not None
+            driver.thread.join(timeout)
 
 
 def _version(store: Store, version_id: int) -> dict[str, Any]:
