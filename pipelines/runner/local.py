@@ -54,6 +54,7 @@ from pipelines.runner.records import (
 )
 from pipelines.runner.results import RunResult
 from pipelines.runner.task import (
+    EXIT_FILE,
     PreparedTask,
     TaskFailure,
     collect_outputs,
@@ -88,6 +89,9 @@ class RunOptions:
             resumed after its driver died passes its earlier id so its tasks keep their folders and logs.
         resume: tasks that finished in an earlier execution of this run, by instance name (`inc-op[2]`):
             they are not started again; their recorded state and outputs stand (see `ResumedTask`).
+        adopt: tasks whose process was started by an earlier execution of this run and has ended since
+            (waited out, see `pipelines.runner.resume`): when it exited 0 its outputs are collected as
+            this attempt's, instead of running the task again.
         should_stop: asked on every turn of the loop (at least every 0.25 s): None to go on, "cancel" to
             stop the running tasks and end the run Cancelled, "detach" to stop them and leave the run
             unfinished in the records, to be resumed later (a server shutting down).
@@ -106,6 +110,7 @@ class RunOptions:
     fast_start: bool = field(default_factory=lambda: os.environ.get("TUNER_PIPELINES_FAST_START", "1") != "0")
     run_id: str | None = None
     resume: Mapping[str, ResumedTask] | None = None
+    adopt: frozenset[str] = frozenset()
     should_stop: Callable[[], str | None] | None = None
 
 
@@ -572,6 +577,8 @@ class _Execution:
             if prepared.cache_hit is not None:
                 self._cache_hit(inst, record, prepared.cache_hit)
                 return True
+            if inst.id in self.options.adopt and self._adopted(inst, record, prepared):
+                return True
         record.attempts += 1
         record.state = TaskState.RUNNING
         record.started_at = record.started_at or time.time()
@@ -784,6 +791,26 @@ class _Execution:
         for name, ref in entry.output_artifacts.items():
             self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "output", name, ref))
         self.observer.task_finished(record)
+
+    def _adopted(self, inst: Instance, record: TaskRecord, prepared: PreparedTask) -> bool:
+        """The earlier execution's process of this task ended with code 0: take its outputs (True), or
+        say nothing and let the task run again (False)."""
+        try:
+            code = (prepared.task_dir / EXIT_FILE).read_text().strip()
+        except OSError:
+            return False
+        if code != "0":
+            return False
+        record.started_at = record.started_at or time.time()
+        try:
+            collect_outputs(self, prepared, inst, record)
+        except TaskFailure:
+            return False
+        prepared.log.write(
+            b"--- the process started before the restart ended with code 0; its outputs are kept ---\n"
+        )
+        self._succeeded(inst, record, prepared)
+        return True
 
     def _resumed(self, inst: Instance, record: TaskRecord, done: ResumedTask) -> None:
         """A task finished in an earlier execution of this run: its outcome stands (not run, nor recorded

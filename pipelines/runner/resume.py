@@ -6,9 +6,12 @@ tasks into the runner's `resume` map, and `ResumingRecorder` records into the ex
 instead of creating new ones (a rerun of an interrupted task counts one more attempt).
 
 A task process of the dead driver may still run (tasks run in sessions of their own). Its pid and start
-time are written beside the run (`<run dir>/pids/<task>.json`) when it starts; `stop_orphans` kills such
-a process group, if that pid still is the same process, before the task is started again, so the step
-never runs twice at once.
+time are written beside the run (`<run dir>/pids/<task>.json`) when it starts; `settle_orphans` waits such
+a process out (if that pid still is the same process), killing its process group after a grace period,
+before the task is considered again: a Python task's process that ended with code 0 (its `exit-code` file)
+has its outputs adopted (`RunOptions.adopt`), so the step does not run twice; otherwise it runs again.
+A task's output after its driver died is lost from the log (the pipe it wrote to is gone); a task that
+prints then fails with a broken pipe and runs again.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import json
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,10 @@ from tuner.errors import NotFoundError
 from tuner.store import Store, StoreReader
 from tuner.store.records import RunState as StoreRunState
 from tuner.store.records import TaskState as StoreTaskState
+
+ORPHAN_GRACE_SECONDS = 300.0
+"""How long a resumed run waits for a task process of its dead driver to end (its outputs are then kept)
+before killing it and running the task again."""
 
 _KEPT = {StoreTaskState.SUCCEEDED, StoreTaskState.CACHED, StoreTaskState.FAILED}
 
@@ -82,29 +90,42 @@ def _start_time(pid: int) -> float | None:
         return None
 
 
-def stop_orphans(store: StoreReader, run_id: int, run_dir: Path, timeout: float = 30.0) -> list[str]:
-    """Kill the process groups of the run's unfinished tasks that still run from an earlier driver (same
-    pid and start time as recorded); returns the tasks whose process was stopped."""
-    stopped = []
-    for task in store.list_tasks(run_id):
-        if task.state.is_finished:
-            continue
-        path = pid_file(run_dir, task.name)
+def settle_orphans(
+    store: StoreReader,
+    run_id: int,
+    run_dir: Path,
+    grace: float = ORPHAN_GRACE_SECONDS,
+    should_stop: Callable[[], object] = lambda: None,
+) -> tuple[set[str], list[str]]:
+    """Wait out the task processes an earlier driver of the run left running (same pid and start time as
+    recorded), killing their process groups after `grace` seconds (or at once when `should_stop()` is
+    truthy). Returns (the unfinished tasks, to adopt when their process exited 0; the tasks whose process
+    had to be killed)."""
+    unfinished = [t for t in store.list_tasks(run_id) if not t.state.is_finished]
+    live: dict[str, int] = {}
+    for task in unfinished:
         try:
-            recorded = json.loads(path.read_text(encoding="utf-8"))
+            recorded = json.loads(pid_file(run_dir, task.name).read_text(encoding="utf-8"))
             pid, started = int(recorded["pid"]), float(recorded["started"])
         except (OSError, ValueError, KeyError, TypeError):
             continue
         now = _start_time(pid)
-        if now is None or abs(now - started) > 0.05:
-            continue  # gone, or the pid was reused by another process
+        if now is not None and abs(now - started) <= 0.05:  # not gone, and not a reused pid
+            live[task.name] = pid
+    deadline = time.monotonic() + grace
+    while live and time.monotonic() < deadline and not should_stop():
+        live = {name: pid for name, pid in live.items() if _start_time(pid) is not None}
+        if live:
+            time.sleep(0.1)
+    killed = []
+    for name, pid in live.items():
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
-        deadline = time.monotonic() + timeout
-        while _start_time(pid) is not None and time.monotonic() < deadline:
+        stop_by = time.monotonic() + 30
+        while _start_time(pid) is not None and time.monotonic() < stop_by:
             time.sleep(0.05)
-        stopped.append(task.name)
-    return stopped
+        killed.append(name)
+    return {t.name for t in unfinished}, killed
 
 
 class ResumingRecorder(StoreRecorder):

@@ -25,12 +25,12 @@ def make_data(size: int, seconds: float, ledger: str, data_path: OutputPath("bin
 def total(data_path: InputPath("bin"), seconds: float, ledger: str) -> int:  # type: ignore[no-untyped-def,valid-type]
     import time
 
-    time.sleep(seconds)
     with open(data_path, "rb") as handle:
         value = sum(handle.read())
+    print("total", value, flush=True)  # printed first: output after a server's death has no reader
+    time.sleep(seconds)
     with open(ledger, "a") as handle:
         handle.write("total\n")
-    print("total", value, flush=True)
     return value
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.runner.console import SilentObserver
 from pipelines.runner.local import LocalRunner, RunDetached, RunOptions
-from pipelines.runner.resume import ResumingRecorder, finished_tasks, stop_orphans
+from pipelines.runner.resume import ResumingRecorder, finished_tasks, settle_orphans
 from tuner.config import Settings
 from tuner.errors import NotFoundError
 from tuner.store import Store, open_store
@@ -154,9 +154,9 @@ class RunDrivers:
             version = _version(store, run.pipeline_version_id)
             spec = PipelineSpec.model_validate(version)
             run_dir = self.settings.data_dir / "pipelines" / "runs" / control.runner_id
-            orphans = stop_orphans(store, run.id, run_dir)
-            if orphans:
-                logger.warning("run %d: stopped task processes of an earlier server: %s", run.id, orphans)
+            adopt, killed = settle_orphans(store, run.id, run_dir, should_stop=lambda: driver.asked)
+            if killed:
+                logger.warning("run %d: killed task processes of an earlier server: %s", run.id, killed)
             recorder = ResumingRecorder(store, run.id, run.pipeline_version_id)
             runner = LocalRunner(self.settings, recorder, observer=SilentObserver())
             options = RunOptions(
@@ -165,6 +165,7 @@ class RunDrivers:
                 experiment_name=control.experiment,
                 enable_caching=control.enable_caching,
                 resume=finished_tasks(store, run.id),
+                adopt=frozenset(adopt),
                 should_stop=lambda: driver.asked,
             )
             runner.run(spec, dict(run.arguments), options)
