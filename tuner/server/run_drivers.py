@@ -5,8 +5,10 @@ created (`pipelines.runner.resume.ResumingRecorder`). The server's own facts abo
 the data folder (`<data>/pipeline-runs/<id>/control.json`: namespace, KFP experiment, the runner's id which
 names the run's folder, caching); that file marks the run as the server's. At start-up every such run the
 store says is unfinished is driven again: its Succeeded, Cached and Failed tasks stand (not rerun), task
-processes left by the dead server are killed first, the rest runs. A cancelled run has a `cancelled`
+processes left by the dead server are waited out first, the rest runs. A cancelled run has a `cancelled`
 marker and is never resumed. Shutting the server down stops the tasks and leaves the run to resume.
+Each driver holds the run's lease in the store (`controllers.lease.RunLeaseKeeper`), so several servers on
+one store (and data folder) never drive one run at once: a second one leaves it alone.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controllers.lease import RunLeaseKeeper
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.runner.console import SilentObserver
 from pipelines.runner.local import LocalRunner, RunDetached, RunOptions
 from pipelines.runner.resume import ResumingRecorder, finished_tasks, settle_orphans
 from tuner.config import Settings
-from tuner.errors import NotFoundError
+from tuner.errors import LeaseHeldError, NotFoundError
 from tuner.store import Store, open_store
 from tuner.store.records import PipelineRun, RunState
 
@@ -63,8 +66,9 @@ class RunDriver:
 class RunDrivers:
     """Every pipeline run this server drives; shared by the request handlers."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, lease_ttl: float = 30.0) -> None:
         self.settings = settings
+        self.lease_ttl = lease_ttl
         self._drivers: dict[int, RunDriver] = {}
         self._lock = threading.Lock()
 
@@ -147,8 +151,18 @@ class RunDrivers:
     def _drive(self, driver: RunDriver) -> None:
         control = driver.control
         store = open_store(self.settings.store_url)
+        keeper = RunLeaseKeeper(store, control.run_id, str(control.run_id), ttl=self.lease_ttl)
+        try:
+            keeper.acquire()
+        except LeaseHeldError as exc:
+            driver.error = str(exc)
+            logger.info("pipeline run %d is driven by another process: %s", control.run_id, exc)
+            store.close()
+            return
         try:
             run = store.get_run(control.run_id)
+            if run.state.is_finished:  # finished meanwhile by the process that held the lease
+                return
             if run.pipeline_version_id is None:
                 raise NotFoundError(f"run {run.id} has no pipeline version to run")
             version = _version(store, run.pipeline_version_id)
@@ -166,7 +180,7 @@ class RunDrivers:
                 enable_caching=control.enable_caching,
                 resume=finished_tasks(store, run.id),
                 adopt=frozenset(adopt),
-                should_stop=lambda: driver.asked,
+                should_stop=lambda: driver.asked or ("detach" if keeper.lost.is_set() else None),
             )
             runner.run(spec, dict(run.arguments), options)
         except RunDetached:
@@ -183,6 +197,7 @@ class RunDrivers:
                 logger.exception("cannot record pipeline run %d as failed", control.run_id)
         finally:
             driver.done.set()
+            keeper.close()
             store.close()
 
     def get(self, run_id: int) -> RunDriver | None:
@@ -195,10 +210,14 @@ class RunDrivers:
 
     def cancel(self, store: Store, run_id: int, timeout: float = 30.0) -> str:
         """Cancel a run: its running tasks are stopped, it ends Cancelled and is never resumed. Returns
-        "cancelled", "finished" (it had ended already) or "cancelling" (still stopping after `timeout`)."""
+        "cancelled", "finished" (it had ended already), "elsewhere" (another process drives it) or
+        "cancelling" (still stopping after `timeout`)."""
         run = store.get_run(run_id)
         if run.state.is_finished:
             return "finished"
+        driver = self.get(run_id)
+        if (driver is None or not driver.alive) and store.get_run_lease(run_id) is not None:
+            return "elsewhere"
         folder = self.folder(run_id)
         if folder.exists():
             (folder / CANCELLED_MARKER).touch()

@@ -59,6 +59,7 @@ from tuner.store.records import (
     RegisteredModel,
     RegistryEvent,
     Revision,
+    RunLease,
     RunState,
     RuntimeInfo,
     Task,
@@ -746,6 +747,42 @@ class Store(StoreReader):
         Raises:
             NotFoundError: no such run.
             InvalidTransitionError: the run has already finished.
+        """
+
+    @abc.abstractmethod
+    def get_run_lease(self, run_id: int) -> RunLease | None:
+        """The run's lease, or None when nobody holds it (or it expired).
+
+        Raises:
+            NotFoundError: no such run.
+        """
+
+    @abc.abstractmethod
+    def acquire_run_lease(
+        self, run_id: int, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> RunLease:
+        """Take the run's lease as `acquire_lease` takes an experiment's.
+
+        Raises:
+            NotFoundError: no such run.
+            LeaseHeldError: another holder has a lease that has not expired.
+        """
+
+    @abc.abstractmethod
+    def renew_run_lease(self, run_id: int, holder: str, ttl: float) -> RunLease:
+        """Extend `holder`'s lease of the run.
+
+        Raises:
+            NotFoundError: no such run.
+            LeaseHeldError: the lease was released or another holder took it.
+        """
+
+    @abc.abstractmethod
+    def release_run_lease(self, run_id: int, holder: str) -> None:
+        """Give the run's lease up (nothing happens when `holder` does not hold it).
+
+        Raises:
+            NotFoundError: no such run.
         """
 
     @abc.abstractmethod

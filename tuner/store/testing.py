@@ -554,6 +554,27 @@ class MetricConformance(StoreTest):
 
 
 class PipelineConformance(StoreTest):
+    def test_run_leases(self, make_store: MakeStore) -> None:
+        clock = FakeClock()
+        first, second = make_store(clock), make_store(clock)
+        run_id = first.create_run("leased").id
+        assert first.get_run_lease(run_id) is None
+        assert first.acquire_run_lease(run_id, "a", ttl=30).holder == "a"
+        with pytest.raises(LeaseHeldError, match="driven by 'a'"):
+            second.acquire_run_lease(run_id, "b", ttl=30)
+        assert second.acquire_run_lease(run_id, "b", ttl=30, replacing="a").holder == "b"  # a is dead
+        with pytest.raises(LeaseHeldError, match="taken by 'b'"):
+            first.renew_run_lease(run_id, "a", ttl=30)
+        clock.advance(31)
+        assert first.get_run_lease(run_id) is None  # expired
+        assert first.acquire_run_lease(run_id, "c", ttl=30).holder == "c"
+        first.release_run_lease(run_id, "someone-else")
+        assert first.get_run_lease(run_id) is not None
+        first.release_run_lease(run_id, "c")
+        assert first.get_run_lease(run_id) is None
+        with pytest.raises(NotFoundError):
+            first.acquire_run_lease(999, "a", ttl=30)
+
     def test_pipelines_and_versions(self, store: Store) -> None:
         pipeline = store.create_pipeline("train", description="trains")
         with pytest.raises(AlreadyExistsError, match="pipeline default/train"):

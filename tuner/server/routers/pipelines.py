@@ -379,6 +379,13 @@ def cancel_run(request: Request, namespace: str, run_id: str) -> dict[str, Any]:
         raise ApiProblem(
             409, "Run finished", f"run {run.id} has finished ({run.state.value}); nothing to cancel"
         )
+    if outcome == "elsewhere":
+        lease = store.get_run_lease(run.id)
+        raise ApiProblem(
+            409,
+            "Driven elsewhere",
+            f"run {run.id} is driven by {lease.holder if lease else 'another server'}; cancel it there",
+        )
     if outcome == "cancelling":
         raise ApiProblem(409, "Still cancelling", f"run {run.id} is still stopping its tasks; ask again")
     return _document(request, store.get_run(run.id), with_tasks=True)
