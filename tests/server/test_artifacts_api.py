@@ -58,6 +58,8 @@ def test_artifact_metadata_download_and_ranges(server: ServerProcess, tmp_path: 
 
     assert httpx.get(f"{server.url}/api/v1/artifacts/other/{written['id']}").status_code == 404
     assert httpx.get(f"{server.url}/api/v1/artifacts/default/99999/content").status_code == 404
+    huge = httpx.get(f"{server.url}/api/v1/artifacts/default/99999999999999999999999")
+    assert huge.status_code == 422 and huge.headers["content-type"] == PROBLEM
 
 
 def test_lineage_up_and_downstream(server: ServerProcess, tmp_path: Path) -> None:
@@ -82,5 +84,6 @@ def test_lineage_up_and_downstream(server: ServerProcess, tmp_path: Path) -> Non
 
     assert httpx.get(f"{server.url}/api/v1/lineage/other/run/{run['id']}").status_code == 404
     assert httpx.get(f"{base}/nothing/1").status_code == 404
+    assert httpx.get(f"{base}/run/99999999999999999999999").status_code == 404
     bad = httpx.get(f"{base}/run/{run['id']}", params={"direction": "sideways"})
     assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM

@@ -138,6 +138,7 @@ def test_bad_requests_are_problems_and_store_nothing(server: ServerProcess, tmp_
     for path in (
         "/api/v1/runs/default/999",
         "/api/v1/runs/default/abc",
+        "/api/v1/runs/default/99999999999999999999999",
         "/api/v1/pipelines/default/missing",
         "/api/v1/pipeline-experiments/default/missing",
     ):

@@ -43,7 +43,7 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     proxy serves it under (it strips the prefix; links and the OpenAPI carry it)."""
     drivers = Drivers(settings, poll_interval=poll_interval)
     run_drivers = RunDrivers(settings)
-    metrics = ServerMetrics(drivers)
+    metrics = ServerMetrics(drivers, run_drivers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

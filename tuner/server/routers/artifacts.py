@@ -13,6 +13,7 @@ from typing import Any, BinaryIO, cast
 
 import fsspec
 from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParam
 from fastapi.responses import Response, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -31,6 +32,12 @@ lineage_router = APIRouter(
     prefix="/api/v1/lineage/{namespace}", tags=["lineage"], responses=PROBLEM_RESPONSES
 )
 
+NAMESPACE_FROM_BODY_OR_FILTER: list[tuple[str, str]] = []
+"""Routes of this module whose namespace is not the `namespace` path parameter (for the auth layer): none.
+An artifact has no namespace of its own; it is answered (else 404) in the namespaces of the runs, experiments
+and models that wrote, read or hold it (`tuner.server.ownership`)."""
+
+ID = PathParam(ge=1, le=2**63 - 1, description="The artifact's id.")
 MANIFEST = ".tuner-tree.json"  # what tuner.artifacts writes in a stored folder
 
 
@@ -70,7 +77,7 @@ def _events(store: Store, artifact_id: int) -> list[dict[str, Any]]:
 
 
 @artifacts_router.get("/{artifact_id}", summary="An artifact's metadata")
-def get_artifact(request: Request, namespace: str, artifact_id: int) -> dict[str, Any]:
+def get_artifact(request: Request, namespace: str, artifact_id: int = ID) -> dict[str, Any]:
     """URI, type, digest, size, metadata, the tasks and trials that wrote and read it, and for a stored
     folder its files."""
     store = _store(request)
@@ -138,7 +145,7 @@ def _open(uri: str, inner: str | None) -> tuple[BinaryIO, int, str]:
 async def download(
     request: Request,
     namespace: str,
-    artifact_id: int,
+    artifact_id: int = ID,
     path: str | None = Query(None, description="For a stored folder: the file inside it."),
 ) -> Response:
     """The artifact's bytes. `Range: bytes=FIRST-LAST` (or `FIRST-`, `-LAST_N`) answers 206 with
@@ -186,7 +193,7 @@ def _start(store: Store, namespace: str, kind: str, record: str) -> NodeRef:
         raise ApiProblem(404, "Not found", f"no node kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
     if node_kind == NodeKind.EXPERIMENT and not record.isdigit():
         record_id = store.get_experiment(record, namespace).id
-    elif record.isdigit():
+    elif record.isdigit() and len(record) <= 18:
         record_id = int(record)
     else:
         raise NotFoundError(f"no {kind} {record!r}: give its numeric id")

@@ -23,6 +23,13 @@ router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"], responses
 
 MAX_PAGE = 500
 
+NAMESPACE_FROM_BODY_OR_FILTER: list[tuple[str, str, str]] = [
+    ("POST", "/api/v1/experiments", "the body's metadata.namespace (default 'default')"),
+    ("GET", "/api/v1/experiments", "the `namespace` query filter (every namespace when absent)"),
+]
+"""Routes of this module whose namespace is not a `namespace` path parameter, and where it comes from (for
+the auth layer); every other route is under `/api/v1/experiments/{namespace}/...`."""
+
 _SUBMIT_BODY = {
     "requestBody": {
         "required": True,

@@ -46,6 +46,10 @@ runs_router = APIRouter(
     prefix="/api/v1/runs/{namespace}", tags=["pipeline runs"], responses=PROBLEM_RESPONSES
 )
 
+NAMESPACE_FROM_BODY_OR_FILTER: list[tuple[str, str]] = []
+"""Routes of this module whose namespace is not the `namespace` path parameter (for the auth layer): none;
+every route here is under `.../{namespace}/...`."""
+
 MAX_PAGE = 500
 MAX_PACKAGE_BYTES = 32 << 20
 FOLLOW_POLL_SECONDS = 0.3
@@ -271,7 +275,7 @@ def _document(request: Request, run: PipelineRun, with_tasks: bool = False) -> d
 
 
 def _run_or_404(store: Store, namespace: str, run_id: str) -> PipelineRun:
-    if not run_id.isdigit():
+    if not run_id.isdigit() or len(run_id) > 18:
         raise NotFoundError(f"no pipeline run {run_id!r} in namespace {namespace!r} (run ids are numbers)")
     try:
         run = store.get_run(int(run_id))
