@@ -5,8 +5,8 @@ folder) starts only what had not finished: `finished_tasks` turns the stored Suc
 tasks into the runner's `resume` map, and `ResumingRecorder` records into the existing run and tasks
 instead of creating new ones (a rerun of an interrupted task counts one more attempt).
 
-A task process of the dead driver may still run (tasks run in sessions of their own). Its pid and start
-time are written beside the run (`<run dir>/pids/<task>.json`) when it starts; `settle_orphans` waits such
+A task process of the dead driver may still run (tasks run in sessions of their own). Its pid, start time
+and host are recorded in the store with the task (`Store.set_task_process`) when it starts; `settle_orphans` waits such
 a process out (if that pid still is the same process), killing its process group after a grace period,
 before the task is considered again: a Python task's process that ended with code 0 (its `exit-code` file)
 has its outputs adopted (`RunOptions.adopt`), so the step does not run twice; otherwise it runs again.
@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import psutil
@@ -31,7 +30,6 @@ import psutil
 from pipelines.runner.local import ResumedTask
 from pipelines.runner.records import ArtifactRef, RunRecord, TaskRecord, TaskState
 from pipelines.runner.store_recorder import StoreRecorder
-from pipelines.runner.task import safe_name
 from tuner.errors import NotFoundError
 from tuner.store import Store, StoreReader
 from tuner.store.records import RunState as StoreRunState
@@ -76,10 +74,6 @@ def finished_tasks(store: StoreReader, run_id: int) -> dict[str, ResumedTask]:
     return done
 
 
-def pid_file(run_dir: Path, task: str) -> Path:
-    return run_dir / "pids" / f"{safe_name(task)}.json"
-
-
 def _start_time(pid: int) -> float | None:
     try:
         process = psutil.Process(pid)
@@ -93,7 +87,6 @@ def _start_time(pid: int) -> float | None:
 def settle_orphans(
     store: StoreReader,
     run_id: int,
-    run_dir: Path,
     grace: float = ORPHAN_GRACE_SECONDS,
     should_stop: Callable[[], object] = lambda: None,
 ) -> tuple[set[str], list[str]]:
@@ -104,11 +97,13 @@ def settle_orphans(
     unfinished = [t for t in store.list_tasks(run_id) if not t.state.is_finished]
     live: dict[str, int] = {}
     for task in unfinished:
+        recorded = task.process or {}
         try:
-            recorded = json.loads(pid_file(run_dir, task.name).read_text(encoding="utf-8"))
             pid, started = int(recorded["pid"]), float(recorded["started"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             continue
+        if recorded.get("host") != socket.gethostname():
+            continue  # another host's process cannot be judged from here
         now = _start_time(pid)
         if now is not None and abs(now - started) <= 0.05:  # not gone, and not a reused pid
             live[task.name] = pid
@@ -137,7 +132,7 @@ class ResumingRecorder(StoreRecorder):
         self.store_run = run_id
         self.version_id = pipeline_version_id
         self._offsets: dict[str, int] = {}
-        self.run_dir: Path | None = None
+        self._recorded: dict[str, int] = {}  # the pid recorded per task
 
     def pipeline_version(self, name: str, digest: str, document: dict[str, Any]) -> str:
         if self.version_id is not None:
@@ -146,7 +141,6 @@ class ResumingRecorder(StoreRecorder):
 
     def run_started(self, run: RunRecord) -> None:
         self._runs[run.run_id] = self.store_run
-        self.run_dir = Path(run.run_dir) if run.run_dir else None
         for task in self.store.list_tasks(self.store_run):
             self._tasks[(run.run_id, task.name)] = task.id
             self._attempts[task.id] = task.attempts
@@ -160,9 +154,13 @@ class ResumingRecorder(StoreRecorder):
         if offset:
             task = dataclasses.replace(task, attempts=task.attempts + offset)
         super().task_changed(task)
-        if task.state == TaskState.RUNNING and task.pid is not None and self.run_dir is not None:
+        if (
+            task.state == TaskState.RUNNING
+            and task.pid is not None
+            and task.pid != self._recorded.get(task.name)
+        ):
             started = _start_time(task.pid)
             if started is not None:
-                path = pid_file(self.run_dir, task.name)
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({"pid": task.pid, "started": started}), encoding="utf-8")
+                process = {"pid": task.pid, "started": started, "host": socket.gethostname()}
+                self.store.set_task_process(self._tasks[(task.run_id, task.name)], process)
+                self._recorded[task.name] = task.pid

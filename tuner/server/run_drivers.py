@@ -167,8 +167,7 @@ class RunDrivers:
                 raise NotFoundError(f"run {run.id} has no pipeline version to run")
             version = _version(store, run.pipeline_version_id)
             spec = PipelineSpec.model_validate(version)
-            run_dir = self.settings.data_dir / "pipelines" / "runs" / control.runner_id
-            adopt, killed = settle_orphans(store, run.id, run_dir, should_stop=lambda: driver.asked)
+            adopt, killed = settle_orphans(store, run.id, should_stop=lambda: driver.asked)
             if killed:
                 logger.warning("run %d: killed task processes of an earlier server: %s", run.id, killed)
             recorder = ResumingRecorder(store, run.id, run.pipeline_version_id)

@@ -99,6 +99,7 @@ def _task(row: Row[Any]) -> Task:
         updated_at=row.updated_at,
         started_at=row.started_at,
         completed_at=row.completed_at,
+        process=dict(row.process) if row.process is not None else None,
     )
 
 
@@ -355,6 +356,16 @@ class PipelinesSql(SqlBase):
         with self._creating(f"task {name!r} of pipeline run {run_id}"), self._write() as connection:
             require(connection, R, run_id, "pipeline run")
             task_id = new_id(connection.execute(insert(TK).values(values)))
+            return _task(require(connection, TK, task_id, "task"))
+
+    def set_task_process(self, task_id: int, process: Mapping[str, Any] | None) -> Task:
+        with self._write() as connection:
+            require(connection, TK, task_id, "task", lock=True)
+            connection.execute(
+                update(TK)
+                .where(TK.c.id == task_id)
+                .values(process=dict(process) if process is not None else None, updated_at=self._now())
+            )
             return _task(require(connection, TK, task_id, "task"))
 
     def update_task(

@@ -825,6 +825,16 @@ class Store(StoreReader):
         """
 
     @abc.abstractmethod
+    def set_task_process(self, task_id: int, process: Mapping[str, Any] | None) -> Task:
+        """Record the process running the task's current attempt (`{"pid", "started", "host"}`: its
+        process id, start time in seconds since the epoch and host name), or clear it, so that a driver
+        resuming the run can find a process that outlived the previous driver.
+
+        Raises:
+            NotFoundError: no such task.
+        """
+
+    @abc.abstractmethod
     def register_artifact(
         self,
         uri: str,

@@ -278,6 +278,7 @@ class TaskRow(Base):
     updated_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    process: Mapped[dict[str, Any] | None]  # revision 0004: the running attempt's pid, start time and host
 
 
 class ArtifactRow(Base):

@@ -354,6 +354,7 @@ class Task:
     updated_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    process: JSONDict | None = None  # the running attempt's {"pid", "started", "host"} (set_task_process)
 
 
 @dataclass(frozen=True)

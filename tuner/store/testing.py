@@ -554,6 +554,17 @@ class MetricConformance(StoreTest):
 
 
 class PipelineConformance(StoreTest):
+    def test_task_process(self, store: Store) -> None:
+        run_id = store.create_run("with-process").id
+        task = store.create_task(run_id, "step")
+        assert task.process is None
+        process = {"pid": 4242, "started": 1700000000.25, "host": "h1"}
+        assert store.set_task_process(task.id, process).process == process
+        assert store.list_tasks(run_id)[0].process == process
+        assert store.set_task_process(task.id, None).process is None
+        with pytest.raises(NotFoundError):
+            store.set_task_process(999, process)
+
     def test_run_leases(self, make_store: MakeStore) -> None:
         clock = FakeClock()
         first, second = make_store(clock), make_store(clock)
