@@ -252,23 +252,28 @@ class RunRequest(BaseModel):
     enableCaching: bool = Field(True, description="Reuse outputs of identical earlier tasks.")
 
 
-def _pipeline_of(store: Store, run: PipelineRun) -> tuple[Pipeline, PipelineVersion] | None:
-    if run.pipeline_version_id is None:
-        return None
-    for pipeline in store.list_pipelines(run.namespace):
-        for version in store.list_pipeline_versions(pipeline.id):
-            if version.id == run.pipeline_version_id:
-                return pipeline, version
-    return None
+Versions = dict[int, tuple[Pipeline, PipelineVersion]]
 
 
-def _document(request: Request, run: PipelineRun, with_tasks: bool = False) -> dict[str, Any]:
+def _versions(store: Store, namespace: str) -> Versions:
+    """Every pipeline version of the namespace by id (read once per request)."""
+    return {
+        version.id: (pipeline, version)
+        for pipeline in store.list_pipelines(namespace)
+        for version in store.list_pipeline_versions(pipeline.id)
+    }
+
+
+def _document(
+    request: Request, run: PipelineRun, with_tasks: bool = False, versions: Versions | None = None
+) -> dict[str, Any]:
     control = _runs(request).control(run.id)
     store = _store(request)
+    known = versions if versions is not None else _versions(store, run.namespace)
     return run_document(
         store,
         run,
-        pipeline=_pipeline_of(store, run),
+        pipeline=known.get(run.pipeline_version_id) if run.pipeline_version_id is not None else None,
         experiment=control.experiment if control else None,
         with_tasks=with_tasks,
     )
@@ -361,8 +366,9 @@ def list_runs(
         runs = [r for r in runs if r.id in controls and controls[r.id].experiment == experiment]
     page = runs[start : start + limit]
     more = start + limit < len(runs)
+    versions = _versions(store, namespace)
     return {
-        "runs": [_document(request, r) for r in page],
+        "runs": [_document(request, r, versions=versions) for r in page],
         "nextCursor": encode_cursor(start + limit) if more else "",
     }
 
