@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from suggestions.protocol import (
     API_VERSION,
@@ -32,9 +33,25 @@ from suggestions.protocol import (
 from suggestions.registry import Registry, UnknownAlgorithmError, default_registry
 from suggestions.settings import InvalidSettingsError
 from tuner.errors import Problem, SearchExhaustedError, SpecError, SuggestionError
-from tuner.http_problems import ApiProblem, problem_response, request_problems
+from tuner.http_problems import ApiProblem, problem_response, problem_responses, request_problems
 
 logger = logging.getLogger(__name__)
+
+_METRICS_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Prometheus text exposition format",
+        "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+    }
+}
+
+# The errors of the API routes, documented as the problem+json bodies they are.
+_PROBLEMS = problem_responses(
+    {
+        400: "The body could not be read",
+        422: "Invalid request, unknown algorithm or invalid settings: every problem with its field path",
+        500: "The algorithm failed",
+    }
+)
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
@@ -85,6 +102,11 @@ def create_app(registry: Registry | None = None) -> FastAPI:
             ApiProblem(422, "Invalid request", f"{len(problems)} problem(s) in the request", problems)
         )
 
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        return problem_response(ApiProblem(exc.status_code, title, str(exc.detail)))
+
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -93,7 +115,7 @@ def create_app(registry: Registry | None = None) -> FastAPI:
     def readyz() -> dict[str, Any]:
         return {"status": "ready", "algorithms": registry.names(), "plugin_errors": registry.plugin_errors}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=Response, responses=_METRICS_RESPONSE)
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -112,7 +134,7 @@ def create_app(registry: Registry | None = None) -> FastAPI:
             out.append({"name": name, "settings": settings})
         return out
 
-    @app.post(f"/api/{API_VERSION}/suggest", response_model=SuggestReply)
+    @app.post(f"/api/{API_VERSION}/suggest", response_model=SuggestReply, responses=_PROBLEMS)
     def suggest(body: SuggestBody) -> SuggestReply:
         start = time.perf_counter()
         outcome = "ok"
@@ -130,7 +152,7 @@ def create_app(registry: Registry | None = None) -> FastAPI:
             metrics.requests.labels("suggest", label, outcome).inc()
             metrics.latency.labels(label).observe(time.perf_counter() - start)
 
-    @app.post(f"/api/{API_VERSION}/validate", response_model=ValidateReply)
+    @app.post(f"/api/{API_VERSION}/validate", response_model=ValidateReply, responses=_PROBLEMS)
     def validate(body: ValidateBody) -> ValidateReply:
         label = body.algorithm if body.algorithm in registry else "unknown"
         try:

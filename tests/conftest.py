@@ -14,6 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# The machine running the suite is shared and loaded: a property test is about values, never about speed,
+# so Hypothesis's per-example deadline (200 ms) and its too-slow health check are off for every test.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 pytest_plugins = ["tests.require_postgres", "tests.xdist_scheduling"]
 

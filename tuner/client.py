@@ -4,11 +4,13 @@ Objects come back as Katib-shaped dicts (`tuner.views`), so code written against
 (`status.currentOptimalTrial`, trial `status.observation.metrics`) reads them unchanged. For analysis,
 `trials_dataframe` and `metric_history` give pandas DataFrames (pandas is imported only when they are
 called). With `host=URL` the same methods read a running `tuner server` over HTTP instead of opening the store
-(`trials_dataframe` and `metric_history` need the store for now).
+(`trials_dataframe` and `metric_history` need the store for now); `token=` (or TUNER_TOKEN) is sent as a
+bearer token to a server that has authentication.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -29,6 +31,8 @@ from tuner.views import (
 if TYPE_CHECKING:
     import pandas
 
+TOKEN_ENV = "TUNER_TOKEN"
+
 
 class Client:
     """Read access to experiments and trials.
@@ -37,10 +41,17 @@ class Client:
         store: a store URL (default: TUNER_STORE, else the embedded SQLite store).
         namespace: the default namespace of the calls.
         host: the URL of a `tuner server` to read from instead of a store.
+        token: the bearer token for `host` (default: TUNER_TOKEN), when the server has authentication.
     """
 
-    def __init__(self, store: str | None = None, namespace: str = "default", host: str | None = None) -> None:
-        self._remote = _Remote(host) if host else None
+    def __init__(
+        self,
+        store: str | None = None,
+        namespace: str = "default",
+        host: str | None = None,
+        token: str | None = None,
+    ) -> None:
+        self._remote = _Remote(host, token or os.environ.get(TOKEN_ENV)) if host else None
         self._local: Store | None = None
         if self._remote is None:
             self._local = open_store(Settings.from_env(store_url=store).store_url)
@@ -240,10 +251,14 @@ class Client:
 class _Remote:
     """Reads a `tuner server` over HTTP; problem bodies become the errors the local path raises."""
 
-    def __init__(self, host: str) -> None:
+    def __init__(self, host: str, token: str | None = None) -> None:
         import httpx
 
-        self._http = httpx.Client(base_url=host.rstrip("/"), timeout=30)
+        headers = {"Authorization": f"Bearer {token.strip()}"} if token and token.strip() else {}
+        self._http = httpx.Client(base_url=host.rstrip("/"), timeout=30, headers=headers)
+
+    def __repr__(self) -> str:  # never the token
+        return f"_Remote({str(self._http.base_url)!r})"
 
     def close(self) -> None:
         self._http.close()
@@ -283,6 +298,10 @@ class _Remote:
             detail = reply.text[:200] or reply.reason_phrase
         if reply.status_code == 404:
             raise NotFoundError(detail)
+        if reply.status_code == 401:
+            raise TunerError(f"the server refused the request ({detail}): pass token= or set {TOKEN_ENV}")
+        if reply.status_code == 403:
+            raise TunerError(f"the server forbids {path}: {detail}")
         if reply.status_code == 422:
             try:
                 problems = reply.json().get("problems") or []

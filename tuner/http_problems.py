@@ -16,13 +16,50 @@ from tuner.errors import Problem
 
 PROBLEM_JSON = "application/problem+json"
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "problems": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["path", "message"],
+                "properties": {"path": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+"""The JSON schema of a problem body, for OpenAPI documents."""
+
+
+def problem_responses(descriptions: dict[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` entries answering problem+json, one per status with its description."""
+    return {
+        status: {"description": text, "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+        for status, text in descriptions.items()
+    }
+
 
 class ApiProblem(Exception):
     """An error answered as problem+json."""
 
-    def __init__(self, status: int, title: str, detail: str, problems: Iterable[Problem] = ()) -> None:
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        problems: Iterable[Problem] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.title, self.detail, self.problems = status, title, detail, list(problems)
+        self.headers = headers or {}
 
 
 def problem_response(exc: ApiProblem) -> JSONResponse:
@@ -35,7 +72,7 @@ def problem_response(exc: ApiProblem) -> JSONResponse:
     }
     if exc.problems:
         body["problems"] = [{"path": p.path, "message": p.message} for p in exc.problems]
-    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON)
+    return JSONResponse(body, status_code=exc.status, media_type=PROBLEM_JSON, headers=exc.headers or None)
 
 
 def request_problems(exc: RequestValidationError) -> list[Problem]:

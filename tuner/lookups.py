@@ -85,12 +85,17 @@ def find_trial(store: StoreReader, text: str, namespace: str | None = None) -> T
     )
 
 
+RUN_NUMBER_DIGITS = 3  # a number this short is a run number (`runs show 9`), never the start of a run id
+
+
 def find_run(store: StoreReader, text: str) -> PipelineRun:
-    """The pipeline run with id `text`, or named `text`, or the one whose name starts with it or whose short
-    suffix (the 8 characters of the run id the runner prints) does.
+    """The pipeline run numbered `text`, or named `text`, or whose short id (the 8 characters of the run id
+    the runner prints, the end of its name) is `text`; failing those, the one whose name or short id starts
+    with `text`. Exact matches win over prefixes, and a number of up to three digits only ever means a run
+    number (a run id that happens to start with "9" is not run 9).
 
     Raises:
-        AmbiguousNameError: several runs match.
+        AmbiguousNameError: several runs match equally well (the message lists them).
         NotFoundError: none does.
     """
     if text.isdigit():
@@ -99,16 +104,17 @@ def find_run(store: StoreReader, text: str) -> PipelineRun:
         except NotFoundError:
             pass
     runs = store.list_runs()
-    exact = [r for r in runs if r.name == text]
-    prefixed = [r for r in runs if r.name.startswith(text)]
-    suffixed = [r for r in runs if r.name.rpartition("-")[2].startswith(text)]
-    for matches in (exact, prefixed, suffixed):
+    exact = [r for r in runs if text in (r.name, r.name.rpartition("-")[2])]
+    partial = [r for r in runs if r.name.startswith(text) or r.name.rpartition("-")[2].startswith(text)]
+    tiers = [exact] if text.isdigit() and len(text) <= RUN_NUMBER_DIGITS else [exact, partial]
+    for matches in tiers:
         if len(matches) == 1:
             return matches[0]
         if len(matches) > 1:
-            names = ", ".join(f"{r.id} {r.name}" for r in matches[:5])
+            names = ", ".join(f"run {r.id} {r.name!r}" for r in matches[:5])
+            more = f" and {len(matches) - 5} more" if len(matches) > 5 else ""
             raise AmbiguousNameError(
-                f"{text!r} matches several pipeline runs ({names}); give more characters"
+                f"{text!r} matches several pipeline runs ({names}{more}); give more characters or the run number"
             )
     raise NotFoundError(f"no pipeline run {text}; see `tuner pipelines runs list`")
 

@@ -8,6 +8,12 @@ exported through its outputs; loop outputs gathered with `dsl.Collected` use Arg
 loop's output parameters into a JSON list. Python tasks run the same executor as the local runner, so a
 task behaves alike in both places; `packages_to_install` is pip-installed in the container first.
 
+A KFP v1 graph component's body is a DAG template named after its group (`graph-<function>-<n>`); when the
+body calls itself, the call is a DAG task of that same template, named after it, whose arguments are the
+new values under the names of the body's input parameters, and the condition around it a `when` (kfp
+1.8's shape). So that a deeper call can replace them, a recursive body receives every value it was called
+with as an input parameter, pipeline parameters included.
+
 A file output passed to a value input is also exported as an output parameter (Argo limits their size).
 Not supported (refused with a message): loop items or task outputs passed into an exit task, and
 `dsl.Collected` over nested loops.
@@ -23,7 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pipelines.compiler.argo_steps import StepTemplates, pack
-from pipelines.compiler.graph import exit_groups, expression_refs, leaf_refs, upstream
+from pipelines.compiler.graph import exit_groups, expression_refs, leaf_refs, producer, upstream
 from pipelines.compiler.ir import (
     TOKEN_PATTERN,
     AllExpr,
@@ -50,13 +56,15 @@ from tuner.errors import Problem, SpecError
 class _Value:
     """Something that flows between templates: a task output, a collected list, or a loop item."""
 
-    kind: str  # "task" | "collected" | "loop"
-    source: str  # producing task, or loop group
-    name: str  # output name, or loop item field ("" for the whole item)
+    kind: str  # "task" | "collected" | "loop" | "input" (a pipeline parameter a recursive body was given)
+    source: str  # producing task, or loop group ("" for a pipeline parameter)
+    name: str  # output name, loop item field ("" for the whole item), or pipeline parameter
     artifact: bool = False
 
     @property
     def param(self) -> str:
+        if self.kind == "input":
+            return self.name
         if self.kind == "loop":
             return f"{self.source}-item" + (f"-{self.name}" if self.name else "")
         return f"{self.source}-{self.name}"
@@ -73,6 +81,8 @@ class _Builder:
         self.needs: dict[str | None, dict[str, _Value]] = {g: {} for g in spec.groups}
         self.exports: dict[str | None, dict[str, _Value]] = {g: {} for g in spec.groups}
         self.file_params: set[tuple[str, str]] = set()
+        self.recursive = spec.recursive_graphs()
+        self.recursions = [name for name in spec.groups if spec.is_recursion(name)]
         self.root_name = (
             spec.pipeline.name
             if spec.pipeline.name not in spec.tasks and spec.pipeline.name not in spec.groups
@@ -111,7 +121,11 @@ class _Builder:
         tgroup = self.task_group(task)
         if tgroup == group:
             return task
-        chain = self.chain(tgroup)
+        return self.child_holding(group, tgroup)
+
+    def child_holding(self, group: str | None, inner: str | None) -> str | None:
+        """The child group of `group` that is or holds group `inner`; None if `inner` is not below `group`."""
+        chain = self.chain(inner)
         if group is None:
             return chain[0] if chain else None
         if group not in chain:
@@ -141,6 +155,17 @@ class _Builder:
             if group.items is not None:
                 for leaf in leaf_refs(group.items):
                     yield leaf, group.parent, False, f"groups.{name}.items"
+            if group.recursive_ref is not None:
+                for key, ref in group.inputs.items():
+                    for leaf in leaf_refs(ref):
+                        yield leaf, group.parent, False, f"groups.{name}.inputs.{key}"
+
+    def recursive_body(self, ref: ValueRef, used_in: str | None) -> str | None:
+        """The outermost recursive graph body around `used_in` that was called with pipeline parameter `ref`."""
+        for group in self.chain(used_in):
+            if group in self.recursive and ref in self.spec.groups[group].inputs.values():
+                return group
+        return None
 
     def value_of(self, ref: ValueRef, as_artifact: bool, path: str) -> _Value | None:
         if isinstance(ref, TaskOutputRef):
@@ -157,9 +182,19 @@ class _Builder:
 
     def analyse(self) -> None:
         for ref, used_in, as_artifact, path in self.uses():
-            value = self.value_of(ref, as_artifact, path)
-            if value is None:
+            body = self.recursive_body(ref, used_in) if isinstance(ref, InputRef) else None
+            if body is not None:  # passed down to the body as an input, so that a deeper call can replace it
+                assert isinstance(ref, InputRef)
+                given = _Value("input", "", ref.input)
+                for group in self.path_up(used_in, None):
+                    self.needs[group]["p:" + given.param] = given
+                    if group == body:
+                        break
                 continue
+            found = self.value_of(ref, as_artifact, path)
+            if found is None:
+                continue
+            value = found
             key = ("a:" if value.artifact else "p:") + value.param
             if value.kind == "loop":
                 for group in self.path_up(used_in, None):
@@ -179,12 +214,39 @@ class _Builder:
                 self.exports[group][key] = value
             for group in self.path_up(used_in, top):
                 self.needs[group][key] = value
+        for name in self.recursions:  # what the body needs besides its parameters reaches each call
+            call = self.spec.groups[name]
+            assert call.recursive_ref is not None
+            for key, needed in self.needs[call.recursive_ref].items():
+                if self.parameter_of(call.recursive_ref, needed) is None:
+                    for holder in self.path_up(call.parent, call.recursive_ref):
+                        self.needs[holder][key] = needed
+
+    def parameter_of(self, body: str, value: _Value) -> str | None:
+        """The parameter of graph body `body` whose first value `value` is, if any."""
+        for param, ref in self.spec.groups[body].inputs.items():
+            if isinstance(ref, InputRef):
+                if value.kind == "input" and value.name == ref.input:
+                    return param
+                continue
+            first = self.value_of(ref, value.artifact, f"groups.{body}.inputs.{param}")
+            if first is not None and (first.kind, first.source, first.name) == (
+                value.kind,
+                value.source,
+                value.name,
+            ):
+                return param
+        return None
 
     # --- expressions ---------------------------------------------------------------------------------------
 
     def expr(self, value: _Value, group: str | None) -> str:
         """How `value` is written inside the DAG template of `group`."""
         space = "artifacts" if value.artifact else "parameters"
+        if value.kind == "input":
+            if group is not None and "p:" + value.param in self.needs[group]:
+                return placeholder(f"inputs.parameters.{value.param}")
+            return placeholder(f"workflow.parameters.{value.name}")
         if value.kind == "loop":
             return placeholder(f"inputs.parameters.{value.param}")
         producer_group = self.task_group(value.source)
@@ -200,7 +262,7 @@ class _Builder:
         if isinstance(ref, ConstRef):
             return render(ref.value)
         if isinstance(ref, InputRef):
-            return placeholder(f"workflow.parameters.{ref.input}")
+            return self.expr(_Value("input", "", ref.input), group)
         if isinstance(ref, TemplateRef):
 
             def token(match: Any) -> str:
@@ -265,6 +327,21 @@ class _Builder:
 
     # --- templates -----------------------------------------------------------------------------------------
 
+    def recursion_upstream(self, name: str) -> list[str]:
+        """The tasks a graph body's call of itself waits for: those its values and conditions come from."""
+        group = self.spec.groups[name]
+        refs = [leaf for ref in group.inputs.values() for leaf in leaf_refs(ref)]
+        for holder in self.chain(group.parent):
+            condition = self.spec.groups[holder].condition
+            if condition is not None:
+                refs += list(expression_refs(condition))
+        found: list[str] = []
+        for ref in refs:
+            source = producer(ref)
+            if source is not None and source not in found:
+                found.append(source)
+        return found
+
     def dependencies(self, group: str | None, element: str) -> list[str]:
         """Elements of `group`'s DAG that `element` (a task or a child group) waits for."""
         members = (
@@ -272,19 +349,19 @@ class _Builder:
             if element in self.spec.tasks
             else [t for t in self.spec.tasks if element in self.chain(self.task_group(t))]
         )
+        waits: list[tuple[str, str]] = [
+            (other, reason) for task in members for other, reason in upstream(self.spec, task).items()
+        ]
+        for name in self.recursions:
+            if element in self.chain(name):
+                waits += [(other, "recursion") for other in self.recursion_upstream(name)]
         found: list[str] = []
-        for task in members:
-            for other, reason in upstream(self.spec, task).items():
-                if reason == "exit" or other in self.exits:
-                    continue
-                holder = self.element_in(group, other)
-                if (
-                    holder is not None
-                    and holder != element
-                    and holder not in found
-                    and holder not in self.exits
-                ):
-                    found.append(holder)
+        for other, reason in waits:
+            if reason == "exit" or other in self.exits:
+                continue
+            holder = self.element_in(group, other)
+            if holder is not None and holder != element and holder not in found and holder not in self.exits:
+                found.append(holder)
         return found
 
     def group_arguments(self, group: str, parent: str | None) -> dict[str, Any]:
@@ -329,9 +406,39 @@ class _Builder:
             arguments["artifacts"] = artifacts
         return arguments
 
+    def recursion_arguments(self, name: str) -> dict[str, Any]:
+        """What a graph body's call of itself passes to the body's template: each of the body's inputs, the
+        call's own value for a parameter, the value the enclosing DAG received for anything else."""
+        call = self.spec.groups[name]
+        body = call.recursive_ref
+        assert body is not None
+        parameters: list[dict[str, Any]] = []
+        artifacts: list[dict[str, Any]] = []
+        for value in self.needs[body].values():
+            param = self.parameter_of(body, value)
+            path = f"groups.{name}.inputs.{param}"
+            if param is None:
+                expr = self.expr(value, call.parent)
+            elif value.artifact:
+                given = self.value_of(call.inputs[param], True, path)
+                if given is None or not given.artifact:
+                    raise _unsupported(path, "a recursive call passing a value where the body reads a file")
+                expr = self.expr(given, call.parent)
+            else:
+                expr = self.ref_expr(call.inputs[param], call.parent, path)
+            if value.artifact:
+                artifacts.append({"name": value.param, "from": expr})
+            else:
+                parameters.append({"name": value.param, "value": expr})
+        return pack(parameters, artifacts)
+
     def dag_task(self, group: str | None, element: str) -> dict[str, Any]:
         entry: dict[str, Any] = {"name": element, "template": element}
-        if element in self.spec.tasks:
+        recursion = self.spec.groups[element].recursive_ref if element in self.spec.groups else None
+        if recursion is not None:  # the body calling itself: a task of the body's own template (kfp 1.8)
+            entry = {"name": recursion, "template": recursion}
+            arguments = self.recursion_arguments(element)
+        elif element in self.spec.tasks:
             arguments = self.task_arguments(element, group)
         else:
             child = self.spec.groups[element]
@@ -367,6 +474,10 @@ class _Builder:
         for name in self.spec.tasks:
             element = self.element_in(group, name)
             if element is not None and element not in elements and element not in self.exits:
+                elements.append(element)
+        for name in self.recursions:  # a body's call of itself holds no task, yet is a DAG task
+            element = self.child_holding(group, name)
+            if element is not None and element not in elements:
                 elements.append(element)
         template: dict[str, Any] = {"name": self.root_name if group is None else group}
         if group is not None:
@@ -503,6 +614,8 @@ class _Builder:
         spec = self.spec
         templates = [self.dag_template(None)]
         for name, group in spec.groups.items():
+            if group.recursive_ref is not None:
+                continue  # it runs the body's template again
             templates.append(self.dag_template(name))
             if group.kind == "parallelFor" and group.parallelism:
                 templates.append(self.loop_wrapper(name))

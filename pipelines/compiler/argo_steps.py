@@ -16,7 +16,7 @@ from pipelines.compiler.ir import (
     TOKEN_PATTERN,
     ComponentSpec,
     PipelineSpec,
-    SidecarSpec,
+    UserContainerSpec,
     ValueRef,
     placeholder,
 )
@@ -92,6 +92,8 @@ class StepTemplates:
                 }
                 for key in mounts.values()
             ]
+        if task.init_containers:  # KFP v1 dsl.UserContainer: run to completion before the step's container
+            template["initContainers"] = [_sidecar(c) for c in task.init_containers]
         if task.sidecars:  # KFP v1 dsl.Sidecar: containers beside the step's in its pod
             template["sidecars"] = [_sidecar(sidecar) for sidecar in task.sidecars]
         if task.retry is not None:
@@ -334,7 +336,7 @@ class StepTemplates:
         return pack(in_params, in_artifacts), pack(out_params, out_artifacts), container
 
 
-def _sidecar(sidecar: SidecarSpec) -> dict[str, Any]:
+def _sidecar(sidecar: UserContainerSpec) -> dict[str, Any]:
     container: dict[str, Any] = {"name": sidecar.name, "image": sidecar.image}
     if sidecar.command:
         container["command"] = list(sidecar.command)

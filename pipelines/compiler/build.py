@@ -67,6 +67,7 @@ def _task_spec(task: PipelineTask, component_key: str) -> TaskSpec:
         caching=task.caching,
         env=dict(task.env),
         sidecars=list(task.sidecars),
+        init_containers=list(task.init_containers),
     )
 
 
@@ -129,6 +130,8 @@ def build_spec(pipeline: Pipeline) -> PipelineSpec:
                 exit_task=group.exit_task,
                 items=_REF.validate_python(group.items) if group.items is not None else None,
                 parallelism=group.parallelism,
+                inputs={k: _REF.validate_python(v) for k, v in (group.inputs or {}).items()},
+                recursive_ref=group.recursive_ref,
             )
             for name, group in ctx.groups.items()
         },

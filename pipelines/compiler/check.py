@@ -100,6 +100,11 @@ class _Checker:
                     self.check_ref(group.items, f"{path}.items", group.parent)
                     if isinstance(group.items, ConstRef) and not isinstance(group.items.value, list):
                         self.add(f"{path}.items", f"items must be a list, got {group.items.value!r}")
+            if group.kind == "graph":
+                for key, ref in group.inputs.items():
+                    self.check_ref(ref, f"{path}.inputs.{key}", group.parent)
+                if group.recursive_ref is not None:
+                    self.check_recursion(name)
             if group.kind == "exitHandler":
                 exit_task = spec.tasks.get(group.exit_task or "")
                 if exit_task is None:
@@ -109,6 +114,57 @@ class _Checker:
                         f"{path}.exitTask",
                         "the exit task must be defined at the same level as its exit handler",
                     )
+
+    def check_recursion(self, name: str) -> None:
+        """A graph component calling itself: inside its own body, with the same parameters, empty."""
+        spec = self.spec
+        group = spec.groups[name]
+        path = f"groups.{name}.recursiveRef"
+        target = spec.groups.get(group.recursive_ref or "")
+        if target is None or target.kind != "graph" or target.recursive_ref is not None:
+            self.add(path, f"unknown graph component body {group.recursive_ref!r}")
+            return
+        if group.recursive_ref not in spec.group_chain(group.parent):
+            self.add(path, f"a graph component calls itself only inside its own body, {group.recursive_ref}")
+        if set(group.inputs) != set(target.inputs):
+            self.add(
+                f"groups.{name}.inputs",
+                f"the recursive call passes {', '.join(group.inputs) or 'nothing'}; the graph component takes "
+                f"{', '.join(target.inputs) or 'nothing'}",
+            )
+        if any(t.group == name for t in spec.tasks.values()) or any(
+            g.parent == name for g in spec.groups.values()
+        ):
+            self.add(f"groups.{name}", "a recursive call holds no tasks or groups of its own")
+
+    def check_recursive_arguments(self) -> None:
+        """The body of a recursive graph component reads its parameters as the values it was first called
+        with (as in KFP, where they must be PipelineParams); each must be a distinct task output, pipeline
+        parameter or loop item, so that a deeper call can stand in for it."""
+        for target in sorted(self.spec.recursive_graphs()):
+            group = self.spec.groups.get(target)
+            if group is None:
+                continue
+            seen: dict[str, str] = {}
+            for key, ref in group.inputs.items():
+                path = f"groups.{target}.inputs.{key}"
+                if not isinstance(ref, (InputRef, TaskOutputRef, LoopItemRef)):
+                    shown = repr(ref.value) if isinstance(ref, ConstRef) else "a computed value"
+                    self.add(
+                        path,
+                        f"graph component {group.display_name or target!r} calls itself, so its argument "
+                        f"{key!r} must be a task output or a pipeline parameter (as KFP requires), got {shown}; "
+                        "pass the value in as a pipeline parameter",
+                    )
+                    continue
+                identity = ref.model_dump_json()
+                if identity in seen:
+                    self.add(
+                        path,
+                        f"graph component {group.display_name or target!r} calls itself, so its arguments must "
+                        f"be distinct values; {key!r} and {seen[identity]!r} are the same",
+                    )
+                seen[identity] = key
 
     def check_tasks(self) -> None:
         spec = self.spec
@@ -160,6 +216,7 @@ def check_spec(spec: PipelineSpec, source: str | None = None) -> None:
     """Raise `SpecError` listing every problem of the pipeline, or return quietly."""
     checker = _Checker(spec)
     checker.check_groups()
+    checker.check_recursive_arguments()
     checker.check_tasks()
     checker.check_outputs()
     if not checker.problems:

@@ -51,7 +51,7 @@ def ref_from_token(match: re.Match[str]) -> dict[str, Any]:
 
 
 PassingMode = Literal["value", "path", "artifact", "finalStatus"]
-GroupKind = Literal["condition", "exitHandler", "parallelFor", "subGraph"]
+GroupKind = Literal["condition", "exitHandler", "parallelFor", "subGraph", "graph"]
 CompareOp = Literal["==", "!=", "<", "<=", ">", ">="]
 
 
@@ -285,17 +285,23 @@ class CachingOptions(IRModel):
     max_staleness_seconds: float | None = None
 
 
-class SidecarSpec(IRModel):
-    """KFP v1 `dsl.Sidecar`: a container running beside the task's own in its pod (Argo `sidecars`).
-
-    The local runner refuses a task with a sidecar: the sidecar is usually a server from its image's
-    entrypoint that the step reaches on localhost, which nothing here can stand in for."""
+class UserContainerSpec(IRModel):
+    """KFP v1 `dsl.UserContainer`: another container of the task's pod. As an init container (Argo
+    `initContainers`) it runs to completion before the step's own command; the local runner runs its
+    command on this machine first, and fails the task naming it when it fails."""
 
     name: str
     image: str
     command: list[str] = Field(default_factory=list)
     args: list[str] = Field(default_factory=list)
     mirror_volume_mounts: bool = False
+
+
+class SidecarSpec(UserContainerSpec):
+    """KFP v1 `dsl.Sidecar`: a container running beside the task's own in its pod (Argo `sidecars`).
+
+    The local runner refuses a task with a sidecar: the sidecar is usually a server from its image's
+    entrypoint that the step reaches on localhost, which nothing here can stand in for."""
 
 
 class TaskSpec(IRModel):
@@ -312,10 +318,19 @@ class TaskSpec(IRModel):
     caching: CachingOptions = Field(default_factory=CachingOptions)
     env: dict[str, str] = Field(default_factory=dict)
     sidecars: list[SidecarSpec] = Field(default_factory=list)
+    init_containers: list[UserContainerSpec] = Field(default_factory=list)
 
 
 class GroupSpec(IRModel):
-    """A block of tasks: a condition, an exit handler or a parallel loop; nested through `parent`."""
+    """A block of tasks: a condition, an exit handler, a parallel loop, a KFP v1 sub-graph or a graph
+    component's body; nested through `parent`.
+
+    A `graph` group is one call of a KFP v1 `@dsl.graph_component`: its tasks are the body, recorded in
+    place with the values the call was given, and `inputs` holds those values by parameter name. A graph
+    group with `recursive_ref` is the body calling itself again (it holds no tasks): when the conditions
+    around it hold, the body named by `recursive_ref` runs once more, with each of that body's `inputs`
+    replaced by this group's value for the same parameter wherever the body reads it.
+    """
 
     kind: GroupKind
     parent: str | None = None
@@ -324,6 +339,8 @@ class GroupSpec(IRModel):
     exit_task: str | None = None
     items: ValueRef | None = None
     parallelism: int | None = None
+    inputs: dict[str, ValueRef] = Field(default_factory=dict)
+    recursive_ref: str | None = None
 
 
 class PipelineSettings(IRModel):
@@ -373,6 +390,20 @@ class PipelineSpec(IRModel):
     def loops_of(self, task: str) -> list[str]:
         """The parallelFor groups around a task, outermost first."""
         return [g for g in self.group_chain(self.tasks[task].group) if self.groups[g].kind == "parallelFor"]
+
+    def is_recursion(self, group: str) -> bool:
+        """True for a graph component's call of itself (a `graph` group with `recursive_ref`)."""
+        return self.groups[group].recursive_ref is not None
+
+    def recursive_graphs(self) -> set[str]:
+        """The graph groups that some group inside them calls again (their `recursive_ref` targets)."""
+        return {g.recursive_ref for g in self.groups.values() if g.recursive_ref is not None}
+
+    def scopes_of(self, group: str | None) -> list[str]:
+        """The groups around `group` (itself included) that may run their tasks more than once: loops (once
+        per item) and recursive graph component bodies (once per level); outermost first."""
+        recursive = self.recursive_graphs()
+        return [g for g in self.group_chain(group) if self.groups[g].kind == "parallelFor" or g in recursive]
 
 
 def dump(model: BaseModel) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from pipelines.dsl.control import (
     ExitHandler,
     If,
     OneOf,
+    OpsGroup,
     ParallelFor,
     SubGraph,
 )
@@ -37,7 +38,7 @@ from pipelines.dsl.importer import importer
 from pipelines.dsl.pipeline import Pipeline, pipeline
 from pipelines.dsl.placeholders import ConcatPlaceholder, IfPresentPlaceholder
 from pipelines.dsl.resources import ResourceOp
-from pipelines.dsl.sidecars import Sidecar
+from pipelines.dsl.sidecars import Sidecar, UserContainer
 from pipelines.dsl.tasks import ContainerOp, PipelineTask
 from pipelines.dsl.types import (
     HTML,
@@ -62,17 +63,31 @@ from pipelines.dsl.volumes import (
     VolumeOp,
 )
 
+BaseOp = PipelineTask  # KFP v1: the base of ContainerOp, ResourceOp and VolumeOp (here of every task)
+# Run-time values, written as the Argo variables that stand for them (Argo fills them in on a cluster; the
+# local runner fills in the same tokens: pipelines.runner.task.runtime_placeholders).
 RUN_ID_PLACEHOLDER = "{{workflow.uid}}"
 EXECUTION_ID_PLACEHOLDER = "{{workflow.uid}}-{{pod.name}}"
+PIPELINE_JOB_ID_PLACEHOLDER = RUN_ID_PLACEHOLDER
+PIPELINE_TASK_ID_PLACEHOLDER = EXECUTION_ID_PLACEHOLDER
+PIPELINE_JOB_NAME_PLACEHOLDER = "{{workflow.name}}"
+PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER = "{{workflow.name}}"
+PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER = "{{workflow.creationTimestamp}}"
 
 __all__ = [
     "EXECUTION_ID_PLACEHOLDER",
     "HTML",
+    "PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER",
+    "PIPELINE_JOB_ID_PLACEHOLDER",
+    "PIPELINE_JOB_NAME_PLACEHOLDER",
+    "PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER",
+    "PIPELINE_TASK_ID_PLACEHOLDER",
     "RUN_ID_PLACEHOLDER",
     "VOLUME_MODE_ROM",
     "VOLUME_MODE_RWM",
     "VOLUME_MODE_RWO",
     "Artifact",
+    "BaseOp",
     "ClassificationMetrics",
     "Collected",
     "Component",
@@ -92,6 +107,7 @@ __all__ = [
     "Metrics",
     "Model",
     "OneOf",
+    "OpsGroup",
     "Output",
     "OutputPath",
     "ParallelFor",
@@ -105,6 +121,7 @@ __all__ = [
     "Sidecar",
     "SlicedClassificationMetrics",
     "SubGraph",
+    "UserContainer",
     "VolumeOp",
     "component",
     "container_component",

@@ -36,13 +36,16 @@ class GroupRecord:
     """A `with` block of the pipeline body, as recorded."""
 
     name: str
-    kind: str  # "condition" | "exitHandler" | "parallelFor"
+    kind: str  # "condition" | "exitHandler" | "parallelFor" | "subGraph" | "graph"
     parent: str | None
     condition: Condition | None = None
     exit_task: str | None = None
     items: dict[str, Any] | None = None
     parallelism: int | None = None
     display_name: str | None = None
+    inputs: dict[str, Any] | None = None  # a graph component call: its arguments as IR references
+    recursive_ref: str | None = None  # a graph component calling itself: the body it runs again
+    source: Any = None  # a graph component call: the GraphComponent (to recognise a recursive call)
 
 
 def _new_conf() -> Any:
@@ -92,6 +95,30 @@ class PipelineContext:
         self.groups[group.name] = group
         self._stack.append(group.name)
         return group
+
+    def add_recursion(self, target: GroupRecord, inputs: dict[str, Any]) -> GroupRecord:
+        """Record a graph component calling itself inside its own body (`target`): a group without tasks,
+        named after the body it runs again. KFP numbers no new group for it, so neither does this."""
+        base = f"{target.name}-recursion"
+        name, n = base, 1
+        while name in self.groups:
+            n += 1
+            name = f"{base}-{n}"
+        group = GroupRecord(
+            name=name,
+            kind="graph",
+            parent=self.current_group,
+            display_name=target.display_name,
+            inputs=inputs,
+            recursive_ref=target.name,
+        )
+        self.groups[name] = group
+        self._branch_chains.pop(self.current_group, None)
+        return group
+
+    def open_groups(self) -> list[GroupRecord]:
+        """The groups being recorded into, outermost first."""
+        return [self.groups[name] for name in self._stack]
 
     def close_group(self, group: GroupRecord) -> None:
         """Leave a group (the innermost one)."""

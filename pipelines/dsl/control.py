@@ -8,8 +8,9 @@ outputs. Nothing is decided while recording.
 
 from __future__ import annotations
 
+import builtins
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 from pipelines.dsl.channels import (
     All,
@@ -28,11 +29,18 @@ from pipelines.dsl.context import GroupRecord, PipelineContext, current_context
 from pipelines.dsl.tasks import PipelineTask
 
 
-class _Group:
-    """A `with` block that opens one group in the current recording context."""
+class OpsGroup:
+    """KFP v1 `dsl.OpsGroup`: the base of the `with` blocks (`Condition`, `ExitHandler`, `ParallelFor`,
+    `SubGraph`, ...); each opens one group in the current recording context. As in KFP it is not used
+    directly in a pipeline: `isinstance(x, dsl.OpsGroup)` and `.type` are what code reads of it."""
 
     kind = ""
     prefix = ""
+    _kfp_types: ClassVar[dict[str, str]] = {
+        "condition": "condition",
+        "exitHandler": "exit_handler",
+        "parallelFor": "for_loop",
+    }
 
     def __init__(self, name: str | None = None, **attrs: Any) -> None:
         self._name = name
@@ -40,14 +48,27 @@ class _Group:
         self._ctx: PipelineContext | None = None
         self.group: GroupRecord | None = None
 
+    @property
+    def type(self) -> str:
+        """KFP v1's name for the kind of group ("condition", "exit_handler", "for_loop", "subgraph")."""
+        return self._kfp_types.get(self.kind, self.kind.lower())
+
     def __enter__(self) -> Any:
+        if not self.kind:
+            raise TypeError(
+                "dsl.OpsGroup is the base of dsl.Condition, dsl.ExitHandler, dsl.ParallelFor and dsl.SubGraph; "
+                "use one of those in `with`"
+            )
         self._ctx = current_context()
         self._before_open(self._ctx)
         self.group = self._ctx.open_group(self.kind, self.prefix, self._name, **self._attrs)
         return self._entered()
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: builtins.type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         assert self._ctx is not None and self.group is not None
         self._ctx.close_group(self.group)
@@ -86,7 +107,7 @@ def _truthy(channel: Channel) -> ConditionExpression:
     return Comparison("==", channel, True)
 
 
-class SubGraph(_Group):
+class SubGraph(OpsGroup):
     """KFP v1 `with dsl.SubGraph(parallelism=2):` — the block's tasks run at most `parallelism` at once
     (locally; on Argo a DAG template with `parallelism`). Inside a loop, each iteration counts apart."""
 
@@ -100,7 +121,7 @@ class SubGraph(_Group):
         super().__init__(name, parallelism=parallelism)
 
 
-class Condition(_Group):
+class Condition(OpsGroup):
     """KFP v1 `with dsl.Condition(task.output == 'heads'):` — the block runs only when true; nests."""
 
     kind = "condition"
@@ -124,7 +145,7 @@ class Elif(Condition):
     def __init__(self, condition: Any, name: str | None = None) -> None:
         self._own = _checked_condition(condition, "Elif")
         self._chain: list[ConditionExpression] = []
-        _Group.__init__(self, name)
+        OpsGroup.__init__(self, name)
 
     def _before_open(self, ctx: PipelineContext) -> None:
         chain = ctx.branch_chain()
@@ -139,7 +160,7 @@ class Elif(Condition):
         ctx.set_branch_chain([*self._chain, self._own])
 
 
-class Else(_Group):
+class Else(OpsGroup):
     """KFP v2 `with dsl.Else():` runs when every earlier If/Elif branch was false."""
 
     kind = "condition"
@@ -155,7 +176,7 @@ class Else(_Group):
         ctx.set_branch_chain(None)
 
 
-class ExitHandler(_Group):
+class ExitHandler(OpsGroup):
     """`with dsl.ExitHandler(exit_task):` — `exit_task` runs after the block, whether it failed or not.
 
     The run still ends Failed when a task inside failed. `exit_task` must have been created just before,
@@ -189,7 +210,7 @@ class ExitHandler(_Group):
                 )
 
 
-class ParallelFor(_Group):
+class ParallelFor(OpsGroup):
     """`with dsl.ParallelFor(items, parallelism=2) as item:` — the block runs once per item.
 
     `items` is a list written in the pipeline, a pipeline parameter or a task output holding a list.

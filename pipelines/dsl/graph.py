@@ -1,25 +1,26 @@
 """KFP v1 `@dsl.graph_component`: a function whose body (tasks, conditions, loops) is recorded in place
-wherever it is called inside a pipeline; the call returns an object standing for all its tasks
-(`.after(...)`, `other.after(it)`, `.output` when the body returns a task output), as a pipeline called
-inside a pipeline does (`pipelines.dsl.nested`).
+wherever it is called inside a pipeline, inside a `graph` group named as KFP 1.8 names it
+(`graph-<function>-<n>`, numbered with the other groups). The call returns an object standing for all its
+tasks (`.after(...)`, `other.after(it)`, `.output` when the body returns a task output), as a pipeline
+called inside a pipeline does (`pipelines.dsl.nested`).
 
-Recursion (the function calling itself, guarded by a `dsl.Condition`, as KFP's recursion sample does)
-is refused with a clear error when the pipeline is loaded: the graph would have to grow while the run
-goes (locally) or compile to a recursive DAG template (on Argo), and neither is done yet.
+Recursion, as KFP's recursion sample writes it: the body calls its own graph component again, under a
+`dsl.Condition`. The inner call is not recorded again (that would never end); it becomes a group without
+tasks that points back at the body (`recursive_ref`) and holds the new arguments. The local runner runs the
+body once more each time that group's conditions hold, the new arguments standing for the old ones, up to
+a depth limit; the Argo target compiles the body to a DAG template that calls itself, as kfp 1.8 does.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
-from contextvars import ContextVar
 from typing import Any
 
-from pipelines.dsl.context import current_context_or_none
+from pipelines.dsl.channels import value_ref
+from pipelines.dsl.context import current_context_or_none, sanitize_name
 from pipelines.dsl.nested import NestedPipelineTask
-
-# The graph components whose bodies are being recorded, outermost first (per thread of recording).
-_EXPANDING: ContextVar[tuple[str, ...]] = ContextVar("graph_components_expanding", default=())
 
 
 class GraphComponent:
@@ -33,6 +34,14 @@ class GraphComponent:
     def __repr__(self) -> str:
         return f"<graph_component {self.name}>"
 
+    def _bind(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            bound = inspect.signature(self.func).bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TypeError(f"graph component {self.name!r}: {exc}") from None
+        bound.apply_defaults()
+        return dict(bound.arguments)
+
     def __call__(self, *args: Any, **kwargs: Any) -> NestedPipelineTask:
         ctx = current_context_or_none()
         if ctx is None:
@@ -40,20 +49,26 @@ class GraphComponent:
                 f"graph component {self.name!r} can only be called inside a pipeline function "
                 "(decorated with @dsl.pipeline)"
             )
-        expanding = _EXPANDING.get()
-        if self.name in expanding:
-            chain = " -> ".join([*expanding, self.name])
-            raise TypeError(
-                f"graph component {self.name!r} calls itself ({chain}): recursive graph components are not "
-                "supported yet (the graph would grow while the run goes); unroll the recursion to a fixed "
-                "depth or loop with dsl.ParallelFor"
-            )
+        bound = self._bind(args, kwargs)
+        inputs: dict[str, Any] = {}
+        for key, value in bound.items():
+            try:
+                inputs[key] = value_ref(value)
+            except TypeError as exc:
+                raise TypeError(f"graph component {self.name!r}: argument {key!r}: {exc}") from None
+        for group in reversed(ctx.open_groups()):
+            if group.kind == "graph" and group.source is self:
+                recursion = ctx.add_recursion(group, inputs)
+                return NestedPipelineTask(recursion.name, [], None)
         before = set(ctx.tasks)
-        token = _EXPANDING.set((*expanding, self.name))
+        ctx.set_branch_chain(None)
+        group = ctx.open_group(
+            "graph", f"graph-{sanitize_name(self.name)}", self.name, inputs=inputs, source=self
+        )
         try:
-            returned = self.func(*args, **kwargs)
+            returned = self.func(**bound)
         finally:
-            _EXPANDING.reset(token)
+            ctx.close_group(group)
         tasks = [task for name, task in ctx.tasks.items() if name not in before]
         return NestedPipelineTask(self.name, tasks, returned)
 

@@ -22,6 +22,7 @@ from pipelines.compiler.ir import (
     Resources,
     RetryPolicy,
     SidecarSpec,
+    UserContainerSpec,
     placeholder,
 )
 from pipelines.dsl.channels import (
@@ -35,7 +36,7 @@ from pipelines.dsl.channels import (
     value_ref,
 )
 from pipelines.dsl.context import current_context
-from pipelines.dsl.sidecars import Sidecar
+from pipelines.dsl.sidecars import Sidecar, UserContainer
 from pipelines.quantities import parse_duration
 from tuner.quantities import parse_cpu, parse_memory
 
@@ -109,6 +110,7 @@ class PipelineTask:
         self.annotations: dict[str, str] = {}
         self.pvolumes: dict[str, Any] = {}
         self.sidecars: list[SidecarSpec] = []
+        self.init_containers: list[UserContainerSpec] = []
         self.execution_options = _ExecutionOptions(self)
 
     def __repr__(self) -> str:
@@ -270,6 +272,20 @@ class PipelineTask:
         self.sidecars.append(sidecar.spec())
         return self
 
+    def add_init_container(self, init_container: UserContainer) -> PipelineTask:
+        """KFP v1: a container that runs to completion before this task's own (see `pipelines.dsl.sidecars`)."""
+        if not isinstance(init_container, UserContainer):
+            raise TypeError(
+                f"{self.name}.add_init_container: needs a dsl.UserContainer, got {init_container!r}"
+            )
+        if any(existing.name == init_container.name for existing in self.init_containers):
+            raise ValueError(
+                f"{self.name}.add_init_container: an init container named {init_container.name!r} is already added"
+            )
+        spec = init_container.spec()
+        self.init_containers.append(UserContainerSpec(**spec.model_dump()))
+        return self
+
     def add_pod_label(self, name: str, value: str) -> PipelineTask:
         """Recorded as an annotation; no effect locally."""
         return self.add_pod_annotation(name, value)
@@ -349,13 +365,14 @@ class ContainerOp(PipelineTask):
         output_artifact_paths: Mapping[str, str] | None = None,
         pvolumes: Mapping[str, Any] | None = None,
         sidecars: list[Sidecar] | None = None,
+        init_containers: list[UserContainer] | None = None,
         **unsupported: Any,
     ) -> None:
         if unsupported:
             raise TypeError(
                 f"ContainerOp {name!r}: {', '.join(sorted(unsupported))} not supported by the local runner; "
                 "supported: name, image, command, arguments, file_outputs, output_artifact_paths, pvolumes, "
-                "sidecars"
+                "sidecars, init_containers"
             )
         outputs = dict(file_outputs or {})
         outputs.update(output_artifact_paths or {})
@@ -378,6 +395,8 @@ class ContainerOp(PipelineTask):
             self.add_pvolumes(pvolumes)
         for sidecar in sidecars or []:
             self.add_sidecar(sidecar)
+        for init_container in init_containers or []:
+            self.add_init_container(init_container)
 
 
 def _container_arg(item: Any, inputs: dict[str, InputSpec], bindings: dict[str, Any]) -> str:

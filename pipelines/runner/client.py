@@ -144,7 +144,8 @@ class Client:
         self._remote: RemoteClient | None = None
         self._runs: dict[str, RunResult] = {}
         if host and os.environ.get(HOST_OVERRIDE_VARIABLE, "").lower() != "local":
-            self._remote = RemoteClient(host, namespace)
+            token = kwargs.get("existing_token")  # KFP v1's name for a bearer token
+            self._remote = RemoteClient(host, namespace, token=token if isinstance(token, str) else None)
             return
         settings = Settings.from_env()
         self._runner = LocalRunner(settings, default_recorder(settings), observer=ConsoleObserver())

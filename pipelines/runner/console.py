@@ -151,6 +151,9 @@ def _group_header(spec: PipelineSpec, name: str, loops: dict[str, str]) -> str:
         text = f"{label}: exit handler (then {group.exit_task})"
     elif group.kind == "subGraph":
         text = f"{label}: sub-graph (parallelism {group.parallelism})"
+    elif group.kind == "graph":
+        calls_itself = any(g.recursive_ref == name for g in spec.groups.values())
+        text = f"{name}: graph component {label}" + (" (calls itself)" if calls_itself else "")
     else:
         text = f"{label}: for each item" + (
             f" (parallelism {group.parallelism})" if group.parallelism else ""

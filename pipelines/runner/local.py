@@ -40,7 +40,7 @@ from pipelines.runner.artifacts import ProjectArtifacts, TaskArtifacts
 from pipelines.runner.console import RunObserver, SilentObserver
 from pipelines.runner.envs import missing_packages, venv_for, venv_python
 from pipelines.runner.executor import CoercionError, coerce
-from pipelines.runner.plan import Instance, Plan
+from pipelines.runner.plan import DEFAULT_MAX_RECURSION_DEPTH, RECURSION_VARIABLE, Instance, Plan
 from pipelines.runner.processes import TaskProcess, WarmPool, site_paths
 from pipelines.runner.recorder import InMemoryRecorder, RunRecorder
 from pipelines.runner.records import (
@@ -55,6 +55,7 @@ from pipelines.runner.records import (
 from pipelines.runner.results import RunResult
 from pipelines.runner.task import (
     EXIT_FILE,
+    INIT_FAILED,
     PreparedTask,
     TaskFailure,
     collect_outputs,
@@ -95,6 +96,9 @@ class RunOptions:
         should_stop: asked on every turn of the loop (at least every 0.25 s): None to go on, "cancel" to
             stop the running tasks and end the run Cancelled, "detach" to stop them and leave the run
             unfinished in the records, to be resumed later (a server shutting down).
+        max_recursion_depth: how many times a KFP v1 graph component may call itself, nested, before the
+            run fails (default 100, or TUNER_PIPELINES_MAX_RECURSION_DEPTH), so that a recursion whose
+            condition never turns false cannot run forever.
     """
 
     parallelism: int | None = None
@@ -108,6 +112,7 @@ class RunOptions:
     trial_id: int | None = None
     task_timeout: float | None = field(default_factory=lambda: _env_timeout())
     fast_start: bool = field(default_factory=lambda: os.environ.get("TUNER_PIPELINES_FAST_START", "1") != "0")
+    max_recursion_depth: int = field(default_factory=lambda: _env_recursion_depth())
     run_id: str | None = None
     resume: Mapping[str, ResumedTask] | None = None
     adopt: frozenset[str] = frozenset()
@@ -145,6 +150,22 @@ def _env_timeout() -> float | None:
             [Problem(TIMEOUT_VARIABLE, f"expected seconds (e.g. 600), got {text!r}")], "environment"
         ) from None
     return value if value > 0 else None
+
+
+def _env_recursion_depth() -> int:
+    text = os.environ.get(RECURSION_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_MAX_RECURSION_DEPTH
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SpecError(
+            [Problem(RECURSION_VARIABLE, f"expected a whole number >= 0 (e.g. 100), got {text!r}")],
+            "environment",
+        )
+    return value
 
 
 class _Cancelled(Exception):
@@ -288,7 +309,12 @@ class _Execution:
             started_at=time.time(),
             run_dir=str(self.run_dir),
         )
-        self.plan = Plan(spec, arguments, lambda ref: self.store.read_text(ref.uri).rstrip("\r\n"))
+        self.plan = Plan(
+            spec,
+            arguments,
+            lambda ref: self.store.read_text(ref.uri).rstrip("\r\n"),
+            max_recursion_depth=options.max_recursion_depth,
+        )
         self.records: dict[str, TaskRecord] = {}
         self.queue: list[Instance] = []
         self.running: dict[str, _Running] = {}
@@ -497,7 +523,7 @@ class _Execution:
             limit = spec.groups[group].parallelism
             if spec.groups[group].kind != "subGraph" or not limit:
                 continue
-            loops = sum(1 for g in spec.group_chain(group) if spec.groups[g].kind == "parallelFor")
+            loops = len(spec.scopes_of(group))
             busy = sum(
                 1
                 for other in running
@@ -704,7 +730,10 @@ class _Execution:
             self._attempt_failed(inst, record, process.killed_reason)
         elif code != 0:
             self._attempt_failed(
-                inst, record, f"exited with code {code}" + self._missing_program(running, code)
+                inst,
+                record,
+                self._init_failure(running)
+                or f"exited with code {code}" + self._missing_program(running, code),
             )
         else:
             try:
@@ -713,6 +742,20 @@ class _Execution:
                 self._attempt_failed(inst, record, str(exc))
                 return
             self._succeeded(inst, record, running.prepared)
+
+    def _init_failure(self, running: _Running) -> str:
+        """For a task with init containers: which one failed, if one did (its own command never ran)."""
+        if not running.prepared.init_containers or running.prepared.log_path is None:
+            return ""
+        try:
+            tail = running.prepared.log_path.read_bytes()[-4096:].decode(errors="replace")
+        except OSError:
+            return ""
+        found = list(INIT_FAILED.finditer(tail.rpartition("--- attempt ")[2]))  # this attempt's only
+        if not found:
+            return ""
+        name, code = found[-1].group("name"), found[-1].group("code")
+        return f"init container {name!r} exited with code {code}; the step's own command did not run"
 
     def _missing_program(self, running: _Running, code: int) -> str:
         """For a container step whose shell could not find a program (exit 127): which one, and why."""
@@ -848,6 +891,10 @@ class _Execution:
         for (group, _scope), state in self.plan.loops.items():
             if state.skipped or state.failed:
                 loops[group] = ("failed: " if state.failed else "skipped: ") + state.message
+        for call in self.plan.recursions.values():
+            target = self.spec.groups[call.group].recursive_ref
+            if call.failed and target is not None:
+                loops[target] = "failed: " + call.message
         failed_loops = [m for m in loops.values() if m.startswith("failed")]
         self.run.state = RunState.FAILED if self.plan.failed or self.timed_out else RunState.SUCCEEDED
         if self.timed_out:

@@ -1,7 +1,9 @@
 """The run's bookkeeping: which task instances exist, which can start, which are skipped and why.
 
 `Plan` turns a compiled pipeline into task instances (one per task, one per loop iteration inside a
-`parallelFor`), expands loops once their items are known, evaluates conditions on real upstream values,
+`parallelFor`, one per level of a recursive graph component), expands loops once their items are known and
+recursive graph components once their recursive call's conditions hold, evaluates conditions on real
+upstream values,
 holds exit tasks until their block has finished, and skips what cannot run (a false condition, a failed or
 skipped producer of a needed value). It resolves each ready instance's arguments to values and artifacts.
 It starts no process and does no I/O except reading an artifact's text through the function it is given:
@@ -12,6 +14,13 @@ Rules (KFP's, as Argo and the KFP backend apply them):
 * `.after(t)` waits for `t` to finish; it is skipped only when `t` failed;
 * an exit task waits for every task of its block and runs whatever happened there;
 * independent branches keep running after a failure; the run ends Failed if any task failed.
+
+Recursion (KFP v1 `@dsl.graph_component` calling itself): the body's tasks exist once per level. Level 0
+is the call written in the pipeline; each time a recursive call's conditions hold and its arguments are
+known, a new level opens in which the body reads the call's values wherever it read the values of the
+first call (as kfp 1.8 passes them as the body template's input parameters). Outside the body, a body
+task's output is the first level's, and waiting for a body task waits for every level. A recursion
+deeper than `max_recursion_depth` fails the run.
 """
 
 from __future__ import annotations
@@ -43,6 +52,8 @@ from pipelines.runner.records import ArtifactRef, TaskState
 
 Scope = tuple[tuple[str, int], ...]
 MISSING: Any = object()
+DEFAULT_MAX_RECURSION_DEPTH = 100
+RECURSION_VARIABLE = "TUNER_PIPELINES_MAX_RECURSION_DEPTH"
 
 
 @dataclass
@@ -57,11 +68,7 @@ class Instance:
     artifacts: dict[str, ArtifactRef] = field(default_factory=dict)
     message: str = ""
     queued: bool = False
-
-    @property
-    def iteration(self) -> tuple[int, ...]:
-        """Loop indices, outermost first."""
-        return tuple(i for _, i in self.scope)
+    iteration: tuple[int, ...] = ()  # loop indices, outermost first
 
 
 @dataclass
@@ -78,6 +85,32 @@ class LoopState:
     @property
     def decided(self) -> bool:
         return self.items is not None or self.skipped or self.failed
+
+
+@dataclass
+class Level:
+    """One run of a recursive graph component's body: `depth` calls deep, reading `bindings` (the values
+    of the recursive call that opened it, by parameter) where the body reads its parameters."""
+
+    depth: int
+    bindings: dict[str, Resolved] | None = None
+
+
+@dataclass
+class RecursionState:
+    """A graph component's call of itself, in one scope: decided once it opened a level (`level`), was
+    skipped (a false condition or a missing argument) or failed (too deep)."""
+
+    group: str
+    scope: Scope
+    level: int | None = None
+    skipped: bool = False
+    failed: bool = False
+    message: str = ""
+
+    @property
+    def decided(self) -> bool:
+        return self.level is not None or self.skipped or self.failed
 
 
 @dataclass(frozen=True)
@@ -105,9 +138,12 @@ class Unavailable:
 Resolution = Resolved | _Wait | Unavailable
 
 
-def instance_id(task: str, scope: Scope) -> str:
-    """`task` at the top level, `task[2]` in loop iteration 2, `task[2][0]` nested."""
-    return task + "".join(f"[{i}]" for _, i in scope)
+def instance_id(task: str, scope: Scope, loops: frozenset[str] | set[str] | None = None) -> str:
+    """`task` at the top level, `task[2]` in loop iteration 2, `task[2][0]` nested; `task@3` in the fourth
+    level of a recursive graph component (entries of `scope` whose group is not in `loops`)."""
+    return task + "".join(
+        f"[{i}]" if loops is None or g in loops else (f"@{i}" if i else "") for g, i in scope
+    )
 
 
 def compare(op: str, left: Any, right: Any) -> bool:
@@ -147,18 +183,26 @@ class Plan:
     """Task instances of one run and the rules that move them."""
 
     def __init__(
-        self, spec: PipelineSpec, arguments: dict[str, Any], artifact_text: Callable[[ArtifactRef], str]
+        self,
+        spec: PipelineSpec,
+        arguments: dict[str, Any],
+        artifact_text: Callable[[ArtifactRef], str],
+        max_recursion_depth: int = DEFAULT_MAX_RECURSION_DEPTH,
     ) -> None:
         self.spec = spec
         self.arguments = arguments
         self._artifact_text = artifact_text
+        self.max_recursion_depth = max_recursion_depth
         self.instances: dict[str, Instance] = {}
         self.loops: dict[tuple[str, Scope], LoopState] = {}
-        self._task_loops = {name: spec.loops_of(name) for name in spec.tasks}
-        self._group_loops = {
-            name: [g for g in spec.group_chain(name) if spec.groups[g].kind == "parallelFor"]
-            for name in spec.groups
-        }
+        self.levels: dict[tuple[str, Scope], list[Level]] = {}  # (recursive graph, outer scope) -> levels
+        self.recursions: dict[tuple[str, Scope], RecursionState] = {}
+        self._recursive = spec.recursive_graphs()
+        self._loop_groups = frozenset(n for n, g in spec.groups.items() if g.kind == "parallelFor")
+        self._graph_args = {g: list(spec.groups[g].inputs.items()) for g in self._recursive}
+        # The loops and recursive graph bodies around each task and group ("scopes"), outermost first.
+        self._task_loops = {name: spec.scopes_of(task.group) for name, task in spec.tasks.items()}
+        self._group_loops = {name: spec.scopes_of(name) for name in spec.groups}
         self._exit_groups = exit_groups(spec)
         self._condition_cache: dict[tuple[str, Scope], Resolution] = {}
         self._open_scope(())
@@ -169,16 +213,38 @@ class Plan:
 
     # --- structure ---------------------------------------------------------------------------------------
 
+    def _id(self, task: str, scope: Scope) -> str:
+        return instance_id(task, scope, self._loop_groups)
+
     def _open_scope(self, scope: Scope) -> None:
-        """Create the instances and loop states that live directly in `scope`."""
+        """Create the instances, loop states and recursion states that live directly in `scope`, and the
+        first level of each recursive graph component there."""
         loops = [g for g, _ in scope]
+        iteration = tuple(i for g, i in scope if g in self._loop_groups)
         for task in self.spec.tasks:
             if self._task_loops[task] == loops:
-                inst = Instance(instance_id(task, scope), task, scope)
+                inst = Instance(self._id(task, scope), task, scope, iteration=iteration)
                 self.instances[inst.id] = inst
         for group, spec in self.spec.groups.items():
             if spec.kind == "parallelFor" and self._group_loops[group][:-1] == loops:
                 self.loops[(group, scope)] = LoopState(group, scope)
+            elif group in self._recursive and self._group_loops[group][:-1] == loops:
+                self.levels[(group, scope)] = [Level(depth=0)]
+                self._open_scope((*scope, (group, 0)))
+            elif spec.recursive_ref is not None and self._group_loops[group] == loops:
+                self.recursions[(group, scope)] = RecursionState(group, scope)
+
+    def _levels_final(self, graph: str, scope: Scope) -> bool:
+        """True when no more levels of `graph` can open inside `scope`: every recursive call and loop in its
+        levels there is decided."""
+        n = len(scope)
+
+        def inside(state_scope: Scope) -> bool:
+            return len(state_scope) > n and state_scope[:n] == scope and state_scope[n][0] == graph
+
+        return all(s.decided for s in self.recursions.values() if inside(s.scope)) and all(
+            s.decided for s in self.loops.values() if inside(s.scope)
+        )
 
     def instances_under(self, task: str, prefix: Scope) -> list[Instance] | None:
         """Every instance of `task` inside `prefix`, or None while some enclosing loop is not expanded."""
@@ -186,7 +252,19 @@ class Plan:
 
         def walk(scope: Scope) -> list[Instance] | None:
             if len(scope) == len(loops):
-                return [self.instances[instance_id(task, scope)]]
+                return [self.instances[self._id(task, scope)]]
+            group = loops[len(scope)]
+            if group in self._recursive:
+                levels = self.levels.get((group, scope))
+                if levels is None or not self._levels_final(group, scope):
+                    return None
+                every: list[Instance] = []
+                for key in range(len(levels)):
+                    sub = walk((*scope, (group, key)))
+                    if sub is None:
+                        return None
+                    every.extend(sub)
+                return every
             state = self.loops.get((loops[len(scope)], scope))
             if state is None or not state.decided:
                 return None
@@ -209,6 +287,30 @@ class Plan:
             n += 1
         return scope[:n]
 
+    def _instance_for(self, task: str, scope: Scope) -> Instance | None:
+        """The instance of `task` that a reference from `scope` reads: the same loop iteration and recursion
+        level where both are inside them, the first level of a recursive body seen from outside it."""
+        prefix = list(self._common_prefix(task, scope))
+        for group in self._task_loops[task][len(prefix) :]:
+            if group not in self._recursive:
+                return None
+            prefix.append((group, 0))
+        return self.instances.get(self._id(task, tuple(prefix)))
+
+    def _rebound(self, ref: ValueRef, scope: Scope) -> Resolution | None:
+        """Inside a deeper level of a recursive graph component, what the recursive call passed for the
+        parameter whose first value `ref` is; None when `ref` is not one of them."""
+        for depth in range(len(scope) - 1, -1, -1):
+            group, key = scope[depth]
+            if key == 0 or group not in self._graph_args:
+                continue
+            for param, arg in self._graph_args[group]:
+                if arg == ref:
+                    bindings = self.levels[(group, scope[:depth])][key].bindings
+                    assert bindings is not None
+                    return bindings[param]
+        return None
+
     # --- resolving values ----------------------------------------------------------------------------------
 
     def value_of(self, resolved: Resolved) -> Any:
@@ -220,6 +322,10 @@ class Plan:
 
     def resolve(self, ref: ValueRef, scope: Scope) -> Resolution:
         """What `ref` stands for, seen from `scope`."""
+        if self._graph_args and isinstance(ref, (InputRef, TaskOutputRef, LoopItemRef)):
+            rebound = self._rebound(ref, scope)
+            if rebound is not None:
+                return rebound
         if isinstance(ref, ConstRef):
             return Resolved(ref.value)
         if isinstance(ref, InputRef):
@@ -249,7 +355,7 @@ class Plan:
         return Unavailable(f"not inside loop {ref.loop_item}")
 
     def _task_output(self, ref: TaskOutputRef, scope: Scope) -> Resolution:
-        producer = self.instances.get(instance_id(ref.task, self._common_prefix(ref.task, scope)))
+        producer = self._instance_for(ref.task, scope)
         if producer is None or not producer.state.is_finished:
             return WAIT
         if not producer.state.has_outputs:
@@ -333,7 +439,8 @@ class Plan:
             cond = self.spec.groups[name].condition
             if cond is None:
                 continue
-            depth = len(self._group_loops[name]) - (1 if self.spec.groups[name].kind == "parallelFor" else 0)
+            own = self.spec.groups[name].kind == "parallelFor" or name in self._recursive
+            depth = len(self._group_loops[name]) - (1 if own else 0)
             key = (name, scope[:depth])
             result = self._condition_cache.get(key)
             if result is None:
@@ -377,6 +484,45 @@ class Plan:
             self._open_scope((*state.scope, (state.group, index)))
         return True
 
+    def _decide_recursion(self, state: RecursionState) -> bool:
+        """Open the next level of a graph component's body, skip the call, or fail it for being too deep;
+        True when it was decided now."""
+        group = self.spec.groups[state.group]
+        allowed = self._conditions(group.parent, state.scope)
+        if isinstance(allowed, _Wait):
+            return False
+        if isinstance(allowed, Unavailable):
+            state.skipped, state.message = True, allowed.reason
+            return True
+        values: dict[str, Resolved] = {}
+        for key, ref in group.inputs.items():
+            got = self.resolve(ref, state.scope)
+            if isinstance(got, _Wait):
+                return False
+            if isinstance(got, Unavailable):
+                state.skipped, state.message = True, f"input {key!r} is unavailable: {got.reason}"
+                return True
+            values[key] = got
+        target = group.recursive_ref
+        assert target is not None
+        position = next(i for i, (g, _) in enumerate(state.scope) if g == target)
+        outer = state.scope[:position]
+        levels = self.levels[(target, outer)]
+        depth = levels[state.scope[position][1]].depth + 1
+        if depth > self.max_recursion_depth:
+            name = self.spec.groups[target].display_name or target
+            state.failed = True
+            state.message = (
+                f"graph component {name!r} ({target}) called itself {depth} times nested, past the limit of "
+                f"{self.max_recursion_depth}; raise it with --max-recursion-depth or {RECURSION_VARIABLE} if "
+                "the recursion is meant to go deeper"
+            )
+            return True
+        levels.append(Level(depth, values))
+        state.level = len(levels) - 1
+        self._open_scope((*outer, (target, state.level)))
+        return True
+
     def _decide(self, inst: Instance) -> Resolution:
         """Resolved(arguments) when ready, Unavailable(reason) to skip, WAIT otherwise."""
         task = self.spec.tasks[inst.task]
@@ -415,6 +561,9 @@ class Plan:
             changed = False
             for state in list(self.loops.values()):
                 if not state.decided and self._decide_loop(state):
+                    changed = True
+            for call in list(self.recursions.values()):
+                if not call.decided and self._decide_recursion(call):
                     changed = True
             for inst in list(self.instances.values()):
                 if inst.queued or inst.state != TaskState.PENDING:
@@ -463,15 +612,19 @@ class Plan:
     @property
     def finished(self) -> bool:
         """True when every loop is decided and every instance is finished."""
-        return all(s.decided for s in self.loops.values()) and all(
-            i.state.is_finished for i in self.instances.values()
+        return (
+            all(s.decided for s in self.loops.values())
+            and all(s.decided for s in self.recursions.values())
+            and all(i.state.is_finished for i in self.instances.values())
         )
 
     @property
     def failed(self) -> bool:
         """True when a task or a loop failed."""
-        return any(i.state == TaskState.FAILED for i in self.instances.values()) or any(
-            s.failed for s in self.loops.values()
+        return (
+            any(i.state == TaskState.FAILED for i in self.instances.values())
+            or any(s.failed for s in self.loops.values())
+            or any(s.failed for s in self.recursions.values())
         )
 
     def running_iterations(self, running: list[Instance], group: str, prefix: Scope) -> set[int]:

@@ -14,6 +14,7 @@ start one.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from pipelines.compiler.ir import dump
 from pipelines.compiler.loader import load_pipeline
 from tuner.errors import AlreadyExistsError, LaunchError, NotFoundError, Problem, SpecError, TunerError
 
+TOKEN_ENV = "TUNER_TOKEN"  # the bearer token for a server with authentication (as tuner.Client reads it)
 FINISHED = {"Succeeded", "Failed", "Cancelled"}
 _V2_STATES = {
     "Pending": "PENDING",
@@ -186,10 +188,17 @@ def _experiment(document: dict[str, Any]) -> RemoteExperiment:
 class RemoteClient:
     """The HTTP client behind `kfp.Client(host=...)` (see the module docstring)."""
 
-    def __init__(self, host: str, namespace: str | None = None, timeout: float = 60.0) -> None:
+    def __init__(
+        self, host: str, namespace: str | None = None, timeout: float = 60.0, token: str | None = None
+    ) -> None:
         self.host = host.rstrip("/")
         self.namespace = namespace or "default"
-        self._http = httpx.Client(base_url=self.host, timeout=timeout)
+        token = token or os.environ.get(TOKEN_ENV)
+        headers = {"Authorization": f"Bearer {token.strip()}"} if token and token.strip() else {}
+        self._http = httpx.Client(base_url=self.host, timeout=timeout, headers=headers)
+
+    def __repr__(self) -> str:  # never the token
+        return f"RemoteClient({self.host!r})"
 
     def close(self) -> None:
         self._http.close()
@@ -218,6 +227,10 @@ class RemoteClient:
             raise NotFoundError(detail)
         if reply.status_code == 409:
             raise AlreadyExistsError(detail)
+        if reply.status_code == 401:
+            raise LaunchError(
+                f"the pipelines server refused the request ({detail}): pass existing_token= or set {TOKEN_ENV}"
+            )
         raise TunerError(f"the pipelines server answered {reply.status_code} to {method} {path}: {detail}")
 
     def _ns(self, namespace: str | None) -> str:

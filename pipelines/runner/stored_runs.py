@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import unquote
 
 from pipelines.compiler.ir import PipelineSpec
 from pipelines.runner.console import summary_lines
@@ -17,7 +18,7 @@ from pipelines.runner.records import RunRecord, RunState, TaskRecord, TaskState
 from tuner.store import StoreReader
 from tuner.store.records import PipelineRun, Task
 
-_ITERATION = re.compile(r"(\[\d+\])+$")
+_ITERATION = re.compile(r"(\[\d+\]|@\d+)+$")  # loop iterations `[2]`, recursion levels `@1`
 
 
 def _seconds(moment: datetime | None) -> float | None:
@@ -76,7 +77,7 @@ def _record(task: Task) -> TaskRecord:
         k: v for k, v in task.outputs.items() if not (isinstance(v, dict) and set(v) == {"uri", "digest"})
     }
     log = (
-        task.logs_uri[len("file://") :]
+        unquote(task.logs_uri[len("file://") :])  # a file URI escapes `[`, `]` and `@` in instance names
         if task.logs_uri and task.logs_uri.startswith("file://")
         else task.logs_uri
     )

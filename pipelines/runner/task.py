@@ -18,7 +18,9 @@ import hashlib
 import marshal
 import os
 import re
+import shlex
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,7 @@ from pipelines.compiler.ir import TOKEN_PATTERN, ComponentSpec, canonical_json
 from pipelines.runner.executor import CoercionError, coerce, render
 from pipelines.runner.plan import Instance, Resolved
 from pipelines.runner.processes import TaskProcess, executor_command, send_spec, start_process
-from pipelines.runner.records import ArtifactRef, CacheEntry, TaskRecord
+from pipelines.runner.records import ArtifactRef, CacheEntry, RunRecord, TaskRecord
 from tuner.errors import TunerError
 
 if TYPE_CHECKING:
@@ -59,6 +61,7 @@ class PreparedTask:
     output_paths: dict[str, Path] = field(default_factory=dict)
     file_outputs: dict[str, tuple[Path, str]] = field(default_factory=dict)  # name -> (private, original)
     output_params: dict[str, str] = field(default_factory=dict)  # python parameter -> output name
+    init_containers: list[tuple[str, list[str]]] = field(default_factory=list)  # (name, command line)
     started: float = 0.0
     _log: IO[bytes] | None = None
     log_path: Path | None = None
@@ -82,14 +85,29 @@ def safe_name(inst_id: str) -> str:
     return inst_id.replace("][", ".").replace("[", ".").replace("]", "")
 
 
-RUN_ID_TOKEN = "{{workflow.uid}}"  # KFP v1 dsl.RUN_ID_PLACEHOLDER
-POD_NAME_TOKEN = "{{pod.name}}"  # part of KFP v1 dsl.EXECUTION_ID_PLACEHOLDER
+RUN_ID_TOKEN = "{{workflow.uid}}"  # KFP v1 dsl.RUN_ID_PLACEHOLDER, v2 PIPELINE_JOB_ID_PLACEHOLDER
+POD_NAME_TOKEN = (
+    "{{pod.name}}"  # part of KFP v1 dsl.EXECUTION_ID_PLACEHOLDER and v2 PIPELINE_TASK_ID_PLACEHOLDER
+)
+RUN_NAME_TOKEN = "{{workflow.name}}"  # KFP v2 PIPELINE_JOB_NAME_PLACEHOLDER / _RESOURCE_NAME_PLACEHOLDER
+CREATED_TOKEN = "{{workflow.creationTimestamp}}"  # KFP v2 PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER
 
 
-def runtime_placeholders(text: str, run_id: str, inst_id: str) -> str:
-    """KFP v1's `dsl.RUN_ID_PLACEHOLDER` / `EXECUTION_ID_PLACEHOLDER` filled in for a local run (on Argo,
-    Argo fills them): the run's id, and the run's id with the task's name."""
-    return text.replace(RUN_ID_TOKEN, run_id).replace(POD_NAME_TOKEN, safe_name(inst_id))
+def runtime_placeholders(text: str, run: RunRecord, inst_id: str) -> str:
+    """The run's placeholders filled in for a local run (on Argo, Argo fills the same tokens): KFP v1's
+    `dsl.RUN_ID_PLACEHOLDER` / `EXECUTION_ID_PLACEHOLDER` and KFP v2's `PIPELINE_JOB_ID_PLACEHOLDER`,
+    `PIPELINE_TASK_ID_PLACEHOLDER`, `PIPELINE_JOB_NAME_PLACEHOLDER`, `PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER`
+    and `PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER`: the run's id, the run's id with the task's name, the
+    run's name as the store keeps it, and when the run started (UTC, RFC 3339)."""
+    if "{{" not in text:
+        return text
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(run.started_at))
+    return (
+        text.replace(RUN_ID_TOKEN, run.run_id)
+        .replace(POD_NAME_TOKEN, safe_name(inst_id))
+        .replace(RUN_NAME_TOKEN, run.run_name or f"{run.pipeline_name}-{run.run_id[:8]}")
+        .replace(CREATED_TOKEN, created)
+    )
 
 
 def _input_values(
@@ -108,7 +126,7 @@ def _input_values(
             try:
                 raw = execution.plan.value_of(resolved)
                 if isinstance(raw, str) and "{{" in raw:
-                    raw = runtime_placeholders(raw, execution.run.run_id, inst.id)
+                    raw = runtime_placeholders(raw, execution.run, inst.id)
                 value = coerce(raw, spec.type)
             except CoercionError as exc:
                 raise TaskFailure(f"input {key!r}: {exc}") from None
@@ -170,6 +188,14 @@ def prepare_task(execution: _Execution, inst: Instance, record: TaskRecord) -> P
     (task_dir / "work").mkdir(parents=True, exist_ok=True)
     paths = _materialise(execution, component, files, task_dir, record)
     prepared.env = dict(task.env)
+    for init in task.init_containers:
+        argv = [runtime_placeholders(part, execution.run, inst.id) for part in [*init.command, *init.args]]
+        if not argv:
+            raise TaskFailure(
+                f"init container {init.name!r} has no command: it would run the entrypoint of image {init.image}, "
+                "which cannot run on this machine; give it a command"
+            )
+        prepared.init_containers.append((init.name, argv))
     if component.python is not None:
         _prepare_python(execution, inst, prepared, values, paths)
     else:
@@ -320,10 +346,9 @@ def _prepare_container(
             return str(paths[name])
         return render(values.get(name))
 
-    run_id = prepared.task_dir.parent.parent.name
     prepared.argv = [
         runtime_placeholders(
-            TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), run_id, prepared.inst_id
+            TOKEN_PATTERN.sub(substitute, _rewrite_paths(part, rewrites)), execution.run, prepared.inst_id
         )
         for part in [*container.command, *container.args]
     ]
@@ -344,6 +369,11 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
     for path in prepared.output_paths.values():  # a retry starts from clean outputs
         if path.exists():
             shutil.rmtree(path) if path.is_dir() else path.unlink()
+    if prepared.init_containers and prepared.component.python is not None:
+        main = executor_command(prepared.python or sys.executable)
+        process = start_process(init_wrapper(prepared.init_containers, main), None, None, stdin=True)
+        send_spec(process, prepared.python_spec)
+        return process
     if prepared.component.python is not None and prepared.python is None:
         process = execution.pool.take()
         send_spec(process, prepared.python_spec)
@@ -355,8 +385,11 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
         send_spec(process, prepared.python_spec)
         return process
     env = {**os.environ, **prepared.env}
+    argv = (
+        init_wrapper(prepared.init_containers, prepared.argv) if prepared.init_containers else prepared.argv
+    )
     try:
-        return start_process(prepared.argv, prepared.task_dir / "work", env)
+        return start_process(argv, prepared.task_dir / "work", env)
     except FileNotFoundError:
         container = prepared.component.container
         image = (
@@ -370,6 +403,21 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
         ) from None
     except OSError as exc:
         raise TaskFailure(f"cannot start {prepared.argv[0]!r}: {exc.strerror or exc}") from None
+
+
+INIT_FAILED = re.compile(r"init container '(?P<name>[^']+)' failed with exit code (?P<code>\d+)")
+
+
+def init_wrapper(inits: list[tuple[str, list[str]]], main: list[str]) -> list[str]:
+    """A command line running each init container's command in turn (stdin closed, so that the step's own
+    process still gets its input), stopping at the first failure with a line `INIT_FAILED` matches, then
+    replacing itself with the step's own command."""
+    lines = [
+        f"{shlex.join(argv)} </dev/null || {{ code=$?; "
+        f"echo {shlex.quote(f'init container {name!r} failed with exit code')} $code >&2; exit $code; }}"
+        for name, argv in inits
+    ]
+    return ["sh", "-c", "\n".join([*lines, 'exec "$@"']), "sh", *main]
 
 
 def collect_outputs(

@@ -116,3 +116,16 @@ def test_default_location_is_the_data_folder(monkeypatch: pytest.MonkeyPatch, tm
     monkeypatch.setenv("TUNER_ARTIFACTS", "memory://configured")
     root = open_artifact_store(settings=Settings.from_env()).root
     assert root.startswith("memory://") and root.endswith("/configured")
+
+
+def test_read_range_and_list_files(store: ArtifactStore) -> None:
+    data = bytes(range(200))
+    stored = store.put_bytes(data, name="r.bin")
+    assert store.read_range(stored.uri, 10, 20) == data[10:20]
+    assert store.read_range(stored.uri, 195) == data[195:]
+    assert store.read_range(stored.uri, 5, 5) == b""
+    with pytest.raises(StoreValueError, match="start=-1"):
+        store.read_range(stored.uri, -1)
+    with pytest.raises(NotFoundError):
+        store.read_range(stored.uri + "-missing", 0, 1)
+    assert store.list_files() == [stored.uri]

@@ -47,3 +47,26 @@ def test_runs_show_takes_a_short_id(store_url: str) -> None:
     assert shown.exit_code == 0 and "run 1 'calc-1a2b3c4d'" in shown.stdout
     missing = CliRunner().invoke(app, ["pipelines", "runs", "show", "9", "--store", store_url])
     assert missing.exit_code == 2 and "no pipeline run 9" in missing.stderr
+
+
+def test_exact_matches_win_and_a_short_number_is_only_a_run_number(tmp_path: Path) -> None:
+    """`runs show 9` means run 9 even when some run id starts with 9 (the lookup used to pick that run about
+    one time in sixteen); an exact short id wins over another run's name that starts with the same text."""
+    url = f"sqlite:///{tmp_path / 'tuner.db'}"
+    store = open_store(url)
+    try:
+        store.create_run("calc-9f00aa11")
+        store.create_run("calc-12345678")
+        store.create_run("1a2b3c4d-nightly")
+        store.create_run("calc-1a2b3c4d")
+        with pytest.raises(NotFoundError, match="no pipeline run 9;"):
+            find_run(store, "9")
+        assert find_run(store, "9f").name == "calc-9f00aa11"
+        assert find_run(store, "2").name == "calc-12345678"  # the run number
+        assert find_run(store, "1234").name == "calc-12345678"  # four digits: the start of a short id
+        assert find_run(store, "1a2b3c4d").id == 4  # exact short id, over the name that starts with it
+        with pytest.raises(AmbiguousNameError) as caught:
+            find_run(store, "1a2b")
+        assert "run 3 '1a2b3c4d-nightly', run 4 'calc-1a2b3c4d'" in str(caught.value)
+    finally:
+        store.close()

@@ -6,6 +6,7 @@ that hera's typed models (generated from Argo's schema) accept unchanged.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -842,9 +843,351 @@ def test_graph_component_body_is_recorded_in_place_at_each_call(harness: Harness
     valid_argo(spec)
 
 
-def test_recursive_graph_component_is_refused_naming_the_recursion() -> None:
+def test_recursive_graph_component_flips_until_heads_one_level_per_call(
+    harness: Harness, tmp_path: Path
+) -> None:
+    """KFP's recursion sample: the body calls itself under `dsl.Condition(flip == 'tails')`. The coin lands
+    heads on its 4th toss: the first flip and the body's flips at levels 0 and 1 are tails, so the body runs
+    three times, each level printing the flip it was given, and the last print waits for every level."""
+    spec = sample("v1_graph_component.py", "flipcoin_recursive")
+    assert spec.groups["graph-flip-component-1-recursion"].recursive_ref == "graph-flip-component-1"
+    assert spec.groups["graph-flip-component-1-recursion"].parent == "condition-2"
+    tally = tmp_path / "tally"
+    result = harness.run(spec, {"tally": str(tally), "heads_on": 4}, enable_caching=False)
+    assert result.success(), result
+    flips = [result.task(name).outputs["output"] for name in ("flip", "flip-2", "flip-2@1", "flip-2@2")]
+    assert flips == ["tails", "tails", "tails", "heads"]
+    assert "flip-2@3" not in result.tasks and "print@3" not in result.tasks
+    assert len(tally.read_text().splitlines()) == 4  # four tosses, no more
+    printed = [(name, line) for name, line in harness.observer.lines if name.startswith("print")]
+    assert printed == [
+        ("print", "tails\n"),
+        ("print@1", "tails\n"),
+        ("print@2", "tails\n"),
+        ("print-2", "it is over: tails\n"),
+    ]
+    last = result.task("print-2")
+    assert last.started_at is not None and all(
+        last.started_at >= (result.task(name).finished_at or 0) for name in ("flip-2@2", "print@2")
+    )
+
+
+def test_recursive_graph_component_when_the_first_flip_ends_it(harness: Harness, tmp_path: Path) -> None:
+    result = harness.run(
+        sample("v1_graph_component.py", "flipcoin_recursive"),
+        {"tally": str(tmp_path / "tally"), "heads_on": 2},
+        enable_caching=False,
+    )
+    assert result.success(), result
+    assert result.task("flip-2").outputs["output"] == "heads"
+    assert not any("@" in name for name in result.tasks)  # the body ran once: no deeper level
+
+
+def test_recursive_graph_component_compiles_to_a_dag_template_calling_itself() -> None:
+    """kfp 1.8: the body is a DAG template `graph-flip-component-1` taking the values it reads as input
+    parameters (named `<task>-<output>`); inside it the condition is a DAG task with a `when`, whose own
+    DAG calls `graph-flip-component-1` again with the new flip under the body's parameter names."""
+    document = valid_argo(sample("v1_graph_component.py", "flipcoin_recursive"))
+    body = "graph-flip-component-1"
+    assert dag_graph(document) == {
+        "recursive-loop-pipeline": {
+            "flip": ([], False),
+            body: (["flip"], False),
+            "print-2": (["flip", body], False),
+        },
+        body: {"print": ([], False), "flip-2": (["print"], False), "condition-2": (["flip-2"], True)},
+        "condition-2": {body: ([], False)},
+    }
+    by_name = templates(document)
+    assert by_name[body]["inputs"]["parameters"] == [
+        {"name": "flip-output"},
+        {"name": "tally"},
+        {"name": "heads_on"},
+    ]
+    condition = next(t for t in by_name[body]["dag"]["tasks"] if t["name"] == "condition-2")
+    assert condition["when"] == '"{{tasks.flip-2.outputs.parameters.output}}" == "tails"'
+    (again,) = by_name["condition-2"]["dag"]["tasks"]
+    assert again["template"] == body
+    assert again["arguments"]["parameters"] == [
+        {"name": "flip-output", "value": "{{inputs.parameters.flip-2-output}}"},
+        {"name": "tally", "value": "{{inputs.parameters.tally}}"},
+        {"name": "heads_on", "value": "{{inputs.parameters.heads_on}}"},
+    ]
+    print_args = next(t for t in by_name[body]["dag"]["tasks"] if t["name"] == "print")["arguments"]
+    assert print_args["parameters"] == [{"name": "flip_output", "value": "{{inputs.parameters.flip-output}}"}]
+    assert "graph-flip-component-1-recursion" not in by_name  # the call runs the body's template
+
+
+def test_recursion_deeper_than_the_limit_fails_the_run_saying_how_to_raise_it(harness: Harness) -> None:
+    spec = sample("v1_graph_component.py", "countdown")
+    done = harness.run(spec, {"start": 3})
+    assert done.success(), done
+    assert [done.task(n).outputs["Output"] for n in ("decrement", "decrement@1", "decrement@2")] == [2, 1, 0]
+    stopped = harness.run(spec, {"start": 3}, max_recursion_depth=1)
+    assert stopped.run.state == RunState.FAILED
+    assert (
+        "graph component 'count_down' (graph-count-down-1) called itself 2 times nested, past the limit of 1"
+        in (stopped.run.message)
+    )
+    assert "--max-recursion-depth or TUNER_PIPELINES_MAX_RECURSION_DEPTH" in stopped.run.message
+    assert "decrement@1" in stopped.tasks and "decrement@2" not in stopped.tasks
+
+
+def test_max_recursion_depth_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pipelines.runner.local import RunOptions
+
+    assert RunOptions().max_recursion_depth == 100
+    monkeypatch.setenv("TUNER_PIPELINES_MAX_RECURSION_DEPTH", "7")
+    assert RunOptions().max_recursion_depth == 7
+    monkeypatch.setenv("TUNER_PIPELINES_MAX_RECURSION_DEPTH", "lots")
+    with pytest.raises(SpecError, match=r"TUNER_PIPELINES_MAX_RECURSION_DEPTH.*expected a whole number >= 0"):
+        RunOptions()
+
+
+def test_recursive_graph_component_arguments_must_be_task_outputs_or_parameters(make_pipeline: Any) -> None:
     with pytest.raises(SpecError) as caught:
-        sample("v1_graph_component.py", "flipcoin_recursive")
+        make_pipeline(
+            """
+            from pipelines.kfp import dsl
+
+            @dsl.component
+            def decrement(n: int) -> int:
+                return n - 1
+
+            @dsl.graph_component
+            def count_down(n):
+                left = decrement(n=n)
+                with dsl.Condition(left.output > 0):
+                    count_down(left.output)
+
+            @dsl.pipeline
+            def p():
+                count_down(5)
+            """
+        )
     message = str(caught.value)
-    assert "graph component 'flip_component' calls itself (flip_component -> flip_component)" in message
-    assert "recursive graph components are not supported yet" in message
+    assert "groups.graph-count-down-1.inputs.n" in message
+    assert "argument 'n' must be a task output or a pipeline parameter (as KFP requires), got 5" in message
+
+
+# --- KFP v1 init containers and OpsGroup ---------------------------------------------------------------------
+
+
+INIT_SOURCE = """
+from pipelines.kfp import dsl
+
+
+@dsl.component
+def record(order: str) -> str:
+    with open(order, "a") as f:
+        f.write("python step\\n")
+    return open(order).read()
+
+
+@dsl.pipeline(name="init containers")
+def init_containers(order: str = "{order}"):
+    ready = dsl.UserContainer(
+        name="prepare", image="alpine:3.18", command=["sh", "-c"], args=["echo init >> {order}; echo prepared"]
+    )
+    hello = dsl.ContainerOp(
+        name="hello",
+        image="alpine:3.18",
+        command=["sh", "-c", "echo main >> {order}"],
+        init_containers=[ready],
+    )
+    later = record(order=order).after(hello)
+    later.add_init_container(
+        dsl.UserContainer(name="warm-up", image="busybox", command=["sh", "-c", "echo py-init >> {order}"])
+    )
+    dsl.ContainerOp(name="broken", image="alpine:3.18", command=["sh", "-c", "echo never >> {order}"]).add_init_container(
+        dsl.UserContainer(name="check", image="busybox", command=["sh", "-c", "exit {code}"])
+    ).after(later)
+"""
+
+
+def test_init_containers_run_before_the_step_and_compile_to_argo_init_containers(
+    make_pipeline: Any, harness: Harness, tmp_path: Path
+) -> None:
+    order = tmp_path / "order"
+    spec = make_pipeline(INIT_SOURCE.format(order=order, code=3))
+    result = harness.run(spec, enable_caching=False)
+    assert ("hello", "prepared\n") in harness.observer.lines  # the init container's output, under the task
+    assert result.task("hello").state == TaskState.SUCCEEDED
+    assert result.task("record").outputs["Output"] == "init\nmain\npy-init\npython step\n"
+    broken = result.task("broken")
+    assert broken.state == TaskState.FAILED
+    assert broken.message == "init container 'check' exited with code 3; the step's own command did not run"
+    assert "never" not in order.read_text()
+    steps = templates(valid_argo(spec))
+    assert steps["hello"]["initContainers"] == [
+        {
+            "name": "prepare",
+            "image": "alpine:3.18",
+            "command": ["sh", "-c"],
+            "args": [f"echo init >> {order}; echo prepared"],
+        }
+    ]
+    assert steps["record"]["initContainers"][0]["name"] == "warm-up"
+    assert "initContainers" not in steps[next(n for n in steps if n.startswith("init-containers"))]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        ('dsl.UserContainer(name="u", image="i", ports=[80])', "dsl.UserContainer 'u': ports not supported"),
+        (
+            'step().add_init_container("busybox")',
+            "add_init_container: needs a dsl.UserContainer, got 'busybox'",
+        ),
+        (
+            'step().add_init_container(dsl.UserContainer("u", "i")).add_init_container(dsl.UserContainer("u", "j"))',
+            "an init container named 'u' is already added",
+        ),
+    ],
+)
+def test_bad_init_containers_are_reported_naming_the_field(
+    make_pipeline: Any, call: str, message: str
+) -> None:
+    with pytest.raises(SpecError, match=message):
+        make_pipeline(
+            f"""
+            from pipelines.kfp import dsl
+
+            @dsl.component
+            def step():
+                pass
+
+            @dsl.pipeline
+            def p():
+                {call}
+            """
+        )
+
+
+def test_an_init_container_without_a_command_fails_the_task_locally(
+    make_pipeline: Any, harness: Harness
+) -> None:
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.pipeline
+        def p():
+            dsl.ContainerOp(name="s", image="i", command=["true"], init_containers=[dsl.UserContainer("u", "redis")])
+        """
+    )
+    failed = harness.run(spec).task("s")
+    assert failed.state == TaskState.FAILED
+    assert "init container 'u' has no command: it would run the entrypoint of image redis" in failed.message
+
+
+def test_ops_group_is_the_base_of_the_with_blocks_and_not_used_directly(make_pipeline: Any) -> None:
+    from pipelines.dsl.channels import PipelineInputChannel
+    from pipelines.kfp import dsl
+
+    flag = PipelineInputChannel("flag", "str")
+    blocks = [dsl.Condition(flag == "on"), dsl.ParallelFor([1, 2]), dsl.SubGraph(parallelism=2)]
+    assert all(isinstance(b, dsl.OpsGroup) for b in blocks)
+    assert [b.type for b in blocks] == ["condition", "for_loop", "subgraph"]
+    with pytest.raises(SpecError, match=r"dsl\.OpsGroup is the base of dsl\.Condition"):
+        make_pipeline(
+            """
+            from pipelines.kfp import dsl
+
+            @dsl.pipeline
+            def p():
+                with dsl.OpsGroup():
+                    pass
+            """
+        )
+
+
+def test_recursion_per_loop_iteration_and_the_first_level_seen_from_outside(
+    make_pipeline: Any, harness: Harness
+) -> None:
+    """A recursive graph component called in a loop recurses apart in each iteration; outside its body, the
+    call's `.output` is its first level's, and `.after(call)` waits for every level."""
+    source = """
+        from pipelines.kfp import dsl
+
+        @dsl.component
+        def decrement(n: int) -> int:
+            return n - 1
+
+        @dsl.component
+        def show(text: str):
+            print(text)
+
+        @dsl.graph_component
+        def count_down(n):
+            left = decrement(n=n)
+            with dsl.Condition(left.output > 0):
+                count_down(left.output)
+            return left
+
+        @dsl.pipeline
+        def in_loop(starts: list = [2, 3]):
+            with dsl.ParallelFor(starts) as start:
+                count_down(start)
+
+        @dsl.pipeline
+        def seen_from_outside(start: int = 3):
+            call = count_down(start)
+            show(text="first level left %s" % call.output).after(call)
+        """
+    looped = harness.run(make_pipeline(source, "in_loop"))
+    assert looped.success(), looped
+    outputs = {name: task.outputs["Output"] for name, task in looped.tasks.items()}
+    assert outputs == {
+        "decrement[0]": 1,
+        "decrement[0]@1": 0,
+        "decrement[1]": 2,
+        "decrement[1]@1": 1,
+        "decrement[1]@2": 0,
+    }
+    outside = harness.run(make_pipeline(source, "seen_from_outside"))
+    assert outside.success(), outside
+    assert ("show", "first level left 2\n") in harness.observer.lines
+    show = outside.task("show")
+    assert show.started_at is not None and show.started_at >= (outside.task("decrement@2").finished_at or 0)
+
+
+def test_v2_run_placeholders_are_filled_in_locally_and_left_to_argo(
+    make_pipeline: Any, harness: Harness
+) -> None:
+    """KFP v2's job and task placeholders, passed to a Python component and a container component as the
+    samples do: locally the run's id, name and start time and the task's id; on Argo its own variables."""
+    spec = make_pipeline(
+        """
+        from pipelines.kfp import dsl
+
+        @dsl.component
+        def where(job_id: str, job_name: str, resource: str, task_id: str, created: str) -> str:
+            return "|".join([job_id, job_name, resource, task_id, created])
+
+        @dsl.container_component
+        def echo_job(name: str):
+            return dsl.ContainerSpec(image="alpine", command=["echo", name, dsl.PIPELINE_JOB_ID_PLACEHOLDER])
+
+        @dsl.pipeline(name="placeholders")
+        def p():
+            where(
+                job_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER,
+                job_name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER,
+                resource=dsl.PIPELINE_JOB_RESOURCE_NAME_PLACEHOLDER,
+                task_id=dsl.PIPELINE_TASK_ID_PLACEHOLDER,
+                created=dsl.PIPELINE_JOB_CREATE_TIME_UTC_PLACEHOLDER,
+            )
+            echo_job(name=dsl.PIPELINE_JOB_NAME_PLACEHOLDER)
+        """
+    )
+    result = harness.run(spec, run_name="nightly")
+    assert result.success(), result
+    run_id = result.run_id
+    job_id, job_name, resource, task_id, created = result.task("where").outputs["Output"].split("|")
+    assert (job_id, job_name, resource, task_id) == (run_id, "nightly", "nightly", f"{run_id}-where")
+    started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(result.run.started_at))
+    assert created == started
+    assert ("echo-job", f"nightly {run_id}\n") in harness.observer.lines
+    steps = templates(valid_argo(spec))
+    assert steps["echo-job"]["container"]["command"][-1] == "{{workflow.uid}}"

@@ -90,5 +90,19 @@ def test_runs_are_kept_in_the_store_and_shown_back(tmp_path: Path) -> None:
     assert shown.returncode == 0 and "≡ add-op-3  Cached  Output=13.0" in shown.stdout
     as_yaml = tuner("runs", "show", "1", "--store", store, "-o", "yaml")
     assert yaml.safe_load(as_yaml.stdout)["tasks"][2]["outputs"] == {"Output": 13.0}
+    # run 9 does not exist; a number this short is a run number only, whatever the two runs' ids start with
     missing = tuner("runs", "show", "9", "--store", store)
     assert missing.returncode == 2 and "no pipeline run 9" in missing.stderr
+
+
+def test_max_recursion_depth_option_stops_a_deep_recursion() -> None:
+    sample = ROOT / "tests" / "pipelines" / "samples" / "v1_graph_component.py"
+    deep = tuner("run", str(sample), "-p", "countdown", "--arg", "start=4", "--max-recursion-depth", "2")
+    assert deep.returncode == 1, deep.stderr
+    assert "called itself 3 times nested, past the limit of 2" in deep.stderr
+    assert "graph-count-down-1: graph component count_down (calls itself)" in deep.stderr
+    enough = tuner("run", str(sample), "-p", "countdown", "--arg", "start=4", "--no-cache")
+    assert enough.returncode == 0, enough.stderr
+    assert "✓ decrement@3  Succeeded" in enough.stderr and "Output=0" in enough.stderr
+    negative = tuner("run", str(sample), "-p", "countdown", "--max-recursion-depth", "-1")
+    assert negative.returncode == 2 and "--max-recursion-depth" in negative.stderr

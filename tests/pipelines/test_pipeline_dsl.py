@@ -146,7 +146,7 @@ def settings():
         ("step(1)", "step() takes 0 arguments"),
         ("step(nope=1)", "step() got an unexpected argument 'nope'"),
         ("step().output", "task step has no outputs"),
-        ('dsl.ContainerOp(name="x", image="i", init_containers=[])', "init_containers not supported"),
+        ('dsl.ContainerOp(name="x", image="i", container_kwargs={})', "container_kwargs not supported"),
         ("dsl.ParallelFor(3)", "dsl.ParallelFor takes a list"),
         ("dsl.Condition(5)", "takes a comparison"),
     ],

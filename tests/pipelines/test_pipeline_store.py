@@ -130,3 +130,16 @@ def flaky_pipeline():
     assert result.success()
     (task,) = store.list_tasks(store.list_runs()[0].id)
     assert task.attempts == 2 and task.state == TaskState.SUCCEEDED and task.outputs == {"Output": 2}
+
+
+def test_a_stored_recursive_run_shows_every_level_with_its_log(store: Store) -> None:
+    spec = load_pipeline(Path(__file__).parent / "samples" / "v1_graph_component.py", "countdown")
+    result = Harness(StoreRecorder(store)).run(spec, {"start": 3}, enable_caching=False)
+    assert result.success()
+    (run,) = store.list_runs()
+    lines = run_lines(store, run.id)
+    assert "  graph-count-down-1: graph component count_down (calls itself)" in lines
+    shown = [line.split()[1] for line in lines if line.startswith("    ✓ ")]
+    assert shown == ["decrement", "decrement@1", "decrement@2"]
+    logs = [line.split(": ", 1)[1] for line in lines if line.startswith("    decrement")]
+    assert len(logs) == 3 and all(Path(log).is_file() for log in logs)  # real paths, not escaped URIs

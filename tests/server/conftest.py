@@ -10,7 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +33,16 @@ def free_port() -> int:
 class ServerProcess:
     """`python -m tuner.cli server` on one store and data folder; can be killed and started again."""
 
-    def __init__(self, home: Path, store_url: str, root_path: str = "") -> None:
+    def __init__(
+        self,
+        home: Path,
+        store_url: str,
+        root_path: str = "",
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.home, self.store_url, self.root_path = home, store_url, root_path
+        self.extra_args, self.extra_env = list(args), dict(env or {})
         self.port = free_port()
         self.proc: subprocess.Popen[str] | None = None
         self.log = home / "server.log"
@@ -44,7 +52,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TUNER_HOME": str(self.home)}
+        env = {**os.environ, "PYTHONPATH": str(ROOT), "TUNER_HOME": str(self.home), **self.extra_env}
         args = [
             sys.executable,
             "-m",
@@ -57,6 +65,7 @@ class ServerProcess:
         ]
         if self.root_path:
             args += ["--root-path", self.root_path]
+        args += self.extra_args
         with open(self.log, "a") as log:
             self.proc = subprocess.Popen(
                 args, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, text=True
@@ -91,10 +100,15 @@ class ServerProcess:
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     started: list[ServerProcess] = []
 
-    def start(store_url: str | None = None, root_path: str = "") -> ServerProcess:
+    def start(
+        store_url: str | None = None,
+        root_path: str = "",
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> ServerProcess:
         home = tmp_path / f"home{len(started)}"
         home.mkdir()
-        server = ServerProcess(home, store_url or f"sqlite:///{tmp_path / 'tuner.db'}", root_path)
+        server = ServerProcess(home, store_url or f"sqlite:///{tmp_path / 'tuner.db'}", root_path, args, env)
         started.append(server)
         server.start()
         return server
@@ -115,13 +129,18 @@ def trial_experiment(name: str, script: str, **options: Any) -> dict[str, Any]:
 
 
 def wait_for_state(
-    base: str, namespace: str, name: str, states: set[str], timeout: float = WAIT_SECONDS
+    base: str,
+    namespace: str,
+    name: str,
+    states: set[str],
+    timeout: float = WAIT_SECONDS,
+    headers: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """Poll the API until the experiment's latest condition is one of `states`; fail after `timeout`."""
     deadline = time.monotonic() + timeout
     last: dict[str, Any] = {}
     while time.monotonic() < deadline:
-        reply = httpx.get(f"{base}/api/v1/experiments/{namespace}/{name}", timeout=10)
+        reply = httpx.get(f"{base}/api/v1/experiments/{namespace}/{name}", timeout=10, headers=headers)
         assert reply.status_code == 200, reply.text
         last = reply.json()
         conditions = last["status"].get("conditions") or []

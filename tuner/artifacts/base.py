@@ -21,6 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from tuner.errors import StoreValueError
+
+
+def check_range(start: int, end: int | None) -> None:
+    """Refuse a byte range that cannot be read (negative, or ending before it starts)."""
+    if start < 0 or (end is not None and end < start):
+        raise StoreValueError(
+            f"byte range start={start} end={end} is not readable: start must be >= 0 and end >= start "
+            "(or None for the end of the file)"
+        )
+
 
 @dataclass(frozen=True)
 class StoredArtifact:
@@ -71,6 +82,27 @@ class ArtifactStore(abc.ABC):
         Raises:
             NotFoundError: nothing is stored at `uri` (or it is a folder).
             StoreValueError: `uri` is not under this store's root.
+        """
+
+    def read_range(self, uri: str, start: int, end: int | None = None) -> bytes:
+        """Bytes `start` to `end` (exclusive; None: the end of the file) of a stored file, without reading
+        the rest (on S3 one ranged GET), e.g. the tail of a large log or one chunk of a model.
+
+        Raises:
+            NotFoundError: nothing is stored at `uri`.
+            StoreValueError: `uri` is not under this store's root, or the range is negative or reversed.
+        """
+        check_range(start, end)
+        with self.open(uri) as handle:
+            handle.seek(start)
+            return handle.read() if end is None else handle.read(end - start)
+
+    @abc.abstractmethod
+    def list_files(self, prefix: str | None = None) -> list[str]:
+        """The URIs of every stored file under `prefix` (a URI under the root; None: the whole root), sorted.
+
+        Raises:
+            StoreValueError: `prefix` is not under this store's root.
         """
 
     @abc.abstractmethod

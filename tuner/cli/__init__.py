@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "server",
     "suggestion_server",
     "db",
+    "crds",
 )
 
 app = new_typer(

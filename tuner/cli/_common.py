@@ -81,6 +81,38 @@ def store_option() -> Any:
     return typer.Option(None, "--store", help=STORE_OPTION_HELP, show_default=False)
 
 
+SERVER_ENV = "TUNER_SERVER"
+TOKEN_ENV = "TUNER_TOKEN"
+
+
+def server_option() -> Any:
+    """The `--server URL` option of every command that talks to a running `tuner server`."""
+    return typer.Option(
+        None,
+        "--server",
+        envvar=SERVER_ENV,
+        help=f"The tuner server's URL. Env: {SERVER_ENV}.",
+        show_default=False,
+    )
+
+
+def token_option() -> Any:
+    """The `--token` option that goes with `--server`: the bearer token (never printed). Env: TUNER_TOKEN."""
+    return typer.Option(
+        None,
+        "--token",
+        envvar=TOKEN_ENV,
+        help=f"Bearer token for the server (when it has --auth-file). Env: {TOKEN_ENV}.",
+        show_default=False,
+        show_envvar=False,
+    )
+
+
+def auth_headers(token: str | None) -> dict[str, str]:
+    """The Authorization header for `token` (none without one): pass it with every request to the server."""
+    return {"Authorization": f"Bearer {token.strip()}"} if token and token.strip() else {}
+
+
 def output_option() -> Any:
     """The `-o json|yaml` option of list/show commands."""
     return typer.Option(None, "-o", "--output", help="Print the document as json or yaml on stdout.")

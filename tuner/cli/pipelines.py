@@ -129,6 +129,13 @@ def register(app: typer.Typer) -> None:
             help="Stop an attempt of any task without its own set_timeout after this many seconds "
             "(default: none, or TUNER_PIPELINES_TASK_TIMEOUT).",
         ),
+        max_recursion_depth: int = typer.Option(
+            None,
+            "--max-recursion-depth",
+            min=0,
+            help="How deep a KFP v1 graph component may call itself before the run fails "
+            "(default 100, or TUNER_PIPELINES_MAX_RECURSION_DEPTH).",
+        ),
         report_metrics: bool = typer.Option(
             False,
             "--report-metrics",
@@ -174,6 +181,8 @@ def register(app: typer.Typer) -> None:
             )
             if task_timeout is not None:
                 options.task_timeout = task_timeout
+            if max_recursion_depth is not None:
+                options.max_recursion_depth = max_recursion_depth
             try:
                 result = runner.run(spec, arguments, options)
             except RunInterrupted as exc:

@@ -1,4 +1,5 @@
-"""`tuner server` (the REST API and the controller of submitted experiments) and `tuner submit`."""
+"""`tuner server` (the REST API and the controller of submitted experiments), its token helpers
+(`tuner server hash-token`, `tuner server token create`) and `tuner submit`."""
 
 from __future__ import annotations
 
@@ -8,17 +9,46 @@ from typing import Any
 
 import typer
 
-from tuner.cli._common import ExitCode, fail, settings_from, stderr_console, store_option
+from tuner.cli._common import (
+    SERVER_ENV,
+    ExitCode,
+    auth_headers,
+    fail,
+    new_typer,
+    server_option,
+    settings_from,
+    stderr_console,
+    store_option,
+    token_option,
+)
+from tuner.cli.tokens import register_token_commands
 
-SERVER_ENV = "TUNER_SERVER"
+LOOPBACK_NAMES = ("localhost",)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
 def register(app: typer.Typer) -> None:
-    app.command("server")(server)
+    group = new_typer(no_args_is_help=False, invoke_without_command=True)
+    group.callback()(server)
+    register_token_commands(group)
+    app.add_typer(group, name="server")
     app.command("submit", no_args_is_help=True)(submit)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether `host` is reachable from this machine only (127.0.0.0/8, ::1, localhost)."""
+    import ipaddress
+
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
+
+
 def server(
+    ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", envvar="TUNER_SERVER_HOST", help="Address to listen on."),
     port: int = typer.Option(8080, "--port", min=0, max=65535, envvar="TUNER_SERVER_PORT", help="TCP port."),
     store: str | None = store_option(),
@@ -28,43 +58,81 @@ def server(
     log_level: str = typer.Option(
         "info", "--log-level", help="uvicorn log level: debug, info, warning, error."
     ),
+    auth_file: Path | None = typer.Option(
+        None,
+        "--auth-file",
+        envvar="TUNER_SERVER_AUTH_FILE",
+        help="Tokens (hashed) with their namespaces and roles; see `tuner server token create`. "
+        "Env: TUNER_SERVER_AUTH_FILE, or the document itself in TUNER_SERVER_TOKENS.",
+        show_default=False,
+    ),
+    insecure_no_auth: bool = typer.Option(
+        False,
+        "--insecure-no-auth",
+        help="Serve without tokens on a non-loopback address: anyone who reaches it may do anything.",
+    ),
 ) -> None:
     """Serve the REST API (/api/v1, OpenAPI at /api/v1/docs, /healthz, /readyz, /metrics) and run every
-    submitted experiment's controller; unfinished experiments resume when it starts again."""
+    submitted experiment's controller; unfinished experiments resume when it starts again.
+
+    With --auth-file (or TUNER_SERVER_TOKENS) every request needs a bearer token of the namespace it
+    touches; without, it listens on loopback only, open to this machine's users."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import os
+
     import uvicorn
 
+    from tuner.errors import ConfigError
+    from tuner.server.access import Access
     from tuner.server.app import create_app
+    from tuner.server.tokens import TOKENS_ENV, load_tokens
 
     settings = settings_from(store=store)
     if root_path and (not root_path.startswith("/") or root_path.endswith("/")):
         fail(
             f"--root-path {root_path!r} must start with / and not end with one, e.g. /tuner", ExitCode.INVALID
         )
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if log_level.lower() not in LOG_LEVELS:
+        fail(
+            f"--log-level {log_level!r} is not a level; use one of {', '.join(LOG_LEVELS)}", ExitCode.INVALID
+        )
+    try:
+        tokens = load_tokens(auth_file, os.environ)
+    except ConfigError as exc:
+        fail(str(exc), ExitCode.INVALID)
+    if tokens is not None and insecure_no_auth:
+        fail("--insecure-no-auth contradicts the tokens given; drop one of them", ExitCode.INVALID)
+    if tokens is None and not insecure_no_auth and not is_loopback(host):
+        fail(
+            f"refusing to listen on {host} without authentication: pass --auth-file tokens.yaml (or set "
+            f"{TOKENS_ENV}), or --insecure-no-auth to serve it open to everyone who reaches it",
+            ExitCode.INVALID,
+        )
+    if tokens is not None and log_level.lower() == "trace":
+        fail("--log-level trace logs request headers, bearer tokens included; use debug", ExitCode.INVALID)
+    if insecure_no_auth and not is_loopback(host):
         stderr_console().print(
-            f"warning: listening on {host} without authentication (not there yet): anyone who reaches this "
-            "address can submit and delete experiments",
+            f"warning: listening on {host} without authentication: anyone who reaches this address can "
+            "submit and delete experiments",
             markup=False,
         )
+    who = f"{len(tokens.entries)} token(s) from {tokens.source}" if tokens else "no authentication"
     stderr_console().print(
-        f"tuner server on http://{host}:{port}{root_path} (store {settings.store_url}); submit with "
+        f"tuner server on http://{host}:{port}{root_path} (store {settings.store_url}; {who}); submit with "
         f"`tuner submit FILE --server http://{host}:{port}{root_path}`",
         markup=False,
     )
-    uvicorn.run(create_app(settings, root_path=root_path), host=host, port=port, log_level=log_level)
+    app = create_app(settings, root_path=root_path, auth=Access(tokens) if tokens else None)
+    uvicorn.run(app, host=host, port=port, log_level=log_level.lower())
 
 
 def submit(
     file: Path = typer.Argument(
         ..., metavar="FILE", help="The experiment (YAML or JSON).", show_default=False
     ),
-    server_url: str | None = typer.Option(
-        None,
-        "--server",
-        envvar=SERVER_ENV,
-        help=f"The tuner server's URL. Env: {SERVER_ENV}.",
-        show_default=False,
-    ),
+    server_url: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """Submit an experiment to a running `tuner server`; it runs there. Exit 2 when it is refused."""
     import httpx
@@ -82,7 +150,10 @@ def submit(
     base = server_url.rstrip("/")
     try:
         reply = httpx.post(
-            f"{base}/api/v1/experiments", content=body, headers={"content-type": content_type}, timeout=60
+            f"{base}/api/v1/experiments",
+            content=body,
+            headers={"content-type": content_type, **auth_headers(token)},
+            timeout=60,
         )
     except httpx.HTTPError as exc:
         fail(f"cannot reach the server at {base}: {exc}", ExitCode.FAILED)

@@ -12,18 +12,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 
 from tuner._version import __version__
 from tuner.config import Settings
+from tuner.server import access
 from tuner.server.drivers import Drivers
 from tuner.server.metrics import ServerMetrics
 from tuner.server.pipeline_experiments import PipelineExperiments
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem, install_handlers
-from tuner.server.routers import artifacts, experiments, models, trials
+from tuner.server.routers import artifacts, experiments, models, session, trials
 from tuner.server.routers import pipelines as pipeline_routes
 from tuner.server.run_drivers import RunDrivers
 from tuner.store import open_store
@@ -38,9 +39,16 @@ _METRICS_RESPONSE: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(settings: Settings, *, root_path: str = "", poll_interval: float = 0.2) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    root_path: str = "",
+    poll_interval: float = 0.2,
+    auth: access.Access | None = None,
+) -> FastAPI:
     """The server for `settings` (its store and data folder); `root_path` is the URL prefix a reverse
-    proxy serves it under (it strips the prefix; links and the OpenAPI carry it)."""
+    proxy serves it under (it strips the prefix; links and the OpenAPI carry it). With `auth`, every route
+    is checked by `tuner.server.access` (tokens, namespaces, roles); without, everything is open."""
     drivers = Drivers(settings, poll_interval=poll_interval)
     run_drivers = RunDrivers(settings)
     metrics = ServerMetrics(drivers, run_drivers)
@@ -69,6 +77,7 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
         lifespan=lifespan,
         docs_url="/api/v1/docs",
         openapi_url="/api/v1/openapi.json",
+        dependencies=[Depends(access.authorize)],
     )
     app.state.settings = settings
     app.state.drivers = drivers
@@ -80,6 +89,7 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     app.include_router(experiments.router)
     app.include_router(trials.router)
     app.include_router(models.router)
+    app.include_router(session.router)
     app.include_router(pipeline_routes.pipelines_router)
     app.include_router(pipeline_routes.experiments_router)
     app.include_router(pipeline_routes.runs_router)
@@ -110,4 +120,5 @@ def create_app(settings: Settings, *, root_path: str = "", poll_interval: float 
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    access.install(app, auth)  # last: it documents and checks every route added above
     return app

@@ -53,6 +53,7 @@ def _described(description: str) -> dict[str, Any]:
 
 
 PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _described("The body could not be read (not UTF-8 or not the declared content type)"),
     404: _described("No such experiment or trial"),
     409: _described("The request conflicts with the experiment's state"),
     422: _described("Invalid input: every problem with its field path"),

@@ -32,11 +32,6 @@ lineage_router = APIRouter(
     prefix="/api/v1/lineage/{namespace}", tags=["lineage"], responses=PROBLEM_RESPONSES
 )
 
-NAMESPACE_FROM_BODY_OR_FILTER: list[tuple[str, str]] = []
-"""Routes of this module whose namespace is not the `namespace` path parameter (for the auth layer): none.
-An artifact has no namespace of its own; it is answered (else 404) in the namespaces of the runs, experiments
-and models that wrote, read or hold it (`tuner.server.ownership`)."""
-
 ID = PathParam(ge=1, le=2**63 - 1, description="The artifact's id.")
 MANIFEST = ".tuner-tree.json"  # what tuner.artifacts writes in a stored folder
 

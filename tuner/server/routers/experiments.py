@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from tuner.errors import Problem, SpecError
+from tuner.server.access import document_namespace, require, visible
 from tuner.server.counts import count_changes
 from tuner.server.deps import drivers_of, experiment_or_404, store_of
 from tuner.server.drivers import ConflictError
@@ -23,19 +24,35 @@ router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"], responses
 
 MAX_PAGE = 500
 
-NAMESPACE_FROM_BODY_OR_FILTER: list[tuple[str, str, str]] = [
-    ("POST", "/api/v1/experiments", "the body's metadata.namespace (default 'default')"),
-    ("GET", "/api/v1/experiments", "the `namespace` query filter (every namespace when absent)"),
-]
-"""Routes of this module whose namespace is not a `namespace` path parameter, and where it comes from (for
-the auth layer); every other route is under `/api/v1/experiments/{namespace}/...`."""
+# The shape the OpenAPI promises; the spec checks much more (tuner.spec), answered 422 field by field.
+_EXPERIMENT_SCHEMA = {
+    "type": "object",
+    "required": ["apiVersion", "kind", "metadata", "spec"],
+    "properties": {
+        "apiVersion": {"type": "string", "enum": ["kubeflow.org/v1beta1", "tuner.dev/v1beta1"]},
+        "kind": {"type": "string", "enum": ["Experiment"]},
+        "metadata": {
+            "type": "object",
+            "required": ["name"],
+            "properties": {
+                "name": {"type": "string", "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 63},
+                "namespace": {
+                    "type": "string",
+                    "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
+                    "maxLength": 63,
+                },
+            },
+        },
+        "spec": {"type": "object"},
+    },
+}
 
 _SUBMIT_BODY = {
     "requestBody": {
         "required": True,
         "description": "A Katib v1beta1 Experiment (kubeflow.org/v1beta1 or tuner.dev/v1beta1), YAML or JSON.",
         "content": {
-            "application/json": {"schema": {"type": "object"}},
+            "application/json": {"schema": _EXPERIMENT_SCHEMA},
             "application/yaml": {"schema": {"type": "string"}},
         },
     }
@@ -83,6 +100,7 @@ async def submit(request: Request, response: Response) -> dict[str, Any]:
 
     Invalid experiments are refused with 422 and every problem by field path; nothing is stored."""
     document = _document_of(await request.body(), request.headers.get("content-type", ""))
+    require(request, document_namespace(document))  # the namespace as the spec reads it
     store, drivers = store_of(request), drivers_of(request)
     try:
         record = await run_in_threadpool(drivers.admit, store, document)
@@ -103,11 +121,13 @@ def list_experiments(
     limit: int = Query(100, ge=1, le=MAX_PAGE, description="At most this many items."),
     cursor: str | None = Query(None, description="metadata.continue of the previous page."),
 ) -> dict[str, Any]:
-    """Oldest first; `metadata.continue` is the cursor of the next page (empty on the last)."""
+    """Oldest first; `metadata.continue` is the cursor of the next page (empty on the last). Only the
+    namespaces the caller's token may read are listed."""
     start = decode_cursor(cursor)
     records = store_of(request).list_experiments(
         namespace, states=state or None, name_prefix=name_prefix or None
     )
+    records = visible(request, records)
     page = records[start : start + limit]
     document = list_document(experiment_document(r) for r in page)
     more = start + limit < len(records)

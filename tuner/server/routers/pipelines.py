@@ -46,10 +46,6 @@ runs_router = APIRouter(
     prefix="/api/v1/runs/{namespace}", tags=["pipeline runs"], responses=PROBLEM_RESPONSES
 )
 
-NAMESPACE_FROM_BODY_OR_FILTER: list[tuple[str, str]] = []
-"""Routes of this module whose namespace is not the `namespace` path parameter (for the auth layer): none;
-every route here is under `.../{namespace}/...`."""
-
 MAX_PAGE = 500
 MAX_PACKAGE_BYTES = 32 << 20
 FOLLOW_POLL_SECONDS = 0.3
