@@ -122,6 +122,12 @@ def test_bad_requests_are_problems_and_store_nothing(server: ServerProcess, tmp_
     )
     assert garbage.status_code == 422 and garbage.headers["content-type"] == PROBLEM
     assert garbage.json()["problems"][0]["path"] == "schemaVersion"
+    binary = httpx.post(
+        f"{server.url}/api/v1/pipelines/default",
+        content=b"\xcc\x4a\x18\xff",
+        headers={"content-type": "application/octet-stream"},
+    )
+    assert binary.status_code == 422 and binary.json()["problems"][0]["path"] == "body", binary.text
     assert upload(server, compiled(tmp_path)).status_code == 201
     cases = [
         ({"pipeline": "bytes-total", "arguments": {"nope": 1}}, "arguments.nope"),

@@ -128,6 +128,10 @@ def spec_of_package(body: bytes, content_type: str) -> PipelineSpec:
             return load_package(path)
         except SpecError as exc:
             raise SpecError(exc.problems, "<request>") from None
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # bytes that are no package at all
+            raise SpecError(
+                [Problem("body", f"not a pipeline package (YAML text, .zip or .tar.gz): {exc}")], "<request>"
+            ) from None
 
 
 _UPLOAD_BODY = {
