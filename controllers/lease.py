@@ -1,4 +1,5 @@
-"""One driver per experiment: the store's lease with a holder id, a heartbeat thread and stop requests.
+"""One driver per experiment (and per pipeline run a server drives, `RunLeaseKeeper`): the store's lease
+with a holder id, a heartbeat thread and stop requests.
 
 Holder id: `host:pid:start:token`, the host name, the process id, the process's start time (seconds since
 the epoch, two decimals) and a random token (several runs in one process, e.g. a notebook, differ by it).
@@ -34,7 +35,7 @@ import psutil
 
 from tuner.errors import LeaseHeldError
 from tuner.store import Store
-from tuner.store.records import Lease
+from tuner.store.records import Lease, RunLease
 
 
 class LeaseLostError(LeaseHeldError):
@@ -142,20 +143,18 @@ class LeaseKeeper:
         """
         self._renewed = time.monotonic()
         try:
-            self.store.acquire_lease(self.experiment_id, self.holder, self.ttl)
+            self._acquire(self.holder, self.ttl)
         except LeaseHeldError:
-            lease = self.store.get_lease(self.experiment_id)
+            lease = self._get()
             try:
                 if lease is not None and provably_dead(lease.holder):
-                    self.store.acquire_lease(
-                        self.experiment_id, self.holder, self.ttl, replacing=lease.holder
-                    )
+                    self._acquire(self.holder, self.ttl, replacing=lease.holder)
                 elif lease is not None:
                     raise self._held_by(lease.holder) from None
                 else:  # released or expired in between
-                    self.store.acquire_lease(self.experiment_id, self.holder, self.ttl)
+                    self._acquire(self.holder, self.ttl)
             except LeaseHeldError:
-                now = self.store.get_lease(self.experiment_id)
+                now = self._get()
                 if now is None:
                     raise
                 raise self._held_by(now.holder) from None
@@ -163,6 +162,19 @@ class LeaseKeeper:
             return  # other process can see this store, so nobody could take the lease or ask it to stop
         self._thread = threading.Thread(target=self._beat, name=f"lease {self.label}", daemon=True)
         self._thread.start()
+
+    # the store's calls for the leased record (a subclass leases another kind of record)
+    def _get(self) -> Lease | RunLease | None:
+        return self.store.get_lease(self.experiment_id)
+
+    def _acquire(self, holder: str, ttl: float, *, replacing: str | None = None) -> Lease | RunLease:
+        return self.store.acquire_lease(self.experiment_id, holder, ttl, replacing=replacing)
+
+    def _renew(self, holder: str, ttl: float) -> Lease | RunLease:
+        return self.store.renew_lease(self.experiment_id, holder, ttl)
+
+    def _release(self, holder: str) -> None:
+        self.store.release_lease(self.experiment_id, holder)
 
     def _held_by(self, holder: str) -> LeaseHeldError:
         return LeaseHeldError(
@@ -184,18 +196,18 @@ class LeaseKeeper:
         self._closing.set()
         if self._thread is not None:
             self._thread.join()
-        self.store.release_lease(self.experiment_id, self.holder)
+        self._release(self.holder)
 
     def _beat(self) -> None:
         renew_every = self.ttl / 3
         while not self._closing.wait(self.watch_interval):
-            lease: Lease | None
+            lease: Lease | RunLease | None
             try:
-                lease = self.store.get_lease(self.experiment_id)
+                lease = self._get()
                 due = time.monotonic() - self._renewed >= renew_every
                 if due or lease is None or lease.holder != self.holder:
                     started = time.monotonic()
-                    lease = self.store.renew_lease(self.experiment_id, self.holder, self.ttl)
+                    lease = self._renew(self.holder, self.ttl)
                     self._renewed = started
             except LeaseHeldError as exc:  # released, or taken by another holder
                 self._lose(str(exc))
@@ -211,3 +223,25 @@ class LeaseKeeper:
     def _lose(self, reason: str) -> None:
         self.lost_reason = reason
         self.lost.set()
+
+
+class RunLeaseKeeper(LeaseKeeper):
+    """The same lease for a pipeline run (`record_id` is the run's id): several servers on one store never
+    drive one run at once; a dead server's run is taken over at once on its host, elsewhere on expiry."""
+
+    def _get(self) -> RunLease | None:
+        return self.store.get_run_lease(self.experiment_id)
+
+    def _acquire(self, holder: str, ttl: float, *, replacing: str | None = None) -> RunLease:
+        return self.store.acquire_run_lease(self.experiment_id, holder, ttl, replacing=replacing)
+
+    def _renew(self, holder: str, ttl: float) -> RunLease:
+        return self.store.renew_run_lease(self.experiment_id, holder, ttl)
+
+    def _release(self, holder: str) -> None:
+        self.store.release_run_lease(self.experiment_id, holder)
+
+    def _held_by(self, holder: str) -> LeaseHeldError:
+        return LeaseHeldError(
+            f"pipeline run {self.label} is already being driven by {describe(holder)} (lease holder {holder!r})"
+        )

@@ -51,6 +51,9 @@ COMPLETED = frozenset(
 )
 """States that use up the trial budget (Katib also counts Killed; see the module docstring)."""
 
+COUNTS_REFRESH_SECONDS = 1.0
+"""How often a running experiment re-reads the counts a user may change from the store."""
+
 Proposal = tuple[dict[str, str], dict[str, float | None]]
 """A suggestion as the reconciler records it: rendered values, and numeric copies for sorting."""
 
@@ -118,10 +121,12 @@ class ExperimentReconciler:
         self._status_best: int | None = None
         self._status_written = 0.0
         self._optimal_doc: dict[str, object] | None = None
+        self._counts_read = time.monotonic()  # the spec given is the stored one at start
 
     # -- one pass -------------------------------------------------------------------------------
     def reconcile(self) -> Result:
         """One level-based pass; see the module docstring."""
+        self._refresh_counts()
         peers = self._peers() if self.supervisor.needs_peers else None
         self._settled(self.supervisor.tick(peers))
         self._start_waiting()
@@ -133,6 +138,20 @@ class ExperimentReconciler:
             return self.finish(*ending)
         self._write_status(ExperimentState.RUNNING, ExperimentReason.RUNNING)
         return Result(finished=False, requeue_after=self.poll_interval)
+
+    def _refresh_counts(self) -> None:
+        """Take up the counts a user changed while the experiment runs (`PATCH` on the server, from any
+        process): parallelTrialCount, maxTrialCount and maxFailedTrialCount are read back from the stored
+        spec, at most once per `COUNTS_REFRESH_SECONDS`."""
+        now = time.monotonic()
+        if now - self._counts_read < COUNTS_REFRESH_SECONDS:
+            return
+        self._counts_read = now
+        stored = self.store.get_experiment_by_id(self.experiment_id).spec.get("spec") or {}
+        spec = self.experiment.spec
+        spec.parallel_trial_count = stored.get("parallelTrialCount")
+        spec.max_trial_count = stored.get("maxTrialCount")
+        spec.max_failed_trial_count = stored.get("maxFailedTrialCount")
 
     def adopt_running(self) -> list[Trial]:
         """After a restart: follow the trials an earlier process left running; returns those it lost."""

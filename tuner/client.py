@@ -11,10 +11,11 @@ bearer token to a server that has authentication.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from tuner.config import Settings
-from tuner.errors import NotFoundError, TunerError
+from tuner.errors import NotFoundError, Problem, SpecError, TunerError
 from tuner.lookups import find_experiment, find_trial
 from tuner.store import Store, open_store
 from tuner.views import (
@@ -193,6 +194,53 @@ class Client:
         optimal = self.get_experiment(name, namespace).get("status", {}).get("currentOptimalTrial")
         return optimal if optimal and optimal.get("bestTrialName") else None  # Katib's empty struct: none
 
+    # --- what only a server does (host=...) ------------------------------------------------------------
+
+    def _server(self, what: str) -> _Remote:
+        if self._remote is None:
+            raise TunerError(f"{what} needs a server: tuner.Client(host=URL) of a running `tuner server`")
+        return self._remote
+
+    def stop_experiment(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """Stop a submitted experiment on the server (it stays resumable); returns the Experiment."""
+        path = f"/api/v1/experiments/{namespace or self.namespace}/{name}/stop"
+        return self._server("stop_experiment").request("POST", path, timeout=120)
+
+    def delete_experiment(self, name: str, namespace: str | None = None) -> None:
+        """Delete a submitted experiment with its trials on the server."""
+        path = f"/api/v1/experiments/{namespace or self.namespace}/{name}"
+        self._server("delete_experiment").request("DELETE", path, timeout=120)
+
+    def edit_experiment_budget(
+        self,
+        name: str,
+        namespace: str | None = None,
+        max_trial_count: int | None = None,
+        parallel_trial_count: int | None = None,
+        max_failed_trial_count: int | None = None,
+    ) -> dict[str, Any]:
+        """KatibClient.edit_experiment_budget: change the counts of a running experiment on the server."""
+        counts = {
+            "maxTrialCount": max_trial_count,
+            "parallelTrialCount": parallel_trial_count,
+            "maxFailedTrialCount": max_failed_trial_count,
+        }
+        body = {"spec": {k: v for k, v in counts.items() if v is not None}}
+        path = f"/api/v1/experiments/{namespace or self.namespace}/{name}"
+        return self._server("edit_experiment_budget").request("PATCH", path, json=body)
+
+    def get_suggestion(self, name: str, namespace: str | None = None) -> dict[str, Any]:
+        """The experiment's Suggestion (algorithm, settings, requests, state) from the server."""
+        path = f"/api/v1/experiments/{namespace or self.namespace}/{name}/suggestion"
+        return self._server("get_suggestion").get(path)
+
+    def trial_logs(
+        self, name: str, experiment_name: str, namespace: str | None = None, follow: bool = False
+    ) -> Iterator[str]:
+        """A trial's output from the server, in pieces; with `follow` until the trial ends."""
+        path = f"/api/v1/experiments/{namespace or self.namespace}/{experiment_name}/trials/{name}/logs"
+        return self._server("trial_logs").stream(path, {"follow": "true" if follow else "false"})
+
     def _has_condition(self, name: str, namespace: str | None, kind: str) -> bool:
         return any(
             c.get("type") == kind and c.get("status") == "True"
@@ -216,10 +264,34 @@ class _Remote:
         self._http.close()
 
     def get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        reply = self._http.get(path, params={k: v for k, v in (params or {}).items() if v is not None})
-        if reply.status_code == 200:
+        return self.request("GET", path, params={k: v for k, v in (params or {}).items() if v is not None})
+
+    def request(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """One call; a JSON answer (an empty dict for 204), or the error the problem body names."""
+        import httpx
+
+        try:
+            reply = self._http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise TunerError(
+                f"cannot reach the tuner server at {self._http.base_url}: {exc}; is `tuner server` running?"
+            ) from None
+        if reply.status_code == 204:
+            return {}
+        if reply.status_code < 300:
             body: dict[str, Any] = reply.json()
             return body
+        self._raise(reply, path)
+
+    def stream(self, path: str, params: dict[str, Any]) -> Iterator[str]:
+        """A text response in pieces as the server sends them."""
+        with self._http.stream("GET", path, params=params, timeout=None) as reply:
+            if reply.status_code != 200:
+                reply.read()
+                self._raise(reply, path)
+            yield from reply.iter_text()
+
+    def _raise(self, reply: Any, path: str) -> NoReturn:
         try:
             detail = reply.json().get("detail") or reply.reason_phrase
         except ValueError:
@@ -230,6 +302,15 @@ class _Remote:
             raise TunerError(f"the server refused the request ({detail}): pass token= or set {TOKEN_ENV}")
         if reply.status_code == 403:
             raise TunerError(f"the server forbids {path}: {detail}")
+        if reply.status_code == 422:
+            try:
+                problems = reply.json().get("problems") or []
+            except ValueError:
+                problems = []
+            if problems:
+                raise SpecError(
+                    [Problem(p["path"], p["message"]) for p in problems], str(self._http.base_url)
+                )
         raise TunerError(f"the server answered {reply.status_code} for {path}: {detail}")
 
     def items(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

@@ -2,9 +2,9 @@
 
 `Client()` without a host, `LocalClient()` and `run_pipeline_func_locally(...)` compile the pipeline and run
 it with `LocalRunner`, streaming each task's output prefixed by its name and printing a summary at the end.
-`Client(host=...)` will talk to `tuner server` once it exists; until then it refuses with a message that
-says how to run locally (or set `TUNER_PIPELINES_HOST=local` to run locally whatever host the code names,
-which lets KFP v1 scripts that hard-code a host run unchanged).
+`Client(host=...)` talks to a running `tuner server` (`pipelines.runner.remote`): runs go on there in the
+background, and `wait_for_run_completion` polls them. `TUNER_PIPELINES_HOST=local` runs locally whatever
+host the code names, which lets KFP v1 scripts that hard-code a host run without a server.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pipelines.compiler.loader import load_pipeline
 from pipelines.runner.console import ConsoleObserver, RunObserver
 from pipelines.runner.local import LocalRunner, RunOptions
 from pipelines.runner.recorder import RunRecorder
+from pipelines.runner.remote import RemoteClient
 from pipelines.runner.results import RunDetail, RunResult
 from tuner.config import Settings
 from tuner.errors import LaunchError
@@ -136,19 +137,32 @@ class Client:
     """KFP's `kfp.Client`. Without a host it runs pipelines locally, one `LocalRunner` per client (so a
     client's later runs reuse its earlier runs' cached tasks)."""
 
-    def __init__(self, host: str | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, host: str | None = None, *args: Any, namespace: str | None = None, **kwargs: Any
+    ) -> None:
         self.host = host
+        self._remote: RemoteClient | None = None
+        self._runs: dict[str, RunResult] = {}
+        if host and os.environ.get(HOST_OVERRIDE_VARIABLE, "").lower() != "local":
+            token = kwargs.get("existing_token")  # KFP v1's name for a bearer token
+            self._remote = RemoteClient(host, namespace, token=token if isinstance(token, str) else None)
+            return
         settings = Settings.from_env()
         self._runner = LocalRunner(settings, default_recorder(settings), observer=ConsoleObserver())
-        self._runs: dict[str, RunResult] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        # what only a server offers (list_runs, get_experiment, upload_pipeline, ...) comes from the remote
+        remote = self.__dict__.get("_remote")
+        if remote is not None and not name.startswith("_") and hasattr(remote, name):
+            return getattr(remote, name)
+        if remote is None and not name.startswith("_") and hasattr(RemoteClient, name):
+            raise LaunchError(
+                f"Client.{name} needs a pipelines server: start `tuner server` and use Client(host=URL)"
+            )
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def _check_local(self) -> None:
-        if self.host and os.environ.get(HOST_OVERRIDE_VARIABLE, "").lower() != "local":
-            raise LaunchError(
-                f"Client(host={self.host!r}): talking to a pipelines server is not available yet; use Client() "
-                f"without a host to run locally, or set {HOST_OVERRIDE_VARIABLE}=local to run locally whatever "
-                "host the code names"
-            )
+        """Kept for callers of the local path; a client with a host talks to the server instead."""
 
     def create_run_from_pipeline_func(
         self,
@@ -164,9 +178,19 @@ class Client:
         enable_caching: bool | None = None,
         service_account: str | None = None,
         **_ignored: Any,
-    ) -> RunResult:
-        """Run the pipeline (locally) and return the finished run."""
-        self._check_local()
+    ) -> Any:
+        """Run the pipeline: locally (returns the finished run) or, with a host, on the server (returns at
+        once a result with `.run_id`; `wait_for_run_completion` waits)."""
+        if self._remote is not None:
+            return self._remote.create_run_from_pipeline_func(
+                pipeline_func,
+                arguments,
+                run_name=run_name,
+                experiment_name=experiment_name,
+                pipeline_conf=pipeline_conf,
+                namespace=namespace,
+                enable_caching=enable_caching,
+            )
         options = RunOptions(
             run_name=run_name, experiment_name=experiment_name, enable_caching=enable_caching is not False
         )
@@ -182,9 +206,12 @@ class Client:
         experiment_name: str | None = None,
         enable_caching: bool | None = None,
         **_ignored: Any,
-    ) -> RunResult:
-        """Run a compiled package (.yaml, .zip, .tar.gz) locally."""
-        self._check_local()
+    ) -> Any:
+        """Run a compiled package (.yaml, .zip, .tar.gz) locally, or on the server with a host."""
+        if self._remote is not None:
+            return self._remote.create_run_from_pipeline_package(
+                pipeline_file, arguments, run_name, experiment_name, enable_caching=enable_caching
+            )
         options = RunOptions(
             run_name=run_name, experiment_name=experiment_name, enable_caching=enable_caching is not False
         )
@@ -194,13 +221,17 @@ class Client:
 
     def create_experiment(
         self, name: str, description: str | None = None, namespace: str | None = None
-    ) -> Experiment:
-        """An experiment is only a name attached to local runs."""
-        self._check_local()
+    ) -> Any:
+        """Locally an experiment is only a name attached to runs; with a host it is the server's."""
+        if self._remote is not None:
+            return self._remote.create_experiment(name, description, namespace)
         return Experiment(uuid.uuid5(uuid.NAMESPACE_URL, name).hex, name, description)
 
     def close(self) -> None:
-        """Close the metadata store this client records in."""
+        """Close the metadata store this client records in (or the connection to the server)."""
+        if self._remote is not None:
+            self._remote.close()
+            return
         close = getattr(self._runner.recorder, "close", None)
         if close is not None:
             close()
@@ -212,12 +243,20 @@ class Client:
             known = ", ".join(self._runs) or "none yet"
             raise LaunchError(f"no run {run_id!r} was made by this client; its runs: {known}") from None
 
-    def get_run(self, run_id: str) -> RunDetail:
-        """KFP `get_run`: a run made by this client (`.run.id`, `.run.status`, `.state`)."""
+    def get_run(self, run_id: str) -> Any:
+        """KFP `get_run`: a run made by this client, or any run of the server (`.run.id`, `.run.status`,
+        `.state`)."""
+        if self._remote is not None:
+            return self._remote.get_run(run_id)
         return RunDetail(self._run(run_id))
 
-    def wait_for_run_completion(self, run_id: str, timeout: float | None = None) -> RunDetail:
-        """KFP `wait_for_run_completion`: local runs are complete when created."""
+    def wait_for_run_completion(
+        self, run_id: str, timeout: float | None = None, sleep_duration: float = 1.0
+    ) -> Any:
+        """KFP `wait_for_run_completion`: with a host, polls until the run has finished (TimeoutError after
+        `timeout` seconds); local runs are complete when created."""
+        if self._remote is not None:
+            return self._remote.wait_for_run_completion(run_id, timeout, sleep_duration)
         return RunDetail(self._run(run_id))
 
     def get_run_result(self, run_id: str) -> RunResult:

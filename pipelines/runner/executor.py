@@ -377,6 +377,7 @@ def main() -> None:
     """Entry point of the task process."""
     sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
     argv = sys.argv[1:]
+    spec: dict[str, Any] = {}
     try:
         spec = _argo_spec(argv) if argv[:1] == ["--spec"] else marshal.loads(sys.stdin.buffer.read())
         code = run(spec)
@@ -397,6 +398,9 @@ def main() -> None:
         _show_source_in_tracebacks()
         traceback.print_exc()
         code = 1
+    if spec.get("exitFile"):  # lets a runner that outlived its parent (a restarted server) read the outcome
+        with open(spec["exitFile"], "w") as handle:
+            handle.write(str(code))
     sys.stdout.flush()
     sys.exit(code)
 

@@ -30,6 +30,7 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from pipelines.runner.plan import DEFAULT_MAX_RECURSION_DEPTH, RECURSION_VARIABL
 from pipelines.runner.processes import TaskProcess, WarmPool, site_paths
 from pipelines.runner.recorder import InMemoryRecorder, RunRecorder
 from pipelines.runner.records import (
+    ArtifactRef,
     CacheEntry,
     LineageEvent,
     RunRecord,
@@ -52,6 +54,7 @@ from pipelines.runner.records import (
 )
 from pipelines.runner.results import RunResult
 from pipelines.runner.task import (
+    EXIT_FILE,
     INIT_FAILED,
     PreparedTask,
     TaskFailure,
@@ -83,6 +86,16 @@ class RunOptions:
         fast_start: start task interpreters without `site` (about 20 ms less per task; site-packages are
             added back by the executor). Default on; TUNER_PIPELINES_FAST_START=0 switches it off, e.g. for
             tasks whose `multiprocessing` children (spawn/forkserver) would inherit the `-S` flag.
+        run_id: the run's id (and folder name under `<data>/pipelines/runs/`); default a new uuid. A run
+            resumed after its driver died passes its earlier id so its tasks keep their folders and logs.
+        resume: tasks that finished in an earlier execution of this run, by instance name (`inc-op[2]`):
+            they are not started again; their recorded state and outputs stand (see `ResumedTask`).
+        adopt: tasks whose process was started by an earlier execution of this run and has ended since
+            (waited out, see `pipelines.runner.resume`): when it exited 0 its outputs are collected as
+            this attempt's, instead of running the task again.
+        should_stop: asked on every turn of the loop (at least every 0.25 s): None to go on, "cancel" to
+            stop the running tasks and end the run Cancelled, "detach" to stop them and leave the run
+            unfinished in the records, to be resumed later (a server shutting down).
         max_recursion_depth: how many times a KFP v1 graph component may call itself, nested, before the
             run fails (default 100, or TUNER_PIPELINES_MAX_RECURSION_DEPTH), so that a recursion whose
             condition never turns false cannot run forever.
@@ -100,6 +113,27 @@ class RunOptions:
     task_timeout: float | None = field(default_factory=lambda: _env_timeout())
     fast_start: bool = field(default_factory=lambda: os.environ.get("TUNER_PIPELINES_FAST_START", "1") != "0")
     max_recursion_depth: int = field(default_factory=lambda: _env_recursion_depth())
+    run_id: str | None = None
+    resume: Mapping[str, ResumedTask] | None = None
+    adopt: frozenset[str] = frozenset()
+    should_stop: Callable[[], str | None] | None = None
+
+
+@dataclass(frozen=True)
+class ResumedTask:
+    """A task that finished in an earlier execution of a resumed run: its state (Succeeded, Cached,
+    Failed, Skipped), outputs and output artifacts, and message."""
+
+    state: TaskState
+    outputs: dict[str, Any] = field(default_factory=dict)
+    output_artifacts: dict[str, ArtifactRef] = field(default_factory=dict)
+    message: str = ""
+    attempts: int = 1
+
+
+class RunDetached(Exception):
+    """The run was left unfinished on purpose (`should_stop` said "detach"): its running tasks were
+    stopped and nothing more was recorded, so that it can be resumed."""
 
 
 TIMEOUT_VARIABLE = "TUNER_PIPELINES_TASK_TIMEOUT"
@@ -132,6 +166,10 @@ def _env_recursion_depth() -> int:
             "environment",
         )
     return value
+
+
+class _Cancelled(Exception):
+    """`should_stop` said "cancel"; the run was recorded Cancelled."""
 
 
 class RunInterrupted(SystemExit):
@@ -258,7 +296,7 @@ class _Execution:
         self.timed_out: str | None = None
         self.cpu_budget = options.cpu_budget or float(cpus)
         self.memory_budget = options.memory_budget or _machine_memory()
-        run_id = uuid.uuid4().hex
+        run_id = options.run_id or uuid.uuid4().hex
         self.run_dir = runner.settings.data_dir / "pipelines" / "runs" / run_id
         self.run = RunRecord(
             run_id=run_id,
@@ -377,6 +415,10 @@ class _Execution:
             self._start_run()
             try:
                 self._loop()  # the warm pool starts with the first Python task (a fully cached run starts none)
+            except _Cancelled:
+                return RunResult(self.run, dict(self.records), self.spec)
+            except RunDetached:
+                raise
             except RunInterrupted as exc:
                 exc.run_id = self.run.run_id
                 self._abort(f"interrupted by {exc.signal_name}", cancelled=True)
@@ -408,10 +450,31 @@ class _Execution:
             previous[signum] = signal.signal(signum, interrupted)
         return previous
 
+    def _stop_asked(self) -> bool:
+        """Act on `options.should_stop`: True when the run was cancelled; raises RunDetached on detach."""
+        if self.options.should_stop is None:
+            return False
+        asked = self.options.should_stop()
+        if asked == "cancel":
+            self._abort("cancelled", cancelled=True)
+            return True
+        if asked == "detach":
+            for running in list(self.running.values()):
+                running.process.kill("the runner detached")
+                with contextlib.suppress(Exception):
+                    running.process.popen.wait(timeout=5)
+                running.process.close()
+                running.prepared.close_log()
+            self.running.clear()
+            raise RunDetached(self.run.run_id)
+        return False
+
     def _loop(self) -> None:
         if self.run_timeout:
             self.run_deadline = time.monotonic() + self.run_timeout
         while True:
+            if self._stop_asked():
+                raise _Cancelled
             if self.run_deadline is not None and time.monotonic() >= self.run_deadline:
                 self._time_out_run()
                 return
@@ -498,6 +561,10 @@ class _Execution:
     def _start(self, inst: Instance, cpu: float, memory: int) -> bool:
         """Start an attempt; True when the task finished at once (cache hit or failure to prepare)."""
         record = self._record(inst)
+        resumed = (self.options.resume or {}).get(inst.id)
+        if resumed is not None:
+            self._resumed(inst, record, resumed)
+            return True
         sidecars = self.spec.tasks[inst.task].sidecars
         if sidecars:  # see pipelines.dsl.sidecars: nothing here can stand in for the sidecar's image
             names = ", ".join(f"{s.name!r} (image {s.image})" for s in sidecars)
@@ -536,6 +603,8 @@ class _Execution:
             if prepared.cache_hit is not None:
                 self._cache_hit(inst, record, prepared.cache_hit)
                 return True
+            if inst.id in self.options.adopt and self._adopted(inst, record, prepared):
+                return True
         record.attempts += 1
         record.state = TaskState.RUNNING
         record.started_at = record.started_at or time.time()
@@ -544,6 +613,7 @@ class _Execution:
         except TaskFailure as exc:
             self._attempt_failed(inst, record, str(exc))
             return True
+        record.pid = process.popen.pid
         self._changed(record)
         if record.attempts == 1:
             self._input_lineage(record)
@@ -599,6 +669,8 @@ class _Execution:
         timeout = max(0.0, min(deadlines) - now) if deadlines else None
         if any(r.process.pidfd is None for r in self.running.values()):
             timeout = 0.02 if timeout is None else min(timeout, 0.02)
+        if self.options.should_stop is not None:
+            timeout = 0.25 if timeout is None else min(timeout, 0.25)
         if self.running:
             events = self.selector.select(timeout)
         else:  # only retries are waiting
@@ -761,6 +833,38 @@ class _Execution:
         self._input_lineage(record)
         for name, ref in entry.output_artifacts.items():
             self.recorder.lineage_event(LineageEvent(self.run.run_id, record.name, "output", name, ref))
+        self.observer.task_finished(record)
+
+    def _adopted(self, inst: Instance, record: TaskRecord, prepared: PreparedTask) -> bool:
+        """The earlier execution's process of this task ended with code 0: take its outputs (True), or
+        say nothing and let the task run again (False)."""
+        try:
+            code = (prepared.task_dir / EXIT_FILE).read_text().strip()
+        except OSError:
+            return False
+        if code != "0":
+            return False
+        record.started_at = record.started_at or time.time()
+        try:
+            collect_outputs(self, prepared, inst, record)
+        except TaskFailure:
+            return False
+        prepared.log.write(
+            b"--- the process started before the restart ended with code 0; its outputs are kept ---\n"
+        )
+        self._succeeded(inst, record, prepared)
+        return True
+
+    def _resumed(self, inst: Instance, record: TaskRecord, done: ResumedTask) -> None:
+        """A task finished in an earlier execution of this run: its outcome stands (not run, nor recorded
+        again beyond its state)."""
+        record.state, record.message, record.attempts = done.state, done.message, done.attempts
+        record.outputs, record.output_artifacts = dict(done.outputs), dict(done.output_artifacts)
+        record.started_at = record.finished_at = time.time()
+        if done.state.has_outputs:
+            inst.outputs, inst.artifacts = dict(done.outputs), dict(done.output_artifacts)
+        self.plan.finish(inst, done.state, done.message)
+        self._changed(record)
         self.observer.task_finished(record)
 
     def _abort(self, reason: str, cancelled: bool = False) -> None:

@@ -102,6 +102,7 @@ class TaskRecord:
     log_path: str | None = None
     message: str = ""
     image: str | None = None
+    pid: int | None = None  # the running attempt's process (its process group), while it runs
 
     @property
     def duration(self) -> float | None:

@@ -36,6 +36,7 @@ from tuner.errors import TunerError
 if TYPE_CHECKING:
     from pipelines.runner.local import _Execution
 
+EXIT_FILE = "exit-code"  # a Python task's exit code, written by the executor as it ends (see `adopt`)
 MAX_VALUE_BYTES = 1 << 20  # a file output larger than this is kept as an artifact only, not read as a value
 
 
@@ -300,6 +301,7 @@ def _prepare_python(
         "finalStatus": final,
         "outputs": value_outputs,
         "result": str(prepared.task_dir / "result.marshal"),
+        "exitFile": str(prepared.task_dir / EXIT_FILE),
     }
     prepared.python = execution.python_for(prepared.component_key)
     if prepared.python is None and execution.site_paths is not None:
@@ -361,6 +363,7 @@ def start_task(execution: _Execution, prepared: PreparedTask, record: TaskRecord
         TaskFailure: the program cannot be started.
     """
     prepared.started = time.time()
+    (prepared.task_dir / EXIT_FILE).unlink(missing_ok=True)
     prepared.log.write(f"--- attempt {record.attempts} ---\n".encode())
     prepared.log.flush()
     for path in prepared.output_paths.values():  # a retry starts from clean outputs

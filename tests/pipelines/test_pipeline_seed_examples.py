@@ -178,7 +178,8 @@ def test_main_blocks_run_with_the_host_overridden(tmp_path: Path) -> None:
     assert (tmp_path / "hello-world-pipeline.zip").stat().st_size > 0
 
 
-def test_client_with_a_host_says_how_to_run_locally(tmp_path: Path) -> None:
+def test_client_with_an_unreachable_host_says_how_to_run_locally(tmp_path: Path) -> None:
+    """No server listens at the seed's KUBEFLOW_HOST: the error says how to start one or run locally."""
     env = {k: v for k, v in os.environ.items() if k != "TUNER_PIPELINES_HOST"}
     env["PYTHONPATH"] = str(ROOT)
     done = subprocess.run(

@@ -20,7 +20,7 @@ import pytest
 from tests.controllers.conftest import ARGS, experiment_document
 
 ROOT = Path(__file__).resolve().parents[2]
-STARTUP_SECONDS = 60.0
+STARTUP_SECONDS = 120.0  # a loaded machine starts a server slowly (and it resumes work first)
 WAIT_SECONDS = 120.0
 
 

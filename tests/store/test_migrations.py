@@ -16,7 +16,7 @@ from tuner.store.records import Assignment, Goal, LineageDirection, NodeKind, No
 from tuner.store.sql import SqlStore
 from tuner.store.testing import database_revision, migrate_to, schema_differences, set_database_revision
 
-PREVIOUS = "0002"
+PREVIOUS = "0003"
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -29,7 +29,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def test_head_constant_matches_the_scripts() -> None:
     assert head_revision() == HEAD_REVISION
-    assert known_revisions() == ("0001", PREVIOUS, HEAD_REVISION)
+    assert known_revisions() == ("0001", "0002", PREVIOUS, HEAD_REVISION)
 
 
 def test_upgrade_from_empty_matches_the_models(empty_url: str) -> None:

@@ -25,6 +25,7 @@ from tuner.cli._common import (
     stdout_console,
     store_option,
 )
+from tuner.cli.remote import server_option
 
 
 def _parse_args(pairs: list[str]) -> dict[str, Any]:
@@ -142,8 +143,23 @@ def register(app: typer.Typer) -> None:
             "report its numeric outputs and logged metrics with tuner.report.",
         ),
         store: str = store_option(),
+        server: str | None = server_option(),
+        experiment: str = typer.Option(
+            None, "--experiment", help="With --server: the pipeline experiment to file the run under."
+        ),
+        no_wait: bool = typer.Option(
+            False, "--no-wait", help="With --server: return once the run is submitted."
+        ),
     ) -> None:
-        """Run a pipeline on this machine, tasks in parallel, and print a summary."""
+        """Run a pipeline on this machine, tasks in parallel, and print a summary; with --server, run it on
+        that server (compiled here) and wait for it."""
+        if server:
+            from tuner.cli import remote
+
+            remote.run_pipeline(
+                server, file, pipeline, _parse_args(arg), run_name, no_cache, experiment, not no_wait
+            )
+            return
         from pipelines.compiler.loader import load_pipeline
         from pipelines.runner.console import ConsoleObserver
         from pipelines.runner.local import LocalRunner, RunInterrupted, RunOptions
@@ -194,8 +210,19 @@ def register(app: typer.Typer) -> None:
     runs = new_typer(name="runs", help="Pipeline runs kept in the metadata store.")
 
     @runs.command("list")
-    def runs_list(store: str = store_option(), output: OutputFormat = output_option()) -> None:
+    def runs_list(
+        store: str = store_option(),
+        output: OutputFormat = output_option(),
+        server: str | None = server_option(),
+        experiment: str = typer.Option(
+            None, "--experiment", help="With --server: only this experiment's runs."
+        ),
+    ) -> None:
         """List pipeline runs, oldest first."""
+        if server:
+            from tuner.cli import remote
+
+            return remote.list_runs(server, output, experiment)
         from pipelines.runner.stored_runs import run_rows
         from tuner.store import open_store
 
@@ -227,8 +254,13 @@ def register(app: typer.Typer) -> None:
         ),
         store: str = store_option(),
         output: OutputFormat = output_option(),
+        server: str | None = server_option(),
     ) -> None:
         """Show a run as its pipeline's groups and tasks: states, outputs, log files."""
+        if server:
+            from tuner.cli import remote
+
+            return remote.show_run(server, run_id, output)
         from pipelines.runner.stored_runs import run_detail, run_lines
         from tuner.errors import NotFoundError
         from tuner.lookups import find_run

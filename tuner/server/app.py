@@ -22,8 +22,11 @@ from tuner.config import Settings
 from tuner.server import access
 from tuner.server.drivers import Drivers
 from tuner.server.metrics import ServerMetrics
+from tuner.server.pipeline_experiments import PipelineExperiments
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem, install_handlers
-from tuner.server.routers import experiments, models, session, trials
+from tuner.server.routers import artifacts, experiments, models, session, trials
+from tuner.server.routers import pipelines as pipeline_routes
+from tuner.server.run_drivers import RunDrivers
 from tuner.store import open_store
 
 logger = logging.getLogger(__name__)
@@ -47,7 +50,8 @@ def create_app(
     proxy serves it under (it strips the prefix; links and the OpenAPI carry it). With `auth`, every route
     is checked by `tuner.server.access` (tokens, namespaces, roles); without, everything is open."""
     drivers = Drivers(settings, poll_interval=poll_interval)
-    metrics = ServerMetrics(drivers)
+    run_drivers = RunDrivers(settings)
+    metrics = ServerMetrics(drivers, run_drivers)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -56,9 +60,13 @@ def create_app(
         resumed = await run_in_threadpool(drivers.resume_all, store)
         if resumed:
             logger.warning("resumed %d unfinished experiment(s): %s", len(resumed), ", ".join(resumed))
+        runs = await run_in_threadpool(run_drivers.resume_all, store)
+        if runs:
+            logger.warning("resumed %d unfinished pipeline run(s): %s", len(runs), ", ".join(map(str, runs)))
         try:
             yield
         finally:
+            await run_in_threadpool(run_drivers.shutdown)
             await run_in_threadpool(drivers.shutdown)
             store.close()
 
@@ -74,12 +82,19 @@ def create_app(
     app.state.settings = settings
     app.state.drivers = drivers
     app.state.metrics = metrics
+    app.state.run_drivers = run_drivers
+    app.state.pipeline_experiments = PipelineExperiments(settings)
     install_handlers(app)
     app.middleware("http")(metrics.middleware)
     app.include_router(experiments.router)
     app.include_router(trials.router)
     app.include_router(models.router)
     app.include_router(session.router)
+    app.include_router(pipeline_routes.pipelines_router)
+    app.include_router(pipeline_routes.experiments_router)
+    app.include_router(pipeline_routes.runs_router)
+    app.include_router(artifacts.artifacts_router)
+    app.include_router(artifacts.lineage_router)
 
     @app.get("/healthz", tags=["health"], summary="The process answers")
     def healthz() -> dict[str, str]:

@@ -23,9 +23,10 @@ from controllers.admission import LocalSite, check_document, runs_root
 from controllers.local import LocalTrialPlan
 from controllers.local_run import LocalExperiment, load_local, make_runner
 from controllers.resources import ResourcePool
-from controllers.run import ExperimentRunner, prepare
+from controllers.run import ExperimentRunner, prepare, spec_digest
 from tuner.config import Settings
 from tuner.errors import LeaseHeldError, NotFoundError
+from tuner.server.counts import with_counts
 from tuner.spec import Experiment
 from tuner.store import Store, open_store
 from tuner.store.records import Experiment as StoredExperiment
@@ -154,6 +155,34 @@ class Drivers:
             return "finished"
         self._start(load_local(path, self.settings))
         return "resumed"
+
+    def change_counts(
+        self, store: Store, namespace: str, name: str, counts: dict[str, int | None]
+    ) -> StoredExperiment:
+        """Store new counts (see `tuner.server.counts`): in the store, which the driver re-reads each second
+        wherever it runs, and in the submitted document, so a resumed driver keeps them. A finished
+        experiment whose maxTrialCount was raised restarts when its resumePolicy allows (Katib's rule,
+        decided by the runner).
+
+        Raises:
+            NotFoundError: no such experiment.
+            SpecError: the document with the new counts is not valid (e.g. a grid too small for them).
+        """
+        record = store.get_experiment(name, namespace)
+        document = with_counts(record.spec, counts)
+        path = self.folder(namespace, name) / EXPERIMENT_FILE
+        if path.exists():
+            submitted = with_counts(yaml.safe_load(path.read_text(encoding="utf-8")) or {}, counts)
+            check_document(submitted, self.site(submitted))
+            partial = path.with_name(EXPERIMENT_FILE + ".partial")
+            partial.write_text(yaml.safe_dump(submitted, sort_keys=False), encoding="utf-8")
+            partial.replace(path)
+        if record.state.is_finished and path.exists():
+            local = load_local(path, self.settings)
+            if prepare(store, local.experiment, apply_counts=False).action == "restarted":
+                self._start(local)  # the runner stores the counts as it restarts the experiment
+                return record
+        return store.update_experiment_spec(record.id, document, spec_digest(document))
 
     def _start(self, local: LocalExperiment) -> Driver:
         experiment = local.experiment

@@ -11,12 +11,13 @@ from fastapi import Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from tuner.server.drivers import Drivers
+from tuner.server.run_drivers import RunDrivers
 
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 
 class ServerMetrics:
-    def __init__(self, drivers: Drivers) -> None:
+    def __init__(self, drivers: Drivers, run_drivers: RunDrivers | None = None) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "tuner_server_requests",
@@ -43,6 +44,13 @@ class ServerMetrics:
             registry=self.registry,
         )
         trials.set_function(lambda: sum(d.active_trials() for d in drivers.running()))
+        if run_drivers is not None:
+            runs = Gauge(
+                "tuner_server_running_pipeline_runs",
+                "Pipeline runs this server drives now.",
+                registry=self.registry,
+            )
+            runs.set_function(lambda: len(run_drivers.running()))
 
     async def middleware(
         self, request: Request, call_next: Callable[[Request], Awaitable[Response]]

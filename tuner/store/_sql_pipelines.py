@@ -7,11 +7,18 @@ here; events (an artifact INTO or OUT OF a task or trial) are the edges `_sql_li
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 
-from tuner.errors import AlreadyExistsError, InvalidTransitionError, NotFoundError, StoreValueError
+from tuner.errors import (
+    AlreadyExistsError,
+    InvalidTransitionError,
+    LeaseHeldError,
+    NotFoundError,
+    StoreValueError,
+)
 from tuner.store._sql_tuning import T
 from tuner.store._sqlbase import SqlBase, new_id, require
 from tuner.store._validate import check_name
@@ -34,6 +41,7 @@ from tuner.store.records import (
     Pipeline,
     PipelineRun,
     PipelineVersion,
+    RunLease,
     RunState,
     Task,
     TaskState,
@@ -91,6 +99,7 @@ def _task(row: Row[Any]) -> Task:
         updated_at=row.updated_at,
         started_at=row.started_at,
         completed_at=row.completed_at,
+        process=dict(row.process) if row.process is not None else None,
     )
 
 
@@ -216,6 +225,67 @@ class PipelinesSql(SqlBase):
             run_id = new_id(connection.execute(insert(R).values(values)))
             return _run(require(connection, R, run_id, "pipeline run"))
 
+    # --- run leases (revision 0004) ---------------------------------------------------------------------
+
+    def get_run_lease(self, run_id: int) -> RunLease | None:
+        with self._read() as connection:
+            row = require(connection, R, run_id, "pipeline run")
+            if row.lease_holder is None or row.lease_expires_at <= self._now():
+                return None
+            return RunLease(row.id, row.lease_holder, row.lease_acquired_at, row.lease_expires_at)
+
+    def acquire_run_lease(
+        self, run_id: int, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> RunLease:
+        check_name("lease holder", holder)
+        expires_at, now = self._run_expiry(ttl)
+        with self._write() as connection:
+            row = require(connection, R, run_id, "pipeline run", lock=True)
+            current = row.lease_holder if row.lease_holder and row.lease_expires_at > now else None
+            if current is not None and current not in (holder, replacing):
+                raise LeaseHeldError(
+                    f"pipeline run {row.id} ({row.name!r}) is driven by {current!r} until "
+                    f"{row.lease_expires_at.isoformat(timespec='seconds')}"
+                )
+            acquired_at = row.lease_acquired_at if row.lease_holder == holder else now
+            return self._set_run_lease(connection, row.id, holder, acquired_at, expires_at)
+
+    def renew_run_lease(self, run_id: int, holder: str, ttl: float) -> RunLease:
+        check_name("lease holder", holder)
+        expires_at, _ = self._run_expiry(ttl)
+        with self._write() as connection:
+            row = require(connection, R, run_id, "pipeline run", lock=True)
+            if row.lease_holder != holder:
+                taken = f"was taken by {row.lease_holder!r}" if row.lease_holder else "was released"
+                raise LeaseHeldError(f"pipeline run {row.id}: the lease of {holder!r} {taken}")
+            return self._set_run_lease(connection, row.id, holder, row.lease_acquired_at, expires_at)
+
+    def release_run_lease(self, run_id: int, holder: str) -> None:
+        with self._write() as connection:
+            require(connection, R, run_id, "pipeline run", lock=True)
+            connection.execute(
+                update(R)
+                .where(R.c.id == run_id, R.c.lease_holder == holder)
+                .values(lease_holder=None, lease_acquired_at=None, lease_expires_at=None)
+            )
+
+    def _run_expiry(self, ttl: float) -> tuple[Any, Any]:
+        if not ttl > 0:
+            raise StoreValueError(f"lease ttl must be a positive number of seconds, got {ttl!r}")
+        now = self._now()
+        return now + timedelta(seconds=ttl), now
+
+    @staticmethod
+    def _set_run_lease(
+        connection: Any, run_id: int, holder: str, acquired_at: Any, expires_at: Any
+    ) -> RunLease:
+        connection.execute(
+            update(R)
+            .where(R.c.id == run_id)
+            .values(lease_holder=holder, lease_acquired_at=acquired_at, lease_expires_at=expires_at)
+        )
+        return RunLease(run_id, holder, acquired_at, expires_at)
+
     def update_run(self, run_id: int, state: RunState, message: str = "") -> PipelineRun:
         state = RunState(state)
         now = self._now()
@@ -286,6 +356,16 @@ class PipelinesSql(SqlBase):
         with self._creating(f"task {name!r} of pipeline run {run_id}"), self._write() as connection:
             require(connection, R, run_id, "pipeline run")
             task_id = new_id(connection.execute(insert(TK).values(values)))
+            return _task(require(connection, TK, task_id, "task"))
+
+    def set_task_process(self, task_id: int, process: Mapping[str, Any] | None) -> Task:
+        with self._write() as connection:
+            require(connection, TK, task_id, "task", lock=True)
+            connection.execute(
+                update(TK)
+                .where(TK.c.id == task_id)
+                .values(process=dict(process) if process is not None else None, updated_at=self._now())
+            )
             return _task(require(connection, TK, task_id, "task"))
 
     def update_task(

@@ -59,6 +59,7 @@ from tuner.store.records import (
     RegisteredModel,
     RegistryEvent,
     Revision,
+    RunLease,
     RunState,
     RuntimeInfo,
     Task,
@@ -749,6 +750,42 @@ class Store(StoreReader):
         """
 
     @abc.abstractmethod
+    def get_run_lease(self, run_id: int) -> RunLease | None:
+        """The run's lease, or None when nobody holds it (or it expired).
+
+        Raises:
+            NotFoundError: no such run.
+        """
+
+    @abc.abstractmethod
+    def acquire_run_lease(
+        self, run_id: int, holder: str, ttl: float, *, replacing: str | None = None
+    ) -> RunLease:
+        """Take the run's lease as `acquire_lease` takes an experiment's.
+
+        Raises:
+            NotFoundError: no such run.
+            LeaseHeldError: another holder has a lease that has not expired.
+        """
+
+    @abc.abstractmethod
+    def renew_run_lease(self, run_id: int, holder: str, ttl: float) -> RunLease:
+        """Extend `holder`'s lease of the run.
+
+        Raises:
+            NotFoundError: no such run.
+            LeaseHeldError: the lease was released or another holder took it.
+        """
+
+    @abc.abstractmethod
+    def release_run_lease(self, run_id: int, holder: str) -> None:
+        """Give the run's lease up (nothing happens when `holder` does not hold it).
+
+        Raises:
+            NotFoundError: no such run.
+        """
+
+    @abc.abstractmethod
     def create_task(
         self,
         run_id: int,
@@ -785,6 +822,16 @@ class Store(StoreReader):
         Raises:
             NotFoundError: no such task (or no such `cached_from_task_id`).
             InvalidTransitionError: the task has already finished and `state` differs.
+        """
+
+    @abc.abstractmethod
+    def set_task_process(self, task_id: int, process: Mapping[str, Any] | None) -> Task:
+        """Record the process running the task's current attempt (`{"pid", "started", "host"}`: its
+        process id, start time in seconds since the epoch and host name), or clear it, so that a driver
+        resuming the run can find a process that outlived the previous driver.
+
+        Raises:
+            NotFoundError: no such task.
         """
 
     @abc.abstractmethod

@@ -25,7 +25,7 @@ from tuner.store._failures import explained
 if TYPE_CHECKING:  # Alembic costs ~0.3 s to import: only migrations and `tuner db` load it
     from alembic.config import Config
 
-HEAD_REVISION = "0003"  # the newest revision in versions/; a test keeps it equal to Alembic's head
+HEAD_REVISION = "0004"  # the newest revision in versions/; a test keeps it equal to Alembic's head
 _VERSION_TABLE = "alembic_version"
 _PG_LOCK_KEY = 7_315_202_601  # any fixed number; identifies "tuner schema migration" advisory locks
 

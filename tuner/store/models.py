@@ -253,6 +253,9 @@ class PipelineRunRow(Base):
     updated_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    lease_holder: Mapped[str | None]  # revision 0004: who drives the run (a server), until when
+    lease_acquired_at: Mapped[datetime | None]
+    lease_expires_at: Mapped[datetime | None]
 
 
 class TaskRow(Base):
@@ -275,6 +278,7 @@ class TaskRow(Base):
     updated_at: Mapped[datetime]
     started_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
+    process: Mapped[dict[str, Any] | None]  # revision 0004: the running attempt's pid, start time and host
 
 
 class ArtifactRow(Base):

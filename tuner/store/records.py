@@ -130,6 +130,17 @@ class Lease:
 
 
 @dataclass(frozen=True)
+class RunLease:
+    """Who drives a pipeline run, until when (the same rules as an experiment's `Lease`)."""
+
+    run_id: int
+    holder: str
+    acquired_at: datetime
+    expires_at: datetime
+    stop_requested_at: datetime | None = None  # never set: runs are cancelled through their driver
+
+
+@dataclass(frozen=True)
 class Assignment:
     """One parameter value of a trial: the text exactly as rendered, plus a number for sorting (or None)."""
 
@@ -343,6 +354,7 @@ class Task:
     updated_at: datetime
     started_at: datetime | None
     completed_at: datetime | None
+    process: JSONDict | None = None  # the running attempt's {"pid", "started", "host"} (set_task_process)
 
 
 @dataclass(frozen=True)

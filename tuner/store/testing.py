@@ -554,6 +554,38 @@ class MetricConformance(StoreTest):
 
 
 class PipelineConformance(StoreTest):
+    def test_task_process(self, store: Store) -> None:
+        run_id = store.create_run("with-process").id
+        task = store.create_task(run_id, "step")
+        assert task.process is None
+        process = {"pid": 4242, "started": 1700000000.25, "host": "h1"}
+        assert store.set_task_process(task.id, process).process == process
+        assert store.list_tasks(run_id)[0].process == process
+        assert store.set_task_process(task.id, None).process is None
+        with pytest.raises(NotFoundError):
+            store.set_task_process(999, process)
+
+    def test_run_leases(self, make_store: MakeStore) -> None:
+        clock = FakeClock()
+        first, second = make_store(clock), make_store(clock)
+        run_id = first.create_run("leased").id
+        assert first.get_run_lease(run_id) is None
+        assert first.acquire_run_lease(run_id, "a", ttl=30).holder == "a"
+        with pytest.raises(LeaseHeldError, match="driven by 'a'"):
+            second.acquire_run_lease(run_id, "b", ttl=30)
+        assert second.acquire_run_lease(run_id, "b", ttl=30, replacing="a").holder == "b"  # a is dead
+        with pytest.raises(LeaseHeldError, match="taken by 'b'"):
+            first.renew_run_lease(run_id, "a", ttl=30)
+        clock.advance(31)
+        assert first.get_run_lease(run_id) is None  # expired
+        assert first.acquire_run_lease(run_id, "c", ttl=30).holder == "c"
+        first.release_run_lease(run_id, "someone-else")
+        assert first.get_run_lease(run_id) is not None
+        first.release_run_lease(run_id, "c")
+        assert first.get_run_lease(run_id) is None
+        with pytest.raises(NotFoundError):
+            first.acquire_run_lease(999, "a", ttl=30)
+
     def test_pipelines_and_versions(self, store: Store) -> None:
         pipeline = store.create_pipeline("train", description="trains")
         with pytest.raises(AlreadyExistsError, match="pipeline default/train"):

@@ -10,10 +10,12 @@ from starlette.concurrency import run_in_threadpool
 
 from tuner.errors import Problem, SpecError
 from tuner.server.access import document_namespace, require, visible
+from tuner.server.counts import count_changes
 from tuner.server.deps import drivers_of, experiment_or_404, store_of
 from tuner.server.drivers import ConflictError
 from tuner.server.paging import decode_cursor, encode_cursor
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem
+from tuner.server.suggestion_state import suggestion_document
 from tuner.spec.documents import parse_documents
 from tuner.states import ExperimentState
 from tuner.views import experiment_document, list_document
@@ -115,13 +117,16 @@ def list_experiments(
     request: Request,
     namespace: str | None = Query(None, description="Only this namespace (default: every namespace)."),
     state: list[ExperimentState] | None = Query(None, description="Only these states (repeatable)."),
+    name_prefix: str | None = Query(None, alias="namePrefix", description="Only names starting so."),
     limit: int = Query(100, ge=1, le=MAX_PAGE, description="At most this many items."),
     cursor: str | None = Query(None, description="metadata.continue of the previous page."),
 ) -> dict[str, Any]:
     """Oldest first; `metadata.continue` is the cursor of the next page (empty on the last). Only the
     namespaces the caller's token may read are listed."""
     start = decode_cursor(cursor)
-    records = store_of(request).list_experiments(namespace, states=state or None)
+    records = store_of(request).list_experiments(
+        namespace, states=state or None, name_prefix=name_prefix or None
+    )
     records = visible(request, records)
     page = records[start : start + limit]
     document = list_document(experiment_document(r) for r in page)
@@ -134,6 +139,46 @@ def list_experiments(
 def get_experiment(request: Request, namespace: str, name: str) -> dict[str, Any]:
     """The Experiment with its Katib-shaped status."""
     return experiment_document(experiment_or_404(store_of(request), namespace, name))
+
+
+_PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A JSON merge patch of the counts: "
+        '{"spec": {"maxTrialCount": 20, "parallelTrialCount": 4, "maxFailedTrialCount": 3}}',
+        "content": {
+            "application/merge-patch+json": {"schema": {"type": "object"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
+@router.patch("/{namespace}/{name}", summary="Change an experiment's counts", openapi_extra=_PATCH_BODY)
+async def patch_experiment(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """Change maxTrialCount, parallelTrialCount or maxFailedTrialCount (the fields Katib lets a user edit);
+    the running driver takes them up within a second. Any other field is refused with 422 naming it. A
+    finished experiment whose maxTrialCount is raised restarts when its resumePolicy is LongRunning or
+    FromVolume and it ended by reaching maxTrialCount."""
+    body = await request.body()
+    try:
+        patch = json.loads(body.decode("utf-8") or "null")
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise SpecError([Problem("", f"the body is not JSON: {exc}")], "<request>") from exc
+    counts = count_changes(patch)
+    store, drivers = store_of(request), drivers_of(request)
+    record = await run_in_threadpool(drivers.change_counts, store, namespace, name, counts)
+    return experiment_document(await run_in_threadpool(store.get_experiment_by_id, record.id))
+
+
+@router.get("/{namespace}/{name}/suggestion", summary="The experiment's suggestion state")
+def get_suggestion(request: Request, namespace: str, name: str) -> dict[str, Any]:
+    """Shaped like Katib's Suggestion: the algorithm and its settings, the number of assignments requested
+    so far (`spec.requests`), and its state (Created, Running, Succeeded, Exhausted)."""
+    store, drivers = store_of(request), drivers_of(request)
+    record = experiment_or_404(store, namespace, name)
+    driver = drivers.get(namespace, name)
+    return suggestion_document(store, record, driver is not None and driver.alive)
 
 
 @router.post("/{namespace}/{name}/stop", summary="Stop an experiment")
