@@ -65,8 +65,11 @@ BIG_TRIALS = 10_000
 BIG_STEPS = 5
 
 
-def build_big(url: str, trials: int = BIG_TRIALS, steps: int = BIG_STEPS, name: str = "big") -> None:
-    """`trials` settled trials (every 50th Failed), with `steps` points of `accuracy` and one of `loss`."""
+def build_big(
+    url: str, trials: int = BIG_TRIALS, steps: int = BIG_STEPS, name: str = "big", started_every: int = 10
+) -> None:
+    """`trials` settled trials (every 50th Failed; every `started_every`th went through Running), with
+    `steps` points of `accuracy` and one of `loss`."""
     from tuner.states import ExperimentState, TrialState
     from tuner.store import open_store
     from tuner.store.records import Assignment, Observation
@@ -111,6 +114,8 @@ def build_big(url: str, trials: int = BIG_TRIALS, steps: int = BIG_STEPS, name: 
                 Assignment("optimizer", "adam" if n % 2 else "sgd"),
             ]
             trial = store.create_trial(record.id, f"{name}-{n:06d}", assignments, number=n)
+            if n % started_every == 0:  # a start time, for the timeline (one more write per trial)
+                store.transition_trial(trial.id, TrialState.RUNNING)
             store.transition_trial(trial.id, TrialState.FAILED if n % 50 == 49 else TrialState.SUCCEEDED)
             value = ((n * 7919) % 10007) / 10007
             points += [Observation(trial.id, "accuracy", value * s / steps, s) for s in range(1, steps + 1)]
