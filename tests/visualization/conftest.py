@@ -34,7 +34,7 @@ def objective(params: dict[str, Any]) -> dict[str, float]:
     return {"score": base, "cost": params["layers"] * 1.5 + params["lr"]}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def small_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A SQLite store holding experiment `small`: SMALL_TRIALS real trials, two metrics, series of STEPS."""
     folder = tmp_path_factory.mktemp("viz-small")

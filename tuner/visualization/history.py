@@ -7,7 +7,7 @@ from typing import Any
 from tuner.visualization.data import ExperimentData
 from tuner.visualization.layout import BEST_COLOR, POINT_COLOR, figure, metric_label, numbers, texts, title
 from tuner.visualization.options import DEFAULT_MAX_POINTS
-from tuner.visualization.sampling import auto_log, best_so_far, capped, metric_of, trials_with
+from tuner.visualization.sampling import auto_log, best_so_far, capped, even_indices, metric_of, trials_with
 
 
 def history(
@@ -27,7 +27,8 @@ def history(
     best = best_so_far(values, info.maximize)
     # the best-so-far line only needs the trials where it moves, plus the last one
     change = [i for i in range(len(rows)) if i == 0 or best[i] != best[i - 1] or i == len(rows) - 1]
-    shown = capped(rows, max_points, info.maximize)
+    change = [change[i] for i in even_indices(len(change), max_points // 5)]  # a step line stays monotone
+    shown = capped(rows, max_points - len(change), info.maximize)  # markers and line share the cap
     fig = figure(
         title=title(data, "Optimisation history"),
         xaxis={"title": {"text": "trial number"}},

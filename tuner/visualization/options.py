@@ -188,7 +188,9 @@ OPTIONS: dict[str, dict[str, Option]] = {
         **_COMMON,
         "params": _PARAMS,
         "evaluator": Option(
-            "how importance is computed: fanova (random forests) or ped-anova (fast)", _text, _check_evaluator
+            "fanova (random forests, on up to 500 trials) or ped-anova (faster, up to 1000 trials)",
+            _text,
+            _check_evaluator,
         ),
     },
     "edf": {**_COMMON, "log_x": _LOG_Y},

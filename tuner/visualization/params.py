@@ -113,7 +113,9 @@ def slices(
 
     info = metric_of(data, metric)
     names = params_of(data, params)
-    rows = capped(trials_with(data, info, trial_states), max_points, info.maximize)
+    # every panel draws the same trials: the cap is shared between the panels
+    per_panel = max(1, max_points // max(1, len(names)))
+    rows = capped(trials_with(data, info, trial_states), per_panel, info.maximize)
     values = numbers([v for _, v in rows])
     fig = make_subplots(rows=1, cols=len(names) or 1, shared_yaxes=True, horizontal_spacing=0.03)
     fig.update_layout(
