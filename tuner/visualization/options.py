@@ -164,6 +164,11 @@ _LOG_Y = Option(
     _bool_text,
     _check_bool,
 )
+_LOG_X_VALUES = Option(
+    "logarithmic x axis: true, false or auto (auto: log when positive values span 3+ decades)",
+    _bool_text,
+    _check_bool,
+)
 _COMMON = {"metric": _METRIC, "trial_states": _STATES, "max_points": _MAX_POINTS}
 
 OPTIONS: dict[str, dict[str, Option]] = {
@@ -193,7 +198,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
             _check_evaluator,
         ),
     },
-    "edf": {**_COMMON, "log_x": _LOG_Y},
+    "edf": {**_COMMON, "log_x": _LOG_X_VALUES},
     "intermediate": {**_COMMON, "log_y": _LOG_Y},
     "pareto": {
         "metrics": Option(
@@ -203,7 +208,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         ),
         "trial_states": _STATES,
         "max_points": _MAX_POINTS,
-        "log_x": _LOG_Y,
+        "log_x": _LOG_X_VALUES,
         "log_y": _LOG_Y,
     },
     "timeline": {
