@@ -12,7 +12,9 @@ plotly is imported when a figure is drawn, never at `import tuner`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from tuner.visualization.data import (
@@ -103,8 +105,26 @@ def figure(kind: str, data: ExperimentData, **options: Any) -> go.Figure:
             does not have (the message names the option, the value and the fix).
     """
     checked = check_options(kind, options)
-    result: go.Figure = _drawer(kind)(data, **checked)
+    with _collector_paused():
+        result: go.Figure = _drawer(kind)(data, **checked)
     return result
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused while a figure is drawn.
+
+    Drawing allocates tens of thousands of small objects next to a loaded 10,000-trial experiment (itself
+    ~100,000 objects); each full collection walks them all, and measured up to half of a contour's time.
+    The figures make no reference cycles worth collecting meanwhile; the collector resumes after.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def figure_json(kind: str, data: ExperimentData, **options: Any) -> dict[str, Any]:

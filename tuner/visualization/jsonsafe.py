@@ -16,6 +16,8 @@ def json_safe(value: Any) -> Any:
             return json_safe(_typed_array(value))
         return {str(k): json_safe(v) for k, v in value.items()}
     if isinstance(value, np.ndarray):
+        if value.ndim > 1:
+            return [json_safe(row) for row in value]
         if value.dtype.kind == "f":
             return [v if math.isfinite(v) else None for v in value.tolist()]
         if value.dtype.kind in "iub":

@@ -169,7 +169,8 @@ def contour(
     log_x: bool | None = None,
     log_y: bool | None = None,
 ) -> Any:
-    """The metric over a pair of parameters: interpolated (linear, in each axis' own scale) plus the trials."""
+    """The metric over a pair of parameters: a surface interpolated from the trials (inverse-distance
+    weighting, in each axis' own scale) and the trials themselves as points."""
     import plotly.graph_objects as go
 
     info = metric_of(data, metric)
@@ -242,7 +243,7 @@ def _contour_axis(parameter: ParameterInfo, log: bool) -> dict[str, Any]:
 
 def _interpolate(
     points: list[tuple[float, float, float, TrialData]], x_log: bool, y_log: bool
-) -> tuple[list[float], list[float], list[list[float]]] | None:
+) -> tuple[Any, Any, Any] | None:
     """The values on a CONTOUR_GRID square grid by inverse-distance weighting of up to IDW_POINTS trials.
 
     Each axis is scaled to [0, 1] (in log10 for log axes) so both count alike. Delaunay-based linear
@@ -274,6 +275,4 @@ def _interpolate(
     distance2 = dy[:, None, :] ** 2 + dx[None, :, :] ** 2  # row x column x trial
     weights = 1.0 / np.maximum(distance2, 1e-12)
     gz = (weights * zs).sum(axis=2) / weights.sum(axis=2)
-    x_out = (10**gx if x_log else gx).tolist()
-    y_out = (10**gy if y_log else gy).tolist()
-    return x_out, y_out, gz.tolist()
+    return (10**gx if x_log else gx), (10**gy if y_log else gy), gz
