@@ -13,6 +13,7 @@ from tuner.visualization import (
     ExperimentData,
     FigureOptionError,
     figure,
+    figure_json,
     load_experiment_data,
     options_of,
     parse_options,
@@ -143,3 +144,24 @@ def test_import_tuner_and_the_package_leave_plotly_unloaded() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_an_experiment_without_trials_draws_empty_figures() -> None:
+    empty = _one_metric_one_parameter()
+    empty = ExperimentData(
+        "empty",
+        "default",
+        "Created",
+        empty.objective,
+        (*empty.metrics, MetricInfo("cost", "minimize", "min")),
+        (*empty.parameters, ParameterInfo("c", "categorical", choices=("a", "b"))),
+        (),
+    )
+    for kind in FIGURE_KINDS:
+        if kind == "importance":
+            with pytest.raises(FigureOptionError, match="has 0"):
+                figure(kind, empty)
+            continue
+        body = figure_json(kind, empty)
+        points = sum(len(t.get("x") or ()) for t in body["data"] if t["type"] != "contour")
+        assert points == 0, kind
