@@ -187,7 +187,11 @@ def test_timeline_draws_every_started_trial_by_state(data: ExperimentData) -> No
     assert sum(len(t["y"]) for t in body["data"]) == SMALL_TRIALS
     assert [t["name"] for t in body["data"]] == [f"Succeeded ({SMALL_TRIALS})"]
     bars = body["data"][0]
-    assert all(ms >= 1 for ms in bars["x"])
+    durations = {t.number: (t.end - t.start).total_seconds() for t in data.trials if t.start and t.end}
+    assert bars["customdata"] == pytest.approx([durations[n] for n in bars["y"]], abs=1e-3)
+    span = max(t.end for t in data.trials if t.end) - min(t.start for t in data.trials if t.start)
+    for width, seconds in zip(bars["x"], bars["customdata"], strict=True):  # ms; short trials widened
+        assert width == pytest.approx(max(seconds * 1000, span.total_seconds() * 1000 / 300), rel=1e-6)
     assert body["layout"]["xaxis"]["type"] == "date"
     failed_only = figure_json("timeline", data, trial_states=("Failed",))
     assert failed_only["data"] == []

@@ -10,6 +10,9 @@ from tuner.visualization.layout import STATE_COLORS, figure, numbers, texts, tit
 from tuner.visualization.options import DEFAULT_MAX_POINTS
 from tuner.visualization.sampling import sample_indices
 
+MIN_WIDTH_SHARE = 300
+"""A bar is at least 1/300 of the time axis wide (its hover gives the real duration)."""
+
 
 def timeline(
     data: ExperimentData,
@@ -38,19 +41,23 @@ def timeline(
     by_state: dict[str, list[TrialData]] = {}
     for trial in shown:
         by_state.setdefault(trial.state, []).append(trial)
+    if shown:
+        first = min(_ms(t.start) for t in shown)
+        last = max(_ms(t.end or moment) for t in shown)
+        least = max((last - first) / MIN_WIDTH_SHARE, 1.0)
     for state, trials in by_state.items():
-        starts = [_ms(t.start) for t in trials]
-        ends = [_ms(t.end or moment) for t in trials]
+        durations = [_ms(t.end or moment) - _ms(t.start) for t in trials]
         fig.add_trace(
             go.Bar(
                 base=texts([_iso(t.start) for t in trials]),
-                x=numbers([max(end - start, 1) for start, end in zip(starts, ends, strict=True)]),
+                x=numbers([max(d, least) for d in durations]),  # a trial of milliseconds stays visible
                 y=numbers([t.number for t in trials]),
                 orientation="h",
                 name=f"{state} ({len(trials)})",
                 marker={"color": STATE_COLORS.get(state, "#7f7f7f")},
                 text=texts([t.name for t in trials]),
-                hovertemplate="%{text}<br>%{base} + %{x} ms<extra></extra>",
+                customdata=numbers([d / 1000 for d in durations]),
+                hovertemplate="%{text}<br>started %{base}<br>%{customdata:.3f} s<extra></extra>",
                 textposition="none",
             )
         )
