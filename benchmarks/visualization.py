@@ -153,7 +153,7 @@ def measure(url: str, repeats: int) -> dict[str, Any]:
         store.close()
 
 
-def _postgres_database(server_url: str) -> tuple[str, Any]:
+def _postgres_database(server_url: str) -> tuple[str, tuple[Any, Any]]:
     import psycopg
 
     from tests.require_postgres import plain_dsn
@@ -163,11 +163,16 @@ def _postgres_database(server_url: str) -> tuple[str, Any]:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
 
+    def settle() -> None:
+        """VACUUM ANALYZE after the bulk write, so that autovacuum does not run during the timing."""
+        with psycopg.connect(plain_dsn(server_url.rpartition("/")[0] + "/" + name), autocommit=True) as conn:
+            conn.execute("VACUUM ANALYZE")
+
     def drop() -> None:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
-    return server_url.rpartition("/")[0] + "/" + name, drop
+    return server_url.rpartition("/")[0] + "/" + name, (settle, drop)
 
 
 def table(results: dict[str, Any]) -> str:
@@ -215,20 +220,22 @@ def main() -> None:
         "build_s": {},
     }
     with tempfile.TemporaryDirectory() as folder:
-        targets = [("SQLite", f"sqlite:///{folder}/viz.db", None)]
+        targets: list[tuple[str, str, Any]] = [("SQLite", f"sqlite:///{folder}/viz.db", None)]
         if not args.sqlite_only:
-            url, drop = _postgres_database(args.postgres)
-            targets.append(("PostgreSQL", url, drop))
+            url, hooks = _postgres_database(args.postgres)
+            targets.append(("PostgreSQL", url, hooks))
         try:
-            for label, url, _ in targets:
+            for label, url, hooks in targets:
                 print(f"{label}: writing {args.trials} trials x {args.steps} points", file=sys.stderr)
                 results["build_s"][label] = build(url, args.trials, args.steps)
+                if hooks is not None:
+                    hooks[0]()
                 print(f"{label}: measuring", file=sys.stderr)
                 results["backends"][label] = measure(url, args.repeats)
         finally:
-            for _, _, drop in targets:
-                if drop is not None:
-                    drop()
+            for _, _, hooks in targets:
+                if hooks is not None:
+                    hooks[1]()
     out = ROOT / "benchmarks" / "results"
     out.mkdir(exist_ok=True)
     (out / "visualization.json").write_text(json.dumps(results, indent=2))
