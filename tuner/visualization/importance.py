@@ -14,7 +14,7 @@ from tuner.visualization.layout import POINT_COLOR, figure, title
 from tuner.visualization.options import DEFAULT_MAX_POINTS, FigureOptionError
 from tuner.visualization.sampling import even_indices, metric_of, params_of, trials_with
 
-FANOVA_TRIALS = 500
+FANOVA_TRIALS = 300
 """fANOVA fits a random forest: past this many trials it learns little more and costs seconds."""
 PED_ANOVA_TRIALS = 1000
 """PED-ANOVA itself is fast; building optuna's in-memory study (a deep copy per trial) is what costs."""

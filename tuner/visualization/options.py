@@ -193,7 +193,7 @@ OPTIONS: dict[str, dict[str, Option]] = {
         **_COMMON,
         "params": _PARAMS,
         "evaluator": Option(
-            "fanova (random forests, on up to 500 trials) or ped-anova (faster, up to 1000 trials)",
+            "fanova (random forests, on up to 300 trials) or ped-anova (faster, up to 1000 trials)",
             _text,
             _check_evaluator,
         ),
