@@ -51,7 +51,7 @@ def parallel(
         parameter = data.parameter(name)
         column = [_numeric(parameter, t.params.get(name)) for t, _ in rows]
         dimensions.append(_dimension(parameter, column))
-    fig = figure(title=title(data, "Parallel coordinates"), margin={"l": 70, "r": 70, "t": 80, "b": 30})
+    fig = figure(title=title(data, "Parallel coordinates"), margin={"l": 70, "r": 150, "t": 80, "b": 30})
     fig.add_trace(
         go.Parcoords(
             dimensions=dimensions,
