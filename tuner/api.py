@@ -81,6 +81,12 @@ class TuneResult:
         with Client(self.store, self.namespace) as client:
             return client.trials_dataframe(self.experiment)
 
+    def _repr_html_(self) -> str:
+        """Jupyter's rich display: the best trial and a small history figure (inline SVG, works offline)."""
+        from tuner.visualization.html import result_html
+
+        return result_html(self)
+
     def metric_history(self, trial: TrialResult | str, name: str | None = None) -> pandas.DataFrame:
         """The values `trial` reported for metric `name` (default: the objective): step, value, timestamp."""
         from tuner.client import Client
