@@ -87,3 +87,39 @@ def test_lineage_up_and_downstream(server: ServerProcess, tmp_path: Path) -> Non
     assert httpx.get(f"{base}/run/99999999999999999999999").status_code == 404
     bad = httpx.get(f"{base}/run/{run['id']}", params={"direction": "sideways"})
     assert bad.status_code == 422 and bad.headers["content-type"] == PROBLEM
+
+
+def test_lineage_shows_only_the_callers_namespace(server: ServerProcess, tmp_path: Path) -> None:
+    """An artifact of `default` read by a task of another namespace: the walk from `default` stops at the
+    namespace's edge and says how many nodes it left out, never their names."""
+    from tuner.store import open_store
+    from tuner.store.records import Direction
+
+    run = _finished_run(server, tmp_path)
+    tasks = {t["name"]: t for t in run["tasks"]}
+    (written,) = [a for a in tasks["make-data"]["artifacts"] if a["direction"] == "OUTPUT"]
+    store = open_store(server.store_url)
+    try:
+        foreign_run = store.create_run("secret-run-of-team-b", namespace="team-b")
+        foreign_task = store.create_task(foreign_run.id, "secret-reader")
+        store.record_event(int(written["id"]), Direction.INPUT, task_id=foreign_task.id)
+    finally:
+        store.close()
+
+    reply = httpx.get(
+        f"{server.url}/api/v1/lineage/default/run/{run['id']}", params={"direction": "downstream"}
+    )
+    assert reply.status_code == 200, reply.text
+    seen = reply.json()
+    keys = {(n["kind"], n["id"]) for n in seen["nodes"]}
+    assert ("artifact", written["id"]) in keys
+    assert ("task", str(foreign_task.id)) not in keys and ("pipeline_run", str(foreign_run.id)) not in keys
+    assert "secret" not in reply.text
+    assert seen["hidden"] >= 1
+    assert all(e["target"]["id"] != str(foreign_task.id) for e in seen["edges"])
+
+    theirs = httpx.get(
+        f"{server.url}/api/v1/lineage/team-b/task/{foreign_task.id}", params={"direction": "upstream"}
+    )
+    assert theirs.status_code == 200
+    assert ("task", tasks["make-data"]["id"]) not in {(n["kind"], n["id"]) for n in theirs.json()["nodes"]}

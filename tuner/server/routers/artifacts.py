@@ -247,5 +247,29 @@ def lineage(
         if direction == "both"
         else [LineageDirection(direction)]
     )
-    document = _graph_document([store.lineage(start, d, max_depth=depth) for d in directions])
+    document = _within_namespace(
+        store, namespace, _graph_document([store.lineage(start, d, max_depth=depth) for d in directions])
+    )
     return {"start": {"kind": start.kind.value, "id": str(start.id)}, "direction": direction, **document}
+
+
+def _within_namespace(store: Store, namespace: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Only the nodes of `namespace` and the edges between them: a lineage walk follows events across
+    namespaces (a model registered in one from a run in another), and a caller may see only its own. How many
+    nodes were left out is said (`hidden`), never what they are."""
+
+    def visible(node: dict[str, Any]) -> bool:
+        try:
+            return belongs(store, KINDS[node["kind"]], int(node["id"]), namespace)
+        except NotFoundError:  # deleted since the walk
+            return False
+
+    keep = {(n["kind"], n["id"]) for n in document["nodes"] if visible(n)}
+    nodes = [n for n in document["nodes"] if (n["kind"], n["id"]) in keep]
+    edges = [
+        e
+        for e in document["edges"]
+        if (e["source"]["kind"], e["source"]["id"]) in keep
+        and (e["target"]["kind"], e["target"]["id"]) in keep
+    ]
+    return {"nodes": nodes, "edges": edges, "hidden": len(document["nodes"]) - len(nodes)}
