@@ -159,7 +159,8 @@ async def trials_csv(
 
 @router.get("/experiments/{namespace}/{name}/figures/{kind}")
 async def figure(request: Request, namespace: str, name: str, kind: str) -> Response:
-    """The plotly figure `kind` as JSON (options as query parameters, see tuner.visualization)."""
+    """The plotly figure `kind` as JSON (options as query parameters, see tuner.visualization); when the
+    default options cannot draw it for this experiment (too few trials, ...), `{"unavailable": why}`."""
     if kind not in FIGURE_KINDS:
         raise ApiProblem(404, "Not found", f"no figure {kind!r}; figures: {', '.join(FIGURE_KINDS)}")
     store = store_of(request)
@@ -173,9 +174,13 @@ async def figure(request: Request, namespace: str, name: str, kind: str) -> Resp
         body = cache.figures.get(key)
         if body is None:
             try:
-                body = json.dumps(figure_json(kind, data, **parse_options(kind, raw))).encode()
-            except FigureOptionError as exc:
+                options = parse_options(kind, raw)
+            except FigureOptionError as exc:  # options the caller chose: a bad request
                 raise _bad_query(exc, kind) from exc
+            try:
+                body = json.dumps(figure_json(kind, data, **options)).encode()
+            except FigureOptionError as exc:  # this experiment cannot have it (yet): say why
+                body = json.dumps({"unavailable": str(exc)}).encode()
             cache.figures.put(key, body)
         return body
 

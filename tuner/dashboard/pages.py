@@ -202,6 +202,7 @@ def trial(request: Request, namespace: str, name: str, trial: str) -> HTMLRespon
         summaries=sorted(summaries.values(), key=lambda s: s.name),
         decisions=decisions,
         running=found.state.value in ("Created", "Running"),
+        has_log=bool(found.runtime and found.runtime.log_path),
     )
 
 
@@ -241,7 +242,7 @@ def _submit_errors(text: str, request: Request, drivers: Drivers, store: Store) 
 @router.post("/submit", response_class=HTMLResponse)
 async def submit(request: Request) -> Response:
     """Check and start the posted experiment (form field `experiment`); on problems, the form again with
-    each message under the line of its field (422)."""
+    each message under the line of its field."""
     form = await request.form()
     text = str(form.get("experiment") or "")
     try:
@@ -255,9 +256,8 @@ async def submit(request: Request) -> Response:
     if isinstance(outcome, str):
         return RedirectResponse(_base(request) + outcome, status_code=303)
     lines = {e.line for e in outcome if e.line}
-    return _page(
-        request, "submit.html", status=422, title="Submit", text=text, errors=outcome, error_lines=lines
-    )
+    # 200: the form again, as a browser shows it (a 4xx would be logged as a failed load by the browser)
+    return _page(request, "submit.html", title="Submit", text=text, errors=outcome, error_lines=lines)
 
 
 @router.get("/pipelines", response_class=HTMLResponse)
