@@ -113,7 +113,7 @@ def test_trial_table_filters_sorts_and_exports_csv(page: Any, live_server: LiveS
     href = page.locator("#csv-export").get_attribute("href")
     reply = page.request.get(live_server.url + href if href.startswith("/") else href)
     table = list(csv.DictReader(io.StringIO(reply.text())))
-    assert [r["name"] for r in table][0] == top.name
+    assert table[0]["name"] == top.name
     assert sorted(r["name"] for r in table) == sorted(t.name for t in expected)
     assert {r["optimizer"] for r in table} == {"adam"}
     # a bad condition is shown at the filter box
@@ -165,7 +165,7 @@ def test_submit_shows_problems_at_their_field_then_starts_a_valid_one(
     page.click("#submit-button")
     error = page.locator('.field-error.inline[data-field="spec.maxTrialCount"]')
     expect(error).to_contain_text("greater than 0")
-    line = next(i for i, l in enumerate(text.splitlines(), 1) if l.strip().startswith("maxTrialCount"))
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if row.strip().startswith("maxTrialCount"))
     expect(page.locator(f"#line-{line}")).to_have_class(re.compile("has-error"))
     # the message sits right under the field's line
     assert (

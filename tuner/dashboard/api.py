@@ -25,6 +25,7 @@ from tuner.dashboard.table import (
     select,
     to_csv,
 )
+from tuner.dashboard.warmup import import_figures
 from tuner.errors import NotFoundError, Problem
 from tuner.server.access import visible
 from tuner.server.problems import ApiProblem
@@ -167,6 +168,7 @@ async def figure(request: Request, namespace: str, name: str, kind: str) -> Resp
     raw = dict(request.query_params)
 
     def build() -> bytes:
+        import_figures()  # once per process, never concurrently (see tuner.dashboard.warmup)
         record = store.get_experiment(name, namespace)
         cache = cache_of(request)
         version, data = cache.get(store, record)
@@ -206,6 +208,7 @@ async def compare(request: Request, e: list[str] = Query(default_factory=list)) 
                 continue
             rows.append(experiment_row(record))
             _, data = cache_of(request).get(store, record)
+            import_figures()
             drawn = figure_json("history", data)
             for trace in drawn.get("data", []):
                 if str(trace.get("mode", "")).startswith("lines"):  # the best-so-far line

@@ -14,9 +14,11 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tuner.dashboard.api import cache_of
 from tuner.dashboard.assets import CACHE_FOREVER, render, static_file
 from tuner.dashboard.submit import FieldError, field_errors, parse_experiment, text_errors
 from tuner.dashboard.summaries import RUNNING_STATES, experiment_row
+from tuner.dashboard.warmup import warm_up
 from tuner.errors import NotFoundError, Problem, SpecError
 from tuner.server.access import document_namespace, readable_namespaces, require, visible
 from tuner.server.drivers import ConflictError, Drivers
@@ -165,7 +167,10 @@ def experiment(request: Request, namespace: str, name: str) -> HTMLResponse:
         record = _store(request).get_experiment(name, namespace)
     except NotFoundError as exc:
         return _not_found(request, str(exc))
+    warm_up(cache_of(request), _store(request), record)  # overlaps the browser's parsing of plotly
     row = experiment_row(record)
+    counts = _store(request).count_trials(record.id)  # the store's, also for experiments run without status
+    row["trials"] = sum(counts.values())
     spec = record.spec.get("spec") or {}
     parameters = [str(p.get("name")) for p in spec.get("parameters") or [] if isinstance(p, dict)]
     metrics = metric_names(record)
