@@ -54,7 +54,7 @@ def test_table_filters_sorts_and_exports(tmp_path: Path) -> None:
     assert float(table[0]["accuracy"]) == rows[0].metrics["accuracy"]
     best = best_trial(data)
     assert best is not None and best.metrics["accuracy"] == max(t.metrics["accuracy"] for t in data.trials)
-    with pytest.raises(TableQueryError, match="'depth'.*no parameter or metric"):
+    with pytest.raises(TableQueryError, match=r"'depth'.*no parameter or metric"):
         select(data, filter_text="depth<3")
     with pytest.raises(TableQueryError, match="needs a number"):
         select(data, filter_text="layers<many")
