@@ -83,6 +83,13 @@ def test_experiment_page_draws_every_figure_with_the_stores_points(
     best = max(scored, key=lambda t: t.metrics["accuracy"])
     expect(page.locator("#best-trial-link")).to_have_text(best.name)
     expect(page.locator("#trials tbody tr")).to_have_count(SEEDED_TRIALS)
+    # the y axis of the history on a log scale, then linear, on request
+    page.select_option('.figure-tools[data-for="history"] select[data-option="log_y"]', "true")
+    page.wait_for_selector("body[data-figures-ready='1']", state="attached", timeout=WAIT)
+    assert page.evaluate("() => document.getElementById('fig-history').layout.yaxis.type") == "log"
+    page.select_option('.figure-tools[data-for="history"] select[data-option="log_y"]', "false")
+    page.wait_for_selector("body[data-figures-ready='1']", state="attached", timeout=WAIT)
+    assert page.evaluate("() => document.getElementById('fig-history').layout.yaxis.type") == "linear"
     shoot(page, "experiment")
     assert_clean(page)
 

@@ -24,6 +24,7 @@ from tuner.server.access import document_namespace, readable_namespaces, require
 from tuner.server.drivers import ConflictError, Drivers
 from tuner.store import Store
 from tuner.views import metric_names
+from tuner.visualization import FIGURE_KINDS, options_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -101,9 +102,10 @@ def static(name: str) -> Response:
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login(request: Request, next: str = Query("/")) -> HTMLResponse:
-    """The token form; its script posts the token to /api/v1/login and returns to `next`."""
-    target = next if next.startswith("/") and not next.startswith("//") else "/"
+def login(request: Request, next: str = Query("")) -> HTMLResponse:
+    """The token form; its script posts the token to /api/v1/login and returns to `next` (a path on this
+    server only, never another site)."""
+    target = next if next.startswith("/") and not next.startswith("//") else _base(request) + "/"
     return _page(request, "login.html", title="Log in", next=target)
 
 
@@ -182,6 +184,7 @@ def experiment(request: Request, namespace: str, name: str) -> HTMLResponse:
         parameters=parameters,
         metrics=metrics,
         figures=_figure_kinds(metrics, len(parameters)),
+        log_axes={kind: [o for o in ("log_x", "log_y") if o in options_of(kind)] for kind in FIGURE_KINDS},
         states=("Created", "Running", "Succeeded", "Failed", "Killed", "EarlyStopped", "MetricsUnavailable"),
     )
 

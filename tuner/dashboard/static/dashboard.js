@@ -292,24 +292,44 @@
       body.dataset.tableRows = String(result.rows.length);
     }
 
+    // A figure's options: the page's defaults and the axis scales chosen above it (auto when unset).
+    function figureQuery(kind) {
+      const search = new URLSearchParams(FIGURE_OPTIONS[kind] || "");
+      for (const select of document.querySelectorAll(`.figure-tools[data-for="${kind}"] select`)) {
+        if (select.value) search.set(select.dataset.option, select.value);
+      }
+      const text = search.toString();
+      return text ? "?" + text : "";
+    }
+
+    async function loadFigure(kind) {
+      const target = document.getElementById("fig-" + kind);
+      try {
+        const figure = await request(`${api}/figures/${kind}${figureQuery(kind)}`);
+        if (figure.unavailable) {
+          showError(target, new Error(`${kind}: ${figure.unavailable}`));
+          target.dataset.drawn = "unavailable";
+        } else {
+          await draw(target, figure);
+          target.dataset.drawn = "1";
+        }
+      } catch (e) {
+        showError(target, e);
+        target.dataset.drawn = "error";
+      }
+    }
+
+    for (const tools of document.querySelectorAll(".figure-tools")) {
+      tools.addEventListener("change", async () => {
+        body.dataset.figuresReady = "0";
+        await loadFigure(tools.dataset.for);
+        body.dataset.figuresReady = "1";
+      });
+    }
+
     async function loadFigures() {
       await plotlyReady();
-      const jobs = info.figures.map(async (kind) => {
-        const target = document.getElementById("fig-" + kind);
-        try {
-          const figure = await request(`${api}/figures/${kind}${FIGURE_OPTIONS[kind] || ""}`);
-          if (figure.unavailable) {
-            showError(target, new Error(`${kind}: ${figure.unavailable}`));
-            target.dataset.drawn = "unavailable";
-          } else {
-            await draw(target, figure);
-            target.dataset.drawn = "1";
-          }
-        } catch (e) {
-          showError(target, e);
-          target.dataset.drawn = "error";
-        }
-      });
+      const jobs = info.figures.map((kind) => loadFigure(kind));
       await Promise.allSettled(jobs);
       body.dataset.figuresReady = "1";
     }
