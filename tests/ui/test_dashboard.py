@@ -241,6 +241,17 @@ def test_theme_toggle_switches_and_persists(page: Any, live_server: LiveServer) 
     page.reload()
     expect(page.locator("html")).to_have_attribute("data-theme", flipped)
     shoot(page, f"theme-{flipped}")
+    # figures follow the toggle: their text colour changes with the page's
+    _open(page, f"{live_server.url}/experiments/default/{OTHER}", "figures-ready")
+    font = "() => document.getElementById('fig-history').layout.font.color"
+    drawn_with = page.evaluate(font)
+    shoot(page, f"experiment-{flipped}")
+    page.click("#theme-toggle")
+    expect(page.locator("html")).to_have_attribute("data-theme", theme if theme else "light")
+    page.wait_for_function(
+        f"() => document.getElementById('fig-history').layout.font.color !== {drawn_with!r}"
+    )
+    shoot(page, f"experiment-{theme}")
     assert_clean(page)
 
 
