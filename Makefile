@@ -29,6 +29,7 @@ demo: install
 	$(PY) -m tuner.cli run examples/quickstart/experiment.yaml
 
 test: install check
+	@bash tests/ui/ensure_chromium.sh  # the browser of tests/ui (apt-get when missing and possible)
 	$(PY) -m pytest -n 2
 
 check: lint typecheck imports

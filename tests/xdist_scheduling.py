@@ -1,4 +1,5 @@
-"""pytest-xdist scheduling: the tests of tests/k8s run on one worker, so that one kube-apiserver serves them.
+"""pytest-xdist scheduling: the tests of tests/k8s run on one worker, so that one kube-apiserver serves them
+(and those of tests/ui on one worker, so that one browser and one seeded server serve them).
 
 Each worker that runs a tests/k8s test starts its own API server (a session fixture): about 5 s and 300 MB.
 xdist's own answer (`--dist loadgroup` with `@pytest.mark.xdist_group`) does nothing under pytest 9.2
@@ -13,7 +14,7 @@ from typing import Any
 
 import pytest
 
-GROUPED = ("tests/k8s/",)
+GROUPED = ("tests/k8s/", "tests/ui/")  # tests/ui: one Chromium and one seeded server for all
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -208,6 +208,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/pipelines"): FILTERED,
     ("GET", "/pipelines/runs/{run_id}"): PIPELINE_RECORDS,
     ("GET", "/pipelines/runs/{run_id}/tasks/{task_id}/log"): PIPELINE_RECORDS,
+    ("GET", "/login"): OPEN,  # the dashboard's token form (it posts to /api/v1/login)
 }
 
 

@@ -19,6 +19,7 @@ from starlette.concurrency import run_in_threadpool
 
 from tuner._version import __version__
 from tuner.config import Settings
+from tuner.dashboard import install as install_dashboard
 from tuner.server import access
 from tuner.server.drivers import Drivers
 from tuner.server.metrics import ServerMetrics
@@ -120,5 +121,6 @@ def create_app(
     def prometheus() -> Response:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
+    install_dashboard(app)  # the web dashboard at / (tuner.dashboard)
     access.install(app, auth)  # last: it documents and checks every route added above
     return app
