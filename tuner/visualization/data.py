@@ -1,9 +1,10 @@
 """`ExperimentData`: what every figure reads, loaded once from a store, a store URL or a `tuner.Client`.
 
 The figures never talk to the store themselves: the dashboard loads an experiment once (10,000 trials are
-one paged read of the comparison table) and draws all nine figures from the same object. Metric series
-are the one large part (100 points x 10,000 trials is a million rows), so they are read lazily, per metric
-and only for the trials a figure asks for, and thinned to `max_series_points` points per trial.
+three streamed queries of the store's trial outlines: no run specs, labels or runtimes) and draws all nine
+figures from the same object. Metric series are the one large part (100 points x 10,000 trials is a
+million rows), so they are read lazily, per metric and only for the trials a figure asks for, in one query
+of two columns, and series longer than `max_series_points` are thinned in the database.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ Point = tuple[float, float]
 """(step, value) of a metric series; a point reported without a step gets its position as step."""
 
 SeriesLoader = Callable[[str, Sequence["TrialData"]], Mapping[str, Sequence[Point]]]
-
-PER_TRIAL_READS = 300
-"""Up to this many trials a series is read trial by trial; beyond, one query reads the whole metric."""
 
 
 @dataclass(frozen=True)
@@ -208,36 +206,34 @@ def _from_store(
     store: Store, name: str, namespace: str, cap: int, *, close: bool, url: str | None = None
 ) -> ExperimentData:
     from tuner.lookups import find_experiment
-    from tuner.views import iter_rows
 
     try:
         record = find_experiment(store, name, namespace)
         metrics, objective, parameters, space = _spec_parts(record.spec)
-        by_name = {m.name: m for m in metrics}
+        # the summary's field for each metric's strategy (MetricSummary.value_for without the enum, per row)
+        fields = {m.name: _SUMMARY_FIELD[MetricStrategy(m.strategy)] for m in metrics}
         trials = []
         ids: dict[str, int] = {}
-        for row in iter_rows(store, record):
-            trial = row.trial
-            ids[trial.name] = trial.id
+        for outline in store.trial_outlines(record.id):  # three queries, no full Trial records
+            ids[outline.name] = outline.id
             values: dict[str, float] = {}
             points: dict[str, int] = {}
-            for metric_name, summary in row.metrics.items():
-                info = by_name.get(metric_name)
-                strategy = MetricStrategy(info.strategy) if info else MetricStrategy.LATEST
-                value = summary.value_for(strategy)
+            for metric_name, summary in outline.metrics.items():
+                value = getattr(summary, fields.get(metric_name, "latest"))
                 if value is not None and not math.isnan(value):
                     values[metric_name] = value
                 points[metric_name] = summary.count
+            rendered = {a.name: a.value for a in outline.assignments}
             trials.append(
                 TrialData(
-                    trial.number,
-                    trial.name,
-                    trial.state.value,
-                    _typed(trial.assignment_values(), space, trial.assignments),
+                    outline.number,
+                    outline.name,
+                    outline.state.value,
+                    _typed(rendered, space, outline.assignments),
                     values,
                     points,
-                    _utc(trial.started_at),
-                    _utc(trial.completed_at),
+                    _utc(outline.started_at),
+                    _utc(outline.completed_at),
                 )
             )
     finally:
@@ -254,7 +250,7 @@ def _from_store(
         else:
             reader = store
         try:
-            return _read_series(reader, experiment_id, metric, wanted, ids)
+            return _read_series(reader, experiment_id, metric, wanted, ids, cap)
         finally:
             if close:
                 reader.close()
@@ -272,17 +268,22 @@ def _from_store(
     )
 
 
+_SUMMARY_FIELD = {MetricStrategy.MIN: "min", MetricStrategy.MAX: "max", MetricStrategy.LATEST: "latest"}
+
+
 def _read_series(
-    store: Store, experiment_id: int, metric: str, wanted: Sequence[TrialData], ids: Mapping[str, int]
+    store: Store,
+    experiment_id: int,
+    metric: str,
+    wanted: Sequence[TrialData],
+    ids: Mapping[str, int],
+    cap: int,
 ) -> dict[str, list[Point]]:
-    """Trial by trial for a few trials (each an indexed read), the whole metric in one query for many."""
-    if len(wanted) <= PER_TRIAL_READS:
-        raw = {t.name: store.metric_series(ids[t.name], metric) for t in wanted if t.name in ids}
-    else:
-        by_id = store.experiment_metric_series(experiment_id, metric)
-        names = {v: k for k, v in ids.items()}
-        raw = {names[i]: series for i, series in by_id.items() if i in names}
-    return {trial: _points((p.step, p.value) for p in series) for trial, series in raw.items()}
+    """One query for the trials asked (two columns per point); long series are thinned in the database."""
+    names = {ids[t.name]: t.name for t in wanted if t.name in ids}
+    longest = max((t.points.get(metric, 0) for t in wanted), default=0)
+    by_id = store.series_points(experiment_id, metric, names, max_points=cap if longest > cap else None)
+    return {names[i]: _points(series) for i, series in by_id.items() if i in names}
 
 
 def _points(pairs: Any) -> list[Point]:
