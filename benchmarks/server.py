@@ -442,8 +442,9 @@ def chromium_render(url: str, ready_js: str, repeats: int, timeout_s: float = 12
                 except PlaywrightTimeout:
                     context.close()
                     return {
-                        "error": f"not ready within {timeout_s:.0f} s",
-                        "loads": i,
+                        "error": f"load {i + 1} not ready within {timeout_s:.0f} s",
+                        "first_ms": 1000 * first,
+                        "done_ms": [1000 * t for t in times],
                         "js_errors": errors[:5],
                     }
                 elapsed = time.perf_counter() - start
