@@ -200,14 +200,21 @@ def trial_document(
 
 
 def trial_documents(
-    store: StoreReader, record: StoredExperiment, trials: Sequence[Trial] | None = None
+    store: StoreReader,
+    record: StoredExperiment,
+    trials: Sequence[Trial] | None = None,
+    *,
+    rows: Sequence[ComparisonRow] | None = None,
 ) -> list[dict[str, Any]]:
-    """Every trial of the experiment (or those given) as Trial objects, with their metrics."""
+    """Every trial of the experiment (or those given, or the rows of `compare_trials` given, whose
+    summaries are used as read: no query per trial) as Trial objects, with their metrics."""
     rules = _early_stopping_rules(store, record)
 
     def document(trial: Trial, metrics: Mapping[str, MetricSummary]) -> dict[str, Any]:
         return trial_document(record, trial, metrics, rules(trial) if rules else None)
 
+    if rows is not None:
+        return [document(row.trial, row.metrics) for row in rows]
     if trials is not None:
         return [document(t, store.metric_summaries(t.id)) for t in trials]
     return [document(row.trial, row.metrics) for row in store.compare_trials(record.id)]

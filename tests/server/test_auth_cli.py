@@ -1,5 +1,6 @@
 """`tuner server` refusing to listen open on a network address, the token commands, the token file's errors,
-and the clients (`tuner submit --token`, `tuner.Client(token=...)`) against a real server with tokens."""
+and the clients (`tuner submit --token`, every `--server` command's `--token`, `tuner.Client(token=...)`)
+against a real server with tokens."""
 
 from __future__ import annotations
 
@@ -143,6 +144,18 @@ def test_clients_send_the_token(
     assert done.returncode == 0, done.stderr
     with Client(host=server.url, token=token) as client:
         assert client.get_experiment("from-cli")["metadata"]["name"] == "from-cli"
+    # every --server command takes --token as well as TUNER_TOKEN
+    for command in (
+        ["experiments", "list"],
+        ["experiments", "show", "from-cli"],
+        ["trials", "list", "from-cli"],
+        ["pipelines", "runs", "list"],
+    ):
+        done = _tuner(*command, "--server", server.url, "--token", token)
+        assert done.returncode == 0, (command, done.stderr)
+        assert "from-cli" in done.stdout or command[0] == "pipelines", (command, done.stdout)
+    refused = _tuner("experiments", "show", "from-cli", "--server", server.url)
+    assert refused.returncode != 0 and "TUNER_TOKEN" in refused.stderr
     with pytest.raises(TunerError, match="TUNER_TOKEN"), Client(host=server.url) as client:
         client.get_experiment("from-cli")
     monkeypatch.setenv("TUNER_TOKEN", token)

@@ -35,6 +35,7 @@ from tuner.cli._common import (
     stderr_console,
     stdout_console,
     store_option,
+    token_option,
 )
 from tuner.cli.remote import server_option
 
@@ -97,12 +98,13 @@ def list_experiments(
     store: str | None = store_option(),
     output: OutputFormat | None = output_option(),
     server: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """List experiments with their state and best trial."""
     if server:
         from tuner.cli import remote
 
-        return remote.list_experiments(server, namespace, output)
+        return remote.list_experiments(server, namespace, output, token=token)
     from tuner.views import experiment_document, objective_of, status_value_text
 
     with _opened(store) as db:
@@ -156,12 +158,13 @@ def show_experiment(
     output: OutputFormat | None = output_option(),
     limit: int = typer.Option(10, "--limit", min=0, help="Show the best N trials (0: none)."),
     server: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """Show one experiment: its state, trial counts, conditions, best trial and its best N trials."""
     if server:
         from tuner.cli import remote
 
-        return remote.show_experiment(server, name, namespace, output)
+        return remote.show_experiment(server, name, namespace, output, token=token)
     from tuner.cli.run import print_summary
     from tuner.views import experiment_document
 
@@ -182,13 +185,14 @@ def stop_experiment(
     store: str | None = store_option(),
     wait: float = typer.Option(60.0, help="Seconds to wait for the run to stop (0: do not wait)."),
     server: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """Stop a running experiment, from any terminal or host: its trials stop, the process that drives it
     (`tuner run` or a `tuner.tune` call) goes on, and running it again continues it."""
     if server:
         from tuner.cli import remote
 
-        return remote.stop_experiment(server, name, namespace)
+        return remote.stop_experiment(server, name, namespace, token=token)
     from controllers.lease import describe, provably_dead
 
     with _opened(store) as db:
@@ -226,12 +230,13 @@ def delete_experiment(
     store: str | None = store_option(),
     yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
     server: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """Delete an experiment with its trials, metrics, logs and trial files."""
     if server:
         from tuner.cli import remote
 
-        return remote.delete_experiment(server, name, namespace, yes)
+        return remote.delete_experiment(server, name, namespace, yes, token=token)
     from controllers.local_run import runs_root
 
     settings = settings_from(store=store)
@@ -273,13 +278,14 @@ def list_trials(
         [], "--state", help="Only trials in this state (repeatable), e.g. Succeeded, Failed, Running."
     ),
     server: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """List the trials of an experiment: the best 20 by the objective, with their parameters and metrics."""
     if server:
         from tuner.cli import remote
 
         return remote.list_trials(
-            server, experiment, namespace, output.value if output else None, limit, offset, state
+            server, experiment, namespace, output.value if output else None, limit, offset, state, token=token
         )
     from tuner.views import metric_names, objective_of
 
@@ -440,12 +446,13 @@ def show_trial(
     store: str | None = store_option(),
     output: OutputFormat | None = output_option(),
     server: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """Show one trial: state, parameters, metrics (min, max, latest), times, folder and log."""
     if server:
         from tuner.cli import remote
 
-        return remote.show_trial(server, trial, namespace, output)
+        return remote.show_trial(server, trial, namespace, output, token=token)
     from tuner.views import format_value, objective_of, trial_document, trial_folder
 
     with _opened(store) as db:
@@ -490,12 +497,13 @@ def trial_logs(
     store: str | None = store_option(),
     follow: bool = typer.Option(False, "--follow", "-f", help="Keep printing while the trial runs."),
     server: str | None = server_option(),
+    token: str | None = token_option(),
 ) -> None:
     """Print a trial's output (stdout and stderr of every attempt)."""
     if server:
         from tuner.cli import remote
 
-        return remote.trial_logs(server, trial, namespace, follow)
+        return remote.trial_logs(server, trial, namespace, follow, token=token)
     with _opened(store) as db:
         found = _find_trial(db, trial, namespace)
         path = Path(found.runtime.log_path) if found.runtime and found.runtime.log_path else None

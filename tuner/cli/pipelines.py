@@ -24,6 +24,7 @@ from tuner.cli._common import (
     stderr_console,
     stdout_console,
     store_option,
+    token_option,
 )
 from tuner.cli.remote import server_option
 
@@ -144,6 +145,7 @@ def register(app: typer.Typer) -> None:
         ),
         store: str = store_option(),
         server: str | None = server_option(),
+        token: str | None = token_option(),
         experiment: str = typer.Option(
             None, "--experiment", help="With --server: the pipeline experiment to file the run under."
         ),
@@ -157,7 +159,15 @@ def register(app: typer.Typer) -> None:
             from tuner.cli import remote
 
             remote.run_pipeline(
-                server, file, pipeline, _parse_args(arg), run_name, no_cache, experiment, not no_wait
+                server,
+                file,
+                pipeline,
+                _parse_args(arg),
+                run_name,
+                no_cache,
+                experiment,
+                not no_wait,
+                token=token,
             )
             return
         from pipelines.compiler.loader import load_pipeline
@@ -214,6 +224,7 @@ def register(app: typer.Typer) -> None:
         store: str = store_option(),
         output: OutputFormat = output_option(),
         server: str | None = server_option(),
+        token: str | None = token_option(),
         experiment: str = typer.Option(
             None, "--experiment", help="With --server: only this experiment's runs."
         ),
@@ -222,7 +233,7 @@ def register(app: typer.Typer) -> None:
         if server:
             from tuner.cli import remote
 
-            return remote.list_runs(server, output, experiment)
+            return remote.list_runs(server, output, experiment, token=token)
         from pipelines.runner.stored_runs import run_rows
         from tuner.store import open_store
 
@@ -255,12 +266,13 @@ def register(app: typer.Typer) -> None:
         store: str = store_option(),
         output: OutputFormat = output_option(),
         server: str | None = server_option(),
+        token: str | None = token_option(),
     ) -> None:
         """Show a run as its pipeline's groups and tasks: states, outputs, log files."""
         if server:
             from tuner.cli import remote
 
-            return remote.show_run(server, run_id, output)
+            return remote.show_run(server, run_id, output, token=token)
         from pipelines.runner.stored_runs import run_detail, run_lines
         from tuner.errors import NotFoundError
         from tuner.lookups import find_run

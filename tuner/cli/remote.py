@@ -41,11 +41,11 @@ def server_option() -> Any:
 
 
 @contextmanager
-def _client(server: str) -> Iterator[Any]:
+def _client(server: str, token: str | None) -> Iterator[Any]:
     from tuner.client import Client
     from tuner.errors import NotFoundError
 
-    client = Client(host=server)
+    client = Client(host=server, token=token)
     try:
         yield client
     except NotFoundError as exc:
@@ -72,8 +72,10 @@ def _objective_value(document: dict[str, Any]) -> str:
 # --- experiments -------------------------------------------------------------------------------------------
 
 
-def list_experiments(server: str, namespace: str | None, output: OutputFormat | None) -> None:
-    with _client(server) as client:
+def list_experiments(
+    server: str, namespace: str | None, output: OutputFormat | None, token: str | None = None
+) -> None:
+    with _client(server, token) as client:
         documents = client._remote.items("/api/v1/experiments", {"namespace": namespace})
     if output is not None:
         print_list(documents, output)
@@ -95,8 +97,10 @@ def list_experiments(server: str, namespace: str | None, output: OutputFormat | 
     stdout_console().print(table)
 
 
-def show_experiment(server: str, name: str, namespace: str, output: OutputFormat | None) -> None:
-    with _client(server) as client:
+def show_experiment(
+    server: str, name: str, namespace: str, output: OutputFormat | None, token: str | None = None
+) -> None:
+    with _client(server, token) as client:
         document = client.get_experiment(name, namespace)
         suggestion = client.get_suggestion(name, namespace)
     if output is not None:
@@ -119,18 +123,18 @@ def show_experiment(server: str, name: str, namespace: str, output: OutputFormat
     stdout_console().print("\n".join(lines), markup=False)
 
 
-def stop_experiment(server: str, name: str, namespace: str) -> None:
-    with _client(server) as client:
+def stop_experiment(server: str, name: str, namespace: str, token: str | None = None) -> None:
+    with _client(server, token) as client:
         document = client.stop_experiment(name, namespace)
     stderr_console().print(f"stopped {name} ({_state(document)}) on {server}", markup=False)
 
 
-def delete_experiment(server: str, name: str, namespace: str, yes: bool) -> None:
+def delete_experiment(server: str, name: str, namespace: str, yes: bool, token: str | None = None) -> None:
     if not yes:
         if not sys.stdin.isatty():
             fail("deleting needs confirmation: pass --yes")
         typer.confirm(f"Delete experiment {name} on {server} with all its trials?", abort=True)
-    with _client(server) as client:
+    with _client(server, token) as client:
         client.delete_experiment(name, namespace)
     stderr_console().print(f"deleted experiment {name} on {server}", markup=False)
 
@@ -146,8 +150,9 @@ def list_trials(
     limit: int | None,
     offset: int,
     states: list[str],
+    token: str | None = None,
 ) -> None:
-    with _client(server) as client:
+    with _client(server, token) as client:
         params: dict[str, Any] = {"state": states} if states else {}
         trials = client._remote.items(f"/api/v1/experiments/{namespace}/{experiment}/trials", params)
     shown = trials[offset : offset + limit] if limit is not None else trials[offset:]
@@ -185,8 +190,10 @@ def _experiment_of(trial: str) -> str:
     return experiment
 
 
-def show_trial(server: str, trial: str, namespace: str | None, output: OutputFormat | None) -> None:
-    with _client(server) as client:
+def show_trial(
+    server: str, trial: str, namespace: str | None, output: OutputFormat | None, token: str | None = None
+) -> None:
+    with _client(server, token) as client:
         document = client.get_trial(trial, _experiment_of(trial), namespace)
     if output is not None:
         print_document(document, output)
@@ -201,8 +208,10 @@ def show_trial(server: str, trial: str, namespace: str | None, output: OutputFor
     stdout_console().print("\n".join(lines), markup=False)
 
 
-def trial_logs(server: str, trial: str, namespace: str | None, follow: bool) -> None:
-    with _client(server) as client:
+def trial_logs(
+    server: str, trial: str, namespace: str | None, follow: bool, token: str | None = None
+) -> None:
+    with _client(server, token) as client:
         for piece in client.trial_logs(trial, _experiment_of(trial), namespace, follow=follow):
             sys.stdout.write(piece)
             sys.stdout.flush()
@@ -212,11 +221,11 @@ def trial_logs(server: str, trial: str, namespace: str | None, follow: bool) -> 
 
 
 @contextmanager
-def _kfp(server: str) -> Iterator[Any]:
+def _kfp(server: str, token: str | None) -> Iterator[Any]:
     from pipelines.runner.remote import RemoteClient
     from tuner.errors import NotFoundError
 
-    client = RemoteClient(server)
+    client = RemoteClient(server, token=token)
     try:
         yield client
     except NotFoundError as exc:
@@ -234,12 +243,13 @@ def run_pipeline(
     no_cache: bool,
     experiment: str | None,
     wait: bool,
+    token: str | None = None,
 ) -> None:
     from pipelines.compiler.ir import dump
     from pipelines.compiler.loader import load_pipeline
 
     spec = load_pipeline(file, pipeline)
-    with _kfp(server) as client:
+    with _kfp(server, token) as client:
         run = client._create_run(
             {"pipelineSpec": dump(spec)}, arguments, run_name, experiment, None, not no_cache
         )
@@ -257,8 +267,10 @@ def run_pipeline(
     raise typer.Exit(int(ExitCode.OK if detail.run.status == "Succeeded" else ExitCode.FAILED))
 
 
-def list_runs(server: str, output: OutputFormat | None, experiment: str | None = None) -> None:
-    with _kfp(server) as client:
+def list_runs(
+    server: str, output: OutputFormat | None, experiment: str | None = None, token: str | None = None
+) -> None:
+    with _kfp(server, token) as client:
         runs = []
         token = ""
         while True:
@@ -283,8 +295,8 @@ def list_runs(server: str, output: OutputFormat | None, experiment: str | None =
         )
 
 
-def show_run(server: str, run_id: str, output: OutputFormat | None) -> None:
-    with _kfp(server) as client:
+def show_run(server: str, run_id: str, output: OutputFormat | None, token: str | None = None) -> None:
+    with _kfp(server, token) as client:
         detail = client.get_run(run_id)
     document = detail.run.document
     if output is not None:

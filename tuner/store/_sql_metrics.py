@@ -21,10 +21,19 @@ from sqlalchemy.exc import IntegrityError
 from tuner.errors import NotFoundError, StoreValueError
 from tuner.states import TrialState
 from tuner.store._engine import is_foreign_key_violation
-from tuner.store._sql_tuning import E, T, load_trial, load_trials
-from tuner.store._sqlbase import SqlBase, loaded_float, new_id, require, stored_float
+from tuner.store._sql_tuning import _TRIAL_STATES, A, E, T, load_trial, load_trials
+from tuner.store._sqlbase import (
+    SqlBase,
+    loaded_float,
+    new_id,
+    raw_rows,
+    require,
+    stored_float,
+    utc_from_driver,
+)
 from tuner.store.models import EarlyStoppingDecisionRow, MetricPointRow, MetricSummaryRow, table
 from tuner.store.records import (
+    Assignment,
     BestTrial,
     ComparisonRow,
     EarlyStoppingDecision,
@@ -33,8 +42,10 @@ from tuner.store.records import (
     MetricStrategy,
     MetricSummary,
     Observation,
+    SeriesPoint,
     Trial,
     TrialOrder,
+    TrialOutline,
 )
 
 P = table(MetricPointRow)
@@ -44,6 +55,17 @@ D = table(EarlyStoppingDecisionRow)
 _INSERT_POINT = insert(P)
 _MAX_IDS = 1000  # a page this long is read by id; longer selections are read whole (bound parameter limits)
 _POINT_COLUMNS = ("trial_id", "name", "step", "value", "timestamp")
+# the columns of a summary in the order of MetricSummary's fields
+_SUMMARY_READ = (
+    "trial_id",
+    "name",
+    "count",
+    "min_value",
+    "max_value",
+    "latest_value",
+    "latest_step",
+    "latest_timestamp",
+)
 _SUMMARY_COLUMNS = (
     "trial_id",
     "name",
@@ -329,6 +351,79 @@ class MetricsSql(SqlBase):
                 series.setdefault(row.trial_id, []).append(_point_from_row(row))
         return series
 
+    def series_points(
+        self,
+        experiment_id: int,
+        name: str,
+        trial_ids: Collection[int] | None = None,
+        *,
+        max_points: int | None = None,
+    ) -> dict[int, list[SeriesPoint]]:
+        if max_points is not None and max_points < 2:
+            raise StoreValueError(f"max_points must be 2 or more, got {max_points}")
+        wanted = None if trial_ids is None else set(trial_ids)
+        conditions: list[Any] = [T.c.experiment_id == experiment_id, P.c.name == name]
+        if wanted is not None and len(wanted) <= _MAX_IDS:  # else read the metric whole and keep theirs
+            conditions.append(P.c.trial_id.in_(sorted(wanted)))
+        order = [P.c.step.nulls_first(), P.c.timestamp, P.c.id]
+        if max_points is None:
+            query = (
+                select(P.c.trial_id, P.c.step, P.c.value)
+                .join(T, T.c.id == P.c.trial_id)
+                .where(*conditions)
+                .order_by(P.c.trial_id, *order)
+            )
+        else:
+            query = _thinned(conditions, order, max_points)
+        series: dict[int, list[SeriesPoint]] = {}
+        nan = float("nan")
+        with self._read() as connection:
+            require(connection, E, experiment_id, "experiment")
+            current, points = None, cast(list[SeriesPoint], [])
+            for trial_id, step, value in raw_rows(connection, query):
+                if trial_id != current:
+                    if wanted is not None and trial_id not in wanted:
+                        continue
+                    current, points = trial_id, series.setdefault(trial_id, [])
+                points.append((step, nan if value is None else value))
+        return series
+
+    def trial_outlines(self, experiment_id: int) -> list[TrialOutline]:
+        of_experiment = T.c.experiment_id == experiment_id
+        with self._read() as connection:
+            require(connection, E, experiment_id, "experiment")
+            assignments: dict[int, list[Assignment]] = {}
+            query = (
+                select(A.c.trial_id, A.c.name, A.c.value, A.c.numeric)
+                .join(T, A.c.trial_id == T.c.id)
+                .where(of_experiment)
+                .order_by(A.c.trial_id, A.c.position)
+            )
+            for trial_id, name, value, numeric in raw_rows(connection, query):
+                assignments.setdefault(trial_id, []).append(Assignment(name, value, numeric))
+            summaries: dict[int, dict[str, MetricSummary]] = {}
+            query = select(*(S.c[c] for c in _SUMMARY_READ)).where(S.c.experiment_id == experiment_id)
+            for row in raw_rows(connection, query):
+                summaries.setdefault(row[0], {})[row[1]] = MetricSummary(*row)
+            query = (
+                select(T.c.id, T.c.number, T.c.name, T.c.state, T.c.started_at, T.c.completed_at)
+                .where(of_experiment)
+                .order_by(T.c.number)
+            )
+            return [
+                TrialOutline(
+                    trial_id,
+                    number,
+                    name,
+                    _TRIAL_STATES[state],
+                    tuple(assignments.get(trial_id, ())),
+                    summaries.get(trial_id, {}),
+                    utc_from_driver(started),
+                    utc_from_driver(completed),
+                )
+                for trial_id, number, name, state, started, completed in raw_rows(connection, query)
+            ]
+
     def metric_summaries(self, trial_id: int) -> dict[str, MetricSummary]:
         with self._read() as connection:
             require(connection, T, trial_id, "trial")
@@ -449,6 +544,29 @@ def _page_query(conditions: list[Any], order: TrialOrder | None, limit: int | No
         keys = [column.is_(None), direction]
     query = query.order_by(*keys, T.c.number).offset(offset)
     return query if limit is None else query.limit(limit)
+
+
+def _thinned(conditions: list[Any], order: list[Any], cap: int) -> Any:
+    """(trial_id, step, value) with each trial's series cut to `cap` evenly spread points in the database.
+
+    Point k (from 0) of a series of n > cap points is kept when k * (cap - 1) mod (n - 1) < cap - 1: that
+    is k = ceil(i * (n - 1) / (cap - 1)) for i = 0 .. cap - 1, so exactly `cap` points, the first and the
+    last among them. Window functions: SQLite 3.25+ and PostgreSQL.
+    """
+    position = func.row_number().over(partition_by=P.c.trial_id, order_by=order) - 1
+    size = func.count().over(partition_by=P.c.trial_id)
+    inner = (
+        select(P.c.trial_id, P.c.step, P.c.value, position.label("k"), size.label("n"))
+        .join(T, T.c.id == P.c.trial_id)
+        .where(*conditions)
+        .subquery()
+    )
+    keep = or_(inner.c.n <= cap, (inner.c.k * (cap - 1)) % (inner.c.n - 1) < cap - 1)
+    return (
+        select(inner.c.trial_id, inner.c.step, inner.c.value)
+        .where(keep)
+        .order_by(inner.c.trial_id, inner.c.k)
+    )
 
 
 def _decision_from_row(row: Any) -> EarlyStoppingDecision:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from functools import cache
 from typing import Any
 
@@ -121,3 +121,32 @@ def stored_float(value: float | None) -> float | None:
 
 def loaded_float(value: float | None) -> float:
     return math.nan if value is None else float(value)
+
+
+def raw_rows(connection: Connection, query: Any) -> Iterator[tuple[Any, ...]]:
+    """The rows of `query` as the driver returns them: no SQLAlchemy row objects, no type processing.
+
+    For reads of tens of thousands of rows (the figures' trial outlines and series), where SQLAlchemy's
+    per-row work cost more than the database. The caller converts what needs it (`utc_from_driver`).
+    """
+    result = connection.execute(query)
+    try:
+        cursor = result.cursor
+        while batch := cursor.fetchmany(5000):
+            yield from batch
+    finally:
+        result.close()
+
+
+def utc_from_driver(value: Any) -> datetime | None:
+    """A `UTCDateTime` column's raw driver value (SQLite: naive ISO text; PostgreSQL: a datetime) as UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value if value.utcoffset() == _ZERO else value.astimezone(timezone.utc)
+
+
+_ZERO = timedelta(0)

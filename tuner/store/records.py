@@ -279,6 +279,24 @@ class ComparisonRow:
 
 
 @dataclass(frozen=True)
+class TrialOutline:
+    """What figures and tables need of a trial (no run spec, labels or runtime): cheap to read for 10,000."""
+
+    id: int
+    number: int
+    name: str
+    state: TrialState
+    assignments: tuple[Assignment, ...]
+    metrics: dict[str, MetricSummary]
+    started_at: datetime | None
+    completed_at: datetime | None
+
+
+SeriesPoint = tuple[int | None, float]
+"""(step, value) of a metric point as `series_points` reads it; a NULL (NaN) value is NaN."""
+
+
+@dataclass(frozen=True)
 class EarlyStoppingDecision:
     """Why an early-stopping rule let a trial go on or stopped it, at one step (append-only)."""
 

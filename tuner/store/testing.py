@@ -501,6 +501,46 @@ class MetricConformance(StoreTest):
         with pytest.raises(StoreValueError, match="limit"):
             store.compare_trials(experiment_id, limit=-1)
 
+    def test_trial_outlines_match_the_comparison_table(self, store: Store) -> None:
+        experiment_id = new_experiment(store)
+        other = new_experiment(store, "other")
+        ids = [new_trial(store, experiment_id, n) for n in (1, 0, 2)]
+        new_trial(store, other, 0)
+        store.transition_trial(ids[1], TrialState.RUNNING)
+        store.log_metrics([Observation(ids[0], "loss", 0.3, 0), Observation(ids[0], "acc", 0.8, 0)])
+        outlines = store.trial_outlines(experiment_id)
+        rows = store.compare_trials(experiment_id)
+        assert [o.id for o in outlines] == [r.trial.id for r in rows] == [ids[1], ids[0], ids[2]]
+        for outline, row in zip(outlines, rows, strict=True):
+            trial = row.trial
+            assert (outline.number, outline.name, outline.state) == (trial.number, trial.name, trial.state)
+            assert (outline.started_at, outline.completed_at) == (trial.started_at, trial.completed_at)
+            assert outline.assignments == trial.assignments and outline.metrics == row.metrics
+        assert outlines[0].state == TrialState.RUNNING and outlines[0].started_at is not None
+        assert sorted(outlines[1].metrics) == ["acc", "loss"]
+        with pytest.raises(NotFoundError, match="experiment 999"):
+            store.trial_outlines(999)
+
+    def test_series_points_read_and_thin_in_one_query(self, store: Store) -> None:
+        experiment_id = new_experiment(store)
+        a, b, c = (new_trial(store, experiment_id, n) for n in range(3))
+        store.log_metrics([Observation(a, "loss", float(s), s) for s in range(10)])
+        store.log_metrics([Observation(b, "loss", 1.0, 1), Observation(b, "loss", float("nan"), 0)])
+        store.log_metric(c, "acc", 0.5)
+        whole = store.series_points(experiment_id, "loss")
+        assert sorted(whole) == [a, b] and whole[a] == [(s, float(s)) for s in range(10)]
+        assert [p[0] for p in whole[b]] == [0, 1] and math.isnan(whole[b][0][1])
+        assert [(p.step, p.value) for p in store.metric_series(a, "loss")] == whole[a]
+        assert list(store.series_points(experiment_id, "loss", [b, c])) == [b]
+        thinned = store.series_points(experiment_id, "loss", max_points=4)
+        assert [p[0] for p in thinned[a]] == [0, 3, 6, 9]  # first and last kept, evenly spread
+        assert [p[0] for p in store.series_points(experiment_id, "loss", [a], max_points=3)[a]] == [0, 5, 9]
+        assert thinned[b][1] == (1, 1.0)  # shorter than the cap: whole
+        with pytest.raises(StoreValueError, match="max_points"):
+            store.series_points(experiment_id, "loss", max_points=1)
+        with pytest.raises(NotFoundError, match="experiment 999"):
+            store.series_points(999, "loss")
+
     def test_find_trials_by_name_prefix_or_short_suffix(self, store: Store) -> None:
         first = new_experiment(store, "mnist")
         other = new_experiment(store, "median-stop", "kubeflow")

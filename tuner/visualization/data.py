@@ -1,9 +1,10 @@
 """`ExperimentData`: what every figure reads, loaded once from a store, a store URL or a `tuner.Client`.
 
 The figures never talk to the store themselves: the dashboard loads an experiment once (10,000 trials are
-one paged read of the comparison table) and draws all nine figures from the same object. Metric series
-are the one large part (100 points x 10,000 trials is a million rows), so they are read lazily, per metric
-and only for the trials a figure asks for, and thinned to `max_series_points` points per trial.
+three streamed queries of the store's trial outlines: no run specs, labels or runtimes) and draws all nine
+figures from the same object. Metric series are the one large part (100 points x 10,000 trials is a
+million rows), so they are read lazily, per metric and only for the trials a figure asks for, in one query
+of two columns, and series longer than `max_series_points` are thinned in the database.
 """
 
 from __future__ import annotations
@@ -25,9 +26,6 @@ Point = tuple[float, float]
 """(step, value) of a metric series; a point reported without a step gets its position as step."""
 
 SeriesLoader = Callable[[str, Sequence["TrialData"]], Mapping[str, Sequence[Point]]]
-
-PER_TRIAL_READS = 300
-"""Up to this many trials a series is read trial by trial; beyond, one query reads the whole metric."""
 
 
 @dataclass(frozen=True)
@@ -207,39 +205,11 @@ def _from_client(client: Client, name: str, namespace: str, cap: int) -> Experim
 def _from_store(
     store: Store, name: str, namespace: str, cap: int, *, close: bool, url: str | None = None
 ) -> ExperimentData:
-    from tuner.lookups import find_experiment
-    from tuner.views import iter_rows
+    from tuner.visualization import _collector_paused
 
     try:
-        record = find_experiment(store, name, namespace)
-        metrics, objective, parameters, space = _spec_parts(record.spec)
-        by_name = {m.name: m for m in metrics}
-        trials = []
-        ids: dict[str, int] = {}
-        for row in iter_rows(store, record):
-            trial = row.trial
-            ids[trial.name] = trial.id
-            values: dict[str, float] = {}
-            points: dict[str, int] = {}
-            for metric_name, summary in row.metrics.items():
-                info = by_name.get(metric_name)
-                strategy = MetricStrategy(info.strategy) if info else MetricStrategy.LATEST
-                value = summary.value_for(strategy)
-                if value is not None and not math.isnan(value):
-                    values[metric_name] = value
-                points[metric_name] = summary.count
-            trials.append(
-                TrialData(
-                    trial.number,
-                    trial.name,
-                    trial.state.value,
-                    _typed(trial.assignment_values(), space, trial.assignments),
-                    values,
-                    points,
-                    _utc(trial.started_at),
-                    _utc(trial.completed_at),
-                )
-            )
+        with _collector_paused():  # ~100,000 small objects: collections cost a third of the load
+            record, metrics, objective, parameters, trials, ids = _outlines(store, name, namespace)
     finally:
         if close:
             store.close()
@@ -254,7 +224,7 @@ def _from_store(
         else:
             reader = store
         try:
-            return _read_series(reader, experiment_id, metric, wanted, ids)
+            return _read_series(reader, experiment_id, metric, wanted, ids, cap)
         finally:
             if close:
                 reader.close()
@@ -272,17 +242,61 @@ def _from_store(
     )
 
 
+def _outlines(
+    store: Store, name: str, namespace: str
+) -> tuple[
+    Any, tuple[MetricInfo, ...], MetricInfo, tuple[ParameterInfo, ...], list[TrialData], dict[str, int]
+]:
+    """The experiment's record, spec parts, trials (from the store's trial outlines) and trial ids by name."""
+    from tuner.lookups import find_experiment
+
+    record = find_experiment(store, name, namespace)
+    metrics, objective, parameters, space = _spec_parts(record.spec)
+    # the summary's field for each metric's strategy (MetricSummary.value_for without the enum, per row)
+    fields = {m.name: _SUMMARY_FIELD[MetricStrategy(m.strategy)] for m in metrics}
+    typed = _Typer(space)
+    trials = []
+    ids: dict[str, int] = {}
+    for outline in store.trial_outlines(record.id):  # three queries, no full Trial records
+        ids[outline.name] = outline.id
+        values: dict[str, float] = {}
+        points: dict[str, int] = {}
+        for metric_name, summary in outline.metrics.items():
+            value = getattr(summary, fields.get(metric_name, "latest"))
+            if value is not None and not math.isnan(value):
+                values[metric_name] = value
+            points[metric_name] = summary.count
+        trials.append(
+            TrialData(
+                outline.number,
+                outline.name,
+                outline.state.value,
+                typed(outline.assignments),
+                values,
+                points,
+                _utc(outline.started_at),
+                _utc(outline.completed_at),
+            )
+        )
+    return record, metrics, objective, parameters, trials, ids
+
+
+_SUMMARY_FIELD = {MetricStrategy.MIN: "min", MetricStrategy.MAX: "max", MetricStrategy.LATEST: "latest"}
+
+
 def _read_series(
-    store: Store, experiment_id: int, metric: str, wanted: Sequence[TrialData], ids: Mapping[str, int]
+    store: Store,
+    experiment_id: int,
+    metric: str,
+    wanted: Sequence[TrialData],
+    ids: Mapping[str, int],
+    cap: int,
 ) -> dict[str, list[Point]]:
-    """Trial by trial for a few trials (each an indexed read), the whole metric in one query for many."""
-    if len(wanted) <= PER_TRIAL_READS:
-        raw = {t.name: store.metric_series(ids[t.name], metric) for t in wanted if t.name in ids}
-    else:
-        by_id = store.experiment_metric_series(experiment_id, metric)
-        names = {v: k for k, v in ids.items()}
-        raw = {names[i]: series for i, series in by_id.items() if i in names}
-    return {trial: _points((p.step, p.value) for p in series) for trial, series in raw.items()}
+    """One query for the trials asked (two columns per point); long series are thinned in the database."""
+    names = {ids[t.name]: t.name for t in wanted if t.name in ids}
+    longest = max((t.points.get(metric, 0) for t in wanted), default=0)
+    by_id = store.series_points(experiment_id, metric, names, max_points=cap if longest > cap else None)
+    return {names[i]: _points(series) for i, series in by_id.items() if i in names}
 
 
 def _points(pairs: Any) -> list[Point]:
@@ -341,6 +355,34 @@ def _parameter_info(parameter: Any) -> ParameterInfo:
         numbers = [float(v) for v in values]
         return ParameterInfo(parameter.name, kind, min(numbers), max(numbers), values)
     return ParameterInfo(parameter.name, kind, choices=values)
+
+
+class _Typer:
+    """`_typed` for many trials: each parameter's kind looked up once, each categorical text parsed once."""
+
+    def __init__(self, space: Any) -> None:
+        self._space = space
+        self._kinds: dict[str, str | None] = {}
+        self._parsed: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, assignments: Sequence[Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for a in assignments:
+            name = a.name
+            kind = self._kinds.get(name, "?")
+            if kind == "?":
+                parameter = self._space[name] if self._space is not None and name in self._space else None
+                kind = self._kinds[name] = parameter.parameter_type if parameter is not None else None
+            if kind == "double" and a.numeric is not None:
+                out[name] = float(a.numeric)
+            elif kind == "int" and a.numeric is not None:
+                out[name] = int(a.numeric)
+            else:
+                key = (name, a.value)
+                if key not in self._parsed:
+                    self._parsed[key] = _typed({name: a.value}, self._space)[name]
+                out[name] = self._parsed[key]
+        return out
 
 
 def _typed(rendered: Mapping[str, str], space: Any, assignments: Sequence[Any] = ()) -> dict[str, Any]:

@@ -44,8 +44,7 @@ def list_trials(
     start = decode_cursor(cursor)
     rows = store.compare_trials(record.id, states=state or None, limit=limit + 1, offset=start)
     more = len(rows) > limit
-    trials = [row.trial for row in rows[:limit]]
-    document = list_document(trial_documents(store, record, trials) if trials else [])
+    document = list_document(trial_documents(store, record, rows=rows[:limit]))
     document["metadata"] = {"continue": encode_cursor(start + limit) if more else "", "resourceVersion": ""}
     return document
 
