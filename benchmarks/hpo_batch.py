@@ -292,19 +292,29 @@ def report(args: argparse.Namespace) -> int:
     for path in args.results:
         with open(path) as fp:
             runs += json.load(fp)["runs"] if path.endswith(".json") else [json.loads(x) for x in fp]
+    if args.problems:
+        wanted = set(problem_names(args.problems))
+        runs = [r for r in runs if r["problem"] in wanted]
     samples = _samples(runs)
     ks = sorted({r["k"] for r in runs})
     optimizers = sorted({r["optimizer"] for r in runs}, key=lambda o: (not o.startswith("tuner"), o))
     tuner = [o for o in optimizers if o.startswith("tuner")]
     refs = [o for o in optimizers if not o.startswith("tuner")]
-    lines = [f"Average rank over {len(samples)} problems (1 = best; same k: every optimizer driven with k pending)", ""]
+    lines = [
+        f"Average rank over {len(samples)} problems (1 = best; same k: every optimizer driven with k pending)",
+        "",
+    ]
     lines += ["| optimizer | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
     per_k = {k: average_rank(samples, [(o, k) for o in optimizers]) for k in ks}
     for o in optimizers:
         lines.append(f"| {o} | " + " | ".join(_fmt(per_k[k].get((o, k), math.nan)) for k in ks) + " |")
     if 1 in ks and refs:
-        lines += ["", "Against the sequential (k=1) references: rank of tuner's algorithm at each k among it and "
-                  "the references at k=1 (the loss of sequential quality):", ""]
+        lines += [
+            "",
+            "Against the sequential (k=1) references: rank of tuner's algorithm at each k among it and "
+            "the references at k=1 (the loss of sequential quality):",
+            "",
+        ]
         lines += ["| optimizer | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|" + "---|" * len(ks)]
         for o in tuner:
             cells = []
@@ -313,8 +323,12 @@ def report(args: argparse.Namespace) -> int:
                 cells.append(_fmt(r.get((o, k), math.nan)))
             lines.append(f"| {o} | " + " | ".join(cells) + " |")
     noisy = {r["problem"] for r in runs if r.get("noisy")}
-    lines += ["", "Mean / median over seeds of the best value minus f* (ML: the CV error); noisy problems: "
-              "the true value of the best observed point minus f*, then (best observed minus f*)", ""]
+    lines += [
+        "",
+        "Mean / median over seeds of the best value minus f* (ML: the CV error); noisy problems: "
+        "the true value of the best observed point minus f*, then (best observed minus f*)",
+        "",
+    ]
     cols = [(o, k) for k in ks for o in optimizers]
     lines += ["| problem | " + " | ".join(f"{o} k={k}" for o, k in cols) + " |", "|---|" + "---|" * len(cols)]
     for p in sorted(samples):
@@ -337,13 +351,17 @@ def report(args: argparse.Namespace) -> int:
     seeds = {(r["optimizer"], r["k"]) for r in runs}
     failed = [r for r in runs if r["error"]]
     lines += ["", f"{len(runs)} runs, {len(seeds)} optimizer/k pairs, {len(failed)} failed."]
-    lines += [f"- failed: {r['problem']} {r['optimizer']} k={r['k']} seed={r['seed']}: {r['error']}" for r in failed]
+    lines += [
+        f"- failed: {r['problem']} {r['optimizer']} k={r['k']} seed={r['seed']}: {r['error']}" for r in failed
+    ]
     print("\n".join(lines))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run the benchmark")
     r.add_argument("--problems", default="public", help="public | heldout | comma list")
@@ -355,7 +373,8 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--resume", action="store_true", help="skip runs already in OUT.partial.jsonl")
     r.add_argument("--out", required=True)
     p = sub.add_parser("report", help="markdown tables of one or more result files")
-    p.add_argument("results", nargs="+")
+    p.add_argument("results", nargs="+", help="result .json files (or a run's .partial.jsonl)")
+    p.add_argument("--problems", default="", help="only these: public | heldout | comma list (default: all)")
     args = parser.parse_args(argv)
     return run(args) if args.command == "run" else report(args)
 

@@ -196,7 +196,10 @@ PROBLEMS: dict[str, HeldOutProblem] = {
         ),
         HeldOutProblem(
             "noisy_camel",
-            {"x1": {"type": "float", "low": -3.0, "high": 3.0}, "x2": {"type": "float", "low": -2.0, "high": 2.0}},
+            {
+                "x1": {"type": "float", "low": -3.0, "high": 3.0},
+                "x2": {"type": "float", "low": -2.0, "high": 2.0},
+            },
             lambda p: camel(_vec(p, ["x1", "x2"])),
             -1.0316284534898774,
             noise_sd=0.2,

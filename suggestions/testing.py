@@ -43,7 +43,7 @@ __all__ = [
     "with_trials",
 ]
 from tuner.errors import SearchExhaustedError, SuggestionError
-from tuner.space import Assignment, SearchSpace
+from tuner.space import Assignment, SearchSpace, as_float
 from tuner.states import TrialState
 
 # Every parameter type and distribution Katib has; `epochs` doubles as hyperband's resource.
@@ -342,7 +342,9 @@ a pending trial. A model that ignores pending trials puts its points within abou
 (the acquisition's maximum); 8 independent uniform points fall this close with probability about 1e-3."""
 
 
-def min_distance(space: SearchSpace, points: Sequence[Assignment], others: Sequence[Assignment] = ()) -> float:
+def min_distance(
+    space: SearchSpace, points: Sequence[Assignment], others: Sequence[Assignment] = ()
+) -> float:
     """Smallest distance in the unit cube between two of `points`, or one of `points` and one of `others`."""
     u = [space.to_unit(a) for a in points]
     v = [space.to_unit(a) for a in others]
@@ -354,7 +356,7 @@ def min_distance(space: SearchSpace, points: Sequence[Assignment], others: Seque
 
 
 def check_batches_are_spread(s: Suggester, profile: Profile) -> None:
-    """k = 8 from scratch and k = 4 with two trials pending at the best point so far: distinct points,
+    """k = 8 from scratch and k = 4 with a trial pending next to the best point so far: distinct points,
     at least `MIN_BATCH_DISTANCE` apart and from the pending trials, at the start and once modelling."""
     if not profile.spreads_batches:
         return
@@ -367,14 +369,11 @@ def check_batches_are_spread(s: Suggester, profile: Profile) -> None:
     history = random_history(space, 14, seed=8)
     best = history.best()
     assert best is not None
-    near = space.coerce({p.name: min(1.0, float(best.assignment[p.name]) + 0.01) for p in space})
-    pending = (near,)
-    history = with_trials(
-        history, *(TrialRecord(f"pending-{i}", a, TrialState.RUNNING) for i, a in enumerate(pending))
-    )
+    near = space.coerce({p.name: min(1.0, as_float(best.assignment[p.name]) + 0.01) for p in space})
+    history = with_trials(history, TrialRecord("pending", near, TrialState.RUNNING))
     batch = _suggest(s, space, settings, history, 4)
     assert len(batch) == 4, f"{s.name}: asked for 4 with one trial pending, got {len(batch)}"
-    gap = min_distance(space, batch, pending)
+    gap = min_distance(space, batch, [near])
     assert gap >= MIN_BATCH_DISTANCE, (
         f"{s.name}: a batch of 4 with a trial pending next to the best point has points {gap:.2g} apart "
         f"(from each other or the pending trial): {[a.rendered() for a in batch]}"

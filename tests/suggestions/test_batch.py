@@ -20,7 +20,9 @@ MODELLING = ["auto", "tpe", "multivariate-tpe", "bayesianoptimization", "cmaes"]
 EVERY = [*MODELLING, "sobol", "random"]
 
 
-def _request(name: str, history: History, k: int, settings: Mapping[str, str] | None = None) -> SuggestRequest:
+def _request(
+    name: str, history: History, k: int, settings: Mapping[str, str] | None = None
+) -> SuggestRequest:
     suggester = REGISTRY.get(name)
     parsed = suggester.settings_schema.parse({"random_state": "3", **(settings or {})})
     seed = _call_seed(name, 3, history)  # as `suggest` seeds the call: from random_state and the history
