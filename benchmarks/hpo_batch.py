@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> int:
                     done[(r["problem"], r["optimizer"], r["k"], r["seed"])] = r
     tasks = [
         {"problem": p, "optimizer": o, "k": k, "seed": s, "budget": args.budget}
-        for s in range(args.seeds)
+        for s in range(args.seed_offset, args.seed_offset + args.seeds)
         for p in names
         for o in optimizers
         for k in ks
@@ -368,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--optimizers", default=",".join(DEFAULT_OPTIMIZERS))
     r.add_argument("--ks", default="1,4,8", help="batch sizes (parallel trials)")
     r.add_argument("--seeds", type=int, default=5)
+    r.add_argument("--seed-offset", type=int, default=0, help="first seed (to split a run over processes)")
     r.add_argument("--budget", type=int, default=40, help="trials per run, whatever k")
     r.add_argument("--workers", type=int, default=2)
     r.add_argument("--resume", action="store_true", help="skip runs already in OUT.partial.jsonl")
