@@ -60,6 +60,14 @@ class ContractOptimizer:
         self.trials.append(TrialRecord(f"t{len(self.trials)}", a, TrialState.RUNNING))
         return self._neutral(a)
 
+    def ask_batch(self, k: int) -> list[dict[str, Any]]:
+        """k points from one `suggest(..., k)` call, all pending until told (batch benchmark)."""
+        history = History(tuple(self.trials))
+        out = self.suggester.suggest(self.space, self.settings, history, k)
+        for a in out:
+            self.trials.append(TrialRecord(f"t{len(self.trials)}", a, TrialState.RUNNING))
+        return [self._neutral(a) for a in out]
+
     def tell(self, params: dict[str, Any], value: float) -> None:
         a = self._assignment(params)
         for i, t in enumerate(self.trials):

@@ -4,6 +4,8 @@
 #
 #   benchmarks/run_hpo.sh                 # everything
 #   STEPS=quality benchmarks/run_hpo.sh   # or latency
+#   STEPS=batch benchmarks/run_hpo.sh     # k = 1, 4, 8 pending trials at equal budget (BATCH_BUDGET, 40)
+#   STEPS=heldout benchmarks/run_hpo.sh   # the held-out problems of benchmarks/hpo_heldout.py
 #
 # The harness lives beside the repository, in ../shared/bench/hpo (from the repository's root; from a git
 # worktree, beside the main checkout). HPO_BENCH_HOME overrides the folder holding bench/; PYTHON is a
@@ -49,6 +51,18 @@ if [[ " $STEPS " == *" quality "* ]]; then
   "$PY" -m benchmarks.hpo_pairs "$OUT/reference.json" "$OUT/tuner-bayesianoptimization.json" \
     --optimizer tuner-bayesianoptimization --reference random > "$OUT/pairs-bayesianoptimization.md"
 fi
+
+# issue 17: parallel (batch) mode and held-out problems, driven by benchmarks/hpo_batch.py
+BATCH_BUDGET=${BATCH_BUDGET:-40}
+BATCH_KS=${BATCH_KS:-1,4,8}
+for step in batch heldout; do
+  if [[ " $STEPS " == *" $step "* ]]; then
+    problems=public; [[ $step == heldout ]] && problems=heldout
+    nice -n 10 "$PY" -m benchmarks.hpo_batch run --problems "$problems" --ks "$BATCH_KS" --seeds "$SEEDS" \
+      --budget "$BATCH_BUDGET" --workers 2 --resume --out "$OUT/$step.json"
+    "$PY" -m benchmarks.hpo_batch report "$OUT/$step.json" > "$OUT/report-$step.md"
+  fi
+done
 
 if [[ " $STEPS " == *" latency "* ]]; then
   "$PY" -m bench.hpo.latency --optimizers random,optuna-tpe,hyperopt-tpe,optuna-cmaes,optuna-gp,skopt-gp \

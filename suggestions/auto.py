@@ -22,6 +22,14 @@ The plan, decided on every call from the request alone (so any replica answers t
 4. Tree-structured Parzen estimators instead of the GP when the GP does not fit the problem: more than
    `MAX_GP_DIMENSIONS` parameters, or torch (the ``gp`` extra) is not installed.
 
+Batches (k > 1, parallelTrialCount) and pending trials: the Sobol' start hands out the next k points of
+the sequence (pending trials count, so a batch is spread like k sequential points); the GP sees pending
+trials and the earlier points of its batch as RUNNING and scores with optuna's q-batch log EI (fantasies
+of their outcomes), TPE with optuna's constant liar. The TPE mix is decided per slot: the slot after
+``observed + pending + i`` trials is TPE's when `mixed_in` says so, which is exactly the sequential
+rule for k = 1 and keeps one point in four from TPE in a batch of any size (deciding by the observed
+count alone would make every batch all-GP or all-TPE).
+
 Settings: ``random_state``; ``n_startup_trials`` to override the quasi-random start.
 """
 
@@ -30,15 +38,17 @@ from __future__ import annotations
 import importlib.util
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from suggestions import _optuna
 from suggestions.base import Suggester, SuggestRequest
 from suggestions.grid import GridSuggester
+from suggestions.history import History, TrialRecord
 from suggestions.settings import Setting, SettingsSchema, integer, random_state_setting
 from suggestions.sobol import sobol_points, start_length
 from tuner.space import Assignment, SearchSpace
+from tuner.states import TrialState
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +86,19 @@ def plan(space: SearchSpace, settings: Mapping[str, Any], observed: int, budget:
         return Plan("grid", startup)
     if observed < startup:
         return Plan("sobol", startup)
-    if HAS_TORCH and len(space) <= MAX_GP_DIMENSIONS:
-        mixed_in = observed >= MIX_AFTER and observed % MIX_EVERY == MIX_EVERY - 1
-        return Plan("tpe" if mixed_in else "gp", startup)
+    if gp_fits(space):
+        return Plan("tpe" if mixed_in(observed) else "gp", startup)
     return Plan("tpe", startup)
+
+
+def gp_fits(space: SearchSpace) -> bool:
+    """Whether the GP models this space (torch installed, at most `MAX_GP_DIMENSIONS` parameters)."""
+    return HAS_TORCH and len(space) <= MAX_GP_DIMENSIONS
+
+
+def mixed_in(n: int) -> bool:
+    """Whether the suggestion after `n` trials (observed or pending) comes from TPE (point 3)."""
+    return n >= MIX_AFTER and n % MIX_EVERY == MIX_EVERY - 1
 
 
 class AutoSuggester(Suggester):
@@ -99,9 +118,21 @@ class AutoSuggester(Suggester):
             return GridSuggester().propose(request)
         if chosen.method == "sobol":
             return sobol_points(request, len(request.history), request.k)
-        if chosen.method == "gp":
-            return _gp(request)
-        return _tpe(request)
+        if not gp_fits(request.space):
+            return _tpe(request)
+        return _mixed_batch(request)
+
+
+def _mixed_batch(request: SuggestRequest) -> list[Assignment]:
+    """GP points and, in the slots `mixed_in` picks, TPE points that see the GP's as pending."""
+    start = len(request.history.observed) + len(request.history.pending)
+    n_tpe = sum(mixed_in(start + i) for i in range(request.k))
+    out = _gp(replace(request, k=request.k - n_tpe)) if n_tpe < request.k else []
+    if n_tpe:
+        batch = tuple(TrialRecord(f"batch-{i}", a, TrialState.RUNNING) for i, a in enumerate(out))
+        history = History(request.history.trials + batch, request.history.direction)
+        out += _tpe(replace(request, k=n_tpe, history=history, taken=request.taken | set(out)))
+    return out
 
 
 def _gp(request: SuggestRequest) -> list[Assignment]:

@@ -8,8 +8,11 @@ negative ranges failed), each parameter keeps its own scale: log-uniform for log
 uniform otherwise.
 
 Stateless: each call builds a fresh optimizer, tells it the observations in one fit, tells pending
-trials with the best value so far as a lie (skopt's "cl_min" constant liar), and asks; each further point
-of a batch of k is asked after telling the previous ones with the same lie. Surrogate fitting grows with the cube of the number of points, so beyond
+trials with the worst value so far as a lie (skopt's "cl_max" constant liar), and asks; each further
+point of a batch of k is asked after telling the previous ones with the same lie. The best value as the
+lie ("cl_min", skopt's default) let a batch pile up in one corner: told "as good as the best", the
+acquisition stays high right beside a pending point (measured: 4 points within 0.008 of each other,
+tests/suggestions/test_batch.py). Surrogate fitting grows with the cube of the number of points, so beyond
 `MAX_OBSERVATIONS` the model sees the best half and the most recent half of them.
 """
 
@@ -98,12 +101,12 @@ class BayesianOptimizationSuggester(Suggester):
         kept = history.keep_informative(MAX_OBSERVATIONS)
         x = [_to_skopt(space, t.assignment) for t in kept.observed]
         y = [history.loss(t) for t in kept.observed]
-        lie = min(y)
+        lie = max(y)  # "cl_max": a pending point is told the worst value so far (module docstring)
         x += [_to_skopt(space, t.assignment) for t in kept.pending]
         y += [lie] * (len(x) - len(y))
         dimensions = [_dimension(p) for p in space]
         out: list[Assignment] = []
-        for i in range(request.k):  # constant liar: each point of the batch is told as the best so far
+        for i in range(request.k):  # constant liar: each point of the batch is told the lie
             seed = (request.seed + i) % 2**32
             optimizer = Optimizer(
                 dimensions,

@@ -34,6 +34,7 @@ __all__ = [
     "Profile",
     "TrialRecord",
     "TrialState",
+    "min_distance",
     "objective",
     "profile_for",
     "random_history",
@@ -42,7 +43,7 @@ __all__ = [
     "with_trials",
 ]
 from tuner.errors import SearchExhaustedError, SuggestionError
-from tuner.space import Assignment, SearchSpace
+from tuner.space import Assignment, SearchSpace, as_float
 from tuner.states import TrialState
 
 # Every parameter type and distribution Katib has; `epochs` doubles as hyperband's resource.
@@ -117,6 +118,8 @@ class Profile:
         covers_finite_space: the algorithm offers every point of a finite space before it is exhausted
             (False for hyperband, which sets the resource to a few values only).
         works_in_rounds: the algorithm may answer fewer than k (even none) while trials still run.
+        spreads_batches: a batch's points keep apart from each other and from pending trials (False for
+            hyperband, whose rungs re-run the same configurations with more resource).
         rounds: how many sequential suggest calls the longer checks make.
     """
 
@@ -125,6 +128,7 @@ class Profile:
     finite_space: Sequence[Mapping[str, Any]] = tuple(FINITE_SPACE)
     covers_finite_space: bool = True
     works_in_rounds: bool = False
+    spreads_batches: bool = True
     rounds: int = 14
 
 
@@ -325,6 +329,57 @@ def check_exhaustion_is_signalled(s: Suggester, profile: Profile) -> None:
         raise AssertionError(f"{s.name}: a second call after exhaustion did not raise SearchExhaustedError")
 
 
+# -- batch check (issue 17): k = parallelTrialCount points that are not redundant ----------------------
+
+# Three uniform doubles: distances in the unit cube mean the same for every algorithm.
+SPREAD_SPACE: list[dict[str, Any]] = [
+    {"name": f"x{i}", "parameterType": "double", "feasibleSpace": {"min": "0", "max": "1"}} for i in range(3)
+]
+
+MIN_BATCH_DISTANCE = 0.02
+"""Smallest distance (unit cube, 3 dimensions) allowed between two points of a batch or a batch point and
+a pending trial. A model that ignores pending trials puts its points within about 1e-3 of each other
+(the acquisition's maximum); 8 independent uniform points fall this close with probability about 1e-3."""
+
+
+def min_distance(
+    space: SearchSpace, points: Sequence[Assignment], others: Sequence[Assignment] = ()
+) -> float:
+    """Smallest distance in the unit cube between two of `points`, or one of `points` and one of `others`."""
+    u = [space.to_unit(a) for a in points]
+    v = [space.to_unit(a) for a in others]
+    best = math.inf
+    for i, a in enumerate(u):
+        for b in u[i + 1 :] + v:
+            best = min(best, float(np.linalg.norm(a - b)))
+    return best
+
+
+def check_batches_are_spread(s: Suggester, profile: Profile) -> None:
+    """k = 8 from scratch and k = 4 with a trial pending next to the best point so far: distinct points,
+    at least `MIN_BATCH_DISTANCE` apart and from the pending trials, at the start and once modelling."""
+    if not profile.spreads_batches:
+        return
+    space = space_for(s, replace(profile, space=tuple(SPREAD_SPACE)))
+    settings = {**profile.settings, "random_state": "5"}
+    first = _suggest(s, space, settings, History(), 8)
+    assert len(first) == 8, f"{s.name}: asked for 8 on an empty history, got {len(first)}"
+    gap = min_distance(space, first)
+    assert gap >= MIN_BATCH_DISTANCE, f"{s.name}: first batch of 8 has two points {gap:.2g} apart: {first}"
+    history = random_history(space, 14, seed=8)
+    best = history.best()
+    assert best is not None
+    near = space.coerce({p.name: min(1.0, as_float(best.assignment[p.name]) + 0.01) for p in space})
+    history = with_trials(history, TrialRecord("pending", near, TrialState.RUNNING))
+    batch = _suggest(s, space, settings, history, 4)
+    assert len(batch) == 4, f"{s.name}: asked for 4 with one trial pending, got {len(batch)}"
+    gap = min_distance(space, batch, [near])
+    assert gap >= MIN_BATCH_DISTANCE, (
+        f"{s.name}: a batch of 4 with a trial pending next to the best point has points {gap:.2g} apart "
+        f"(from each other or the pending trial): {[a.rendered() for a in batch]}"
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     check_validates_its_settings,
     check_first_call_honours_k,
@@ -333,6 +388,7 @@ CHECKS: tuple[Check, ...] = (
     check_deterministic_with_random_state,
     check_failed_and_odd_trials_are_handled,
     check_exhaustion_is_signalled,
+    check_batches_are_spread,
 )
 
 BUILTIN_PROFILES: dict[str, Profile] = {
@@ -343,6 +399,7 @@ BUILTIN_PROFILES: dict[str, Profile] = {
         finite_space=tuple(FINITE_SPACE_WITH_RESOURCE),
         covers_finite_space=False,
         works_in_rounds=True,
+        spreads_batches=False,
         rounds=20,
     ),
 }
