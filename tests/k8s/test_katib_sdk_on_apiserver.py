@@ -3,8 +3,7 @@ kube-apiserver where Katib's CRDs are installed and Katib's controller is not.
 
 tests/k8s/katib_sdk_driver.py is the user's script: `KatibClient(config_file=kubeconfig)`,
 `create_experiment` with the SDK's models, `wait_for_experiment_condition`, `get_optimal_hyperparameters`,
-`list_trials`, `get_success_trial_details` and `delete_experiment`. (`tune` is not covered yet: its run here
-did not finish within the test's time; see the issue note.) It runs in
+`list_trials`, `get_success_trial_details`, `delete_experiment`, and `tune` with a Python objective. It runs in
 its own process with the SDK's environment (tests/k8s_env/katib_sdk.sh says why); the operator runs here.
 
 No kubelet runs here: the Jobs' commands run as local processes and their pods' completion is patched in by
@@ -136,3 +135,23 @@ def test_katib_client_create_experiment_and_read_results(
             kube_api.list(KATIB_GROUP.trials, namespace)[0] == [] and kube_api.list(JOBS, namespace)[0] == []
         ),
     )
+
+
+def test_katib_client_tune_runs_a_python_objective(
+    katib_sdk: str,
+    kube: apiserver.ApiServer,
+    kube_client: client.ApiClient,
+    namespace: str,
+    operator_running: PodStandIn,
+) -> None:
+    found = run_sdk(katib_sdk, kube, namespace, "tune")
+    pods = operator_running
+    assert not pods.errors, pods.errors[:1]
+    assert found["succeeded"] is True and len(pods.done) == 2
+    assert found["best"]["trial"] == min(pods.done, key=pods.done.__getitem__)
+    assigned = found["best"]["parameters"]
+    expected = (float(assigned["lr"]) - 0.1) ** 2 + 0.01 * int(assigned["layers"])
+    assert float(found["best"]["metrics"]["loss"]) == pytest.approx(expected)
+    # tune() does not retain trials: the operator deletes each finished trial's Job, as Katib does
+    kube_api = RealKubeClient(kube_client)
+    wait_for("the finished trials' Jobs to be deleted", lambda: kube_api.list(JOBS, namespace)[0] == [])
