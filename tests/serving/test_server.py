@@ -4,6 +4,7 @@ versions, payload errors, metrics, and traffic changes under concurrent load wit
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import httpx
 import numpy as np
@@ -53,7 +54,10 @@ def test_kserve_rest_client_gets_the_models_prediction(
             response = await client.infer(url, request, model_name="digits")
             return ready, model_ready, list(response.outputs[0].data)
 
-        ready, model_ready, predictions = asyncio.run(ask())
+        # in a thread of its own: a Playwright session of the same xdist worker (tests/ui) keeps an event
+        # loop running in the main thread, where asyncio.run refuses to start
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            ready, model_ready, predictions = pool.submit(asyncio.run, ask()).result()
     assert ready and model_ready
     assert predictions == models[0].predict(x[700:704]).tolist()  # type: ignore[attr-defined]
 
