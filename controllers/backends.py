@@ -14,6 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from controllers.checkpoints import prepare_checkpoint
 from controllers.collectors.base import Observation, StepCounter
 from controllers.collectors.follow import FileFollower
 from controllers.launchers.base import Handle, LaunchRequest
@@ -36,7 +37,7 @@ class ProcessBackend(TrialBackend):
         self.launcher = launcher or ProcessLauncher()
 
     def request(self, trial: Trial, attempt: int, grant: Grant | None) -> LaunchRequest:
-        request = self.plan.request(trial.name, trial.assignment_values(), attempt, grant)
+        request = self.plan.request(trial.name, trial.assignment_values(), attempt, grant, trial.labels)
         if attempt > 1:
             with open(request.log_path, "a") as log:
                 log.write(f"--- tuner: attempt {attempt} of trial {trial.name} ---\n")
@@ -97,7 +98,12 @@ class FunctionBackend(TrialBackend):
         params = self.space.parse(trial.assignment_values()).to_dict()
         folder = self.runs_dir / trial.name
         folder.mkdir(parents=True, exist_ok=True)
-        env = {**self.env, "TUNER_TRIAL_NAME": trial.name, "KATIB_TRIAL_NAME": trial.name}
+        env = {
+            **self.env,
+            "TUNER_TRIAL_NAME": trial.name,
+            "KATIB_TRIAL_NAME": trial.name,
+            **prepare_checkpoint(self.runs_dir, trial.name, trial.labels),
+        }
         return LaunchRequest(
             trial=trial.name,
             env=env,

@@ -18,6 +18,8 @@ The program runs with tuner's own interpreter folder first on PATH, so `python3`
     work/            the process's working directory (private: trials never share files by accident)
     trial.log        stdout and stderr, every attempt, in the order written
     push.jsonl       values reported with `tuner.report` (TUNER_METRICS_FILE)
+    checkpoint/      the trial's checkpoint folder (TUNER_CHECKPOINT_DIR; pbt seeds it with the parent's, and
+                     pbt's `suggestion_trial_dir` in the command, arguments or env means this folder)
     collector/...    the File collector's file, at its original absolute path below this folder
 """
 
@@ -30,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from controllers.checkpoints import CHECKPOINT_ENV, prepare_checkpoint, rewrite_mount_path
 from controllers.collectors.base import declared_metrics
 from controllers.collectors.follow import FileFollower
 from controllers.collectors.jsonlines import JsonLinesCollector
@@ -120,7 +123,7 @@ class LocalTrialPlan:
         self.retries: int = int(backoff) if backoff is not None else 0
         self.metrics = declared_metrics(
             experiment.spec.objective.objective_metric_name or "",
-            experiment.spec.objective.additional_metric_names,
+            experiment.spec.objective.metric_names[1:],  # other objectives too (tuner's extension)
         )
 
     # -- what cannot run here -------------------------------------------------------------------
@@ -251,29 +254,40 @@ class LocalTrialPlan:
         return render_trial_spec(self.trial_spec or {}, parameters, assignment, self._identity(trial))
 
     def request(
-        self, trial: str, assignment: Mapping[str, str], attempt: int, grant: Grant | None
+        self,
+        trial: str,
+        assignment: Mapping[str, str],
+        attempt: int,
+        grant: Grant | None,
+        labels: Mapping[str, str] | None = None,
     ) -> LaunchRequest:
-        """The launch request of one attempt; creates the trial's folders."""
+        """The launch request of one attempt; creates the trial's folders (its checkpoint folder too)."""
         identity = self._identity(trial)
         rendered = self.rendered(trial, assignment)
         files = self.files(trial)
         files.work.mkdir(parents=True, exist_ok=True)
+        checkpoint = prepare_checkpoint(self.context.runs_dir, trial, labels)
         if is_pipeline_run(rendered):
             return LaunchRequest(
                 trial=trial,
                 argv=pipeline_command(rendered, self.context.experiment_dir),
-                env=self._environment(trial, files, {}, identity, grant),
+                env={**self._environment(trial, files, {}, identity, grant), **checkpoint},
                 workdir=files.work,
                 log_path=files.log,
                 attempt=attempt,
                 deadline_seconds=self.deadline_seconds,
             )
         container = primary_container(rendered, self.container_name) or {}
-        env = self._environment(trial, files, container, identity, grant)
+        env = {**self._environment(trial, files, container, identity, grant), **checkpoint}
         argv = [
             expand_env_references(str(a), env)
             for a in [*(container.get("command") or []), *(container.get("args") or [])]
         ]
+        mount = self.experiment.spec.algorithm.settings().get("suggestion_trial_dir")  # pbt's
+        own = checkpoint[CHECKPOINT_ENV]
+        argv = [rewrite_mount_path(a, mount, own) for a in argv]
+        declared = container_env(container, identity)[0]  # only the template's own variables
+        env = {k: rewrite_mount_path(v, mount, own) if k in declared else v for k, v in env.items()}
         collector_path = self._collector_path()
         if collector_path:
             private = str(files.collector_file(collector_path))

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from controllers.earlystopping import Progress
 from controllers.errors import PermanentError, TemporaryError
+from controllers.pareto_status import ParetoDocuments, other_objectives
 from controllers.status import (
     MetricView,
     TrialView,
@@ -54,8 +55,9 @@ COMPLETED = frozenset(
 COUNTS_REFRESH_SECONDS = 1.0
 """How often a running experiment re-reads the counts a user may change from the store."""
 
-Proposal = tuple[dict[str, str], dict[str, float | None]]
-"""A suggestion as the reconciler records it: rendered values, and numeric copies for sorting."""
+Proposal = tuple[dict[str, str], dict[str, float | None], dict[str, str]]
+"""A suggestion as the reconciler records it: rendered values, numeric copies for sorting, and the trial
+labels the algorithm asked for (pbt's generation and parent; usually none)."""
 
 SuggestFn = Callable[[ExperimentView, int], list[Proposal]]
 """Given the experiment's trials so far and a count k, k new assignments (SearchExhaustedError when done)."""
@@ -110,6 +112,7 @@ class ExperimentReconciler:
         self.maximize = spec.objective.type is not None and spec.objective.type.value == "maximize"
         strategy = spec.objective.strategy_for(self.objective).value
         self.view = ExperimentView(store, experiment_id, self.objective, strategy, self.maximize)
+        self.view.others = other_objectives(spec.objective)  # several objectives: tuner's extension
         self.view.load()
         self._exhausted = False
         self._suggest_after = 0.0
@@ -121,6 +124,7 @@ class ExperimentReconciler:
         self._status_best: int | None = None
         self._status_written = 0.0
         self._optimal_doc: dict[str, object] | None = None
+        self._pareto = ParetoDocuments(store, spec.objective.metric_names)
         self._counts_read = time.monotonic()  # the spec given is the stored one at start
 
     # -- one pass -------------------------------------------------------------------------------
@@ -235,11 +239,13 @@ class ExperimentReconciler:
             raise PermanentError(f"the suggestion algorithm failed: {exc}") from exc
         self.suggestion_unavailable = None
         if not proposals:
-            self._exhausted = True
+            # nothing new: the end, unless trials still run (an algorithm working in rounds, such as
+            # hyperband or pbt, answers nothing until the round's last trial is done: ask again then)
+            self._exhausted = self.view.active == 0
             return
         number = self.view.next_number()
         created: list[Trial] = []
-        for offset, (rendered, numeric) in enumerate(proposals[:wanted]):
+        for offset, (rendered, numeric, labels) in enumerate(proposals[:wanted]):
             assignments = [StoredAssignment(n, v, numeric.get(n)) for n, v in rendered.items()]
             name = self._trial_name()
             trial = self.store.create_trial(
@@ -247,6 +253,7 @@ class ExperimentReconciler:
                 name,
                 assignments,
                 number=number + offset,
+                labels=labels or None,
                 run_spec=self.supervisor.backend.run_spec(name, rendered),
             )
             self.view.put(trial)
@@ -306,6 +313,8 @@ class ExperimentReconciler:
             **trial_counts([TrialView(t.name, t.state, ()) for t in trials]),
         }
         status["currentOptimalTrial"] = self._optimal() or no_optimal_trial()
+        if self.view.others:
+            status["paretoFront"] = self._pareto.documents(self.view.pareto_front())
         if state.is_finished:
             status["completionTime"] = previous.get("completionTime") or now
         comparable = {k: v for k, v in previous.items() if k != "lastReconcileTime"}

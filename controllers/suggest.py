@@ -23,6 +23,7 @@ from controllers.errors import TemporaryError
 from controllers.reconciler import Proposal, SuggestFn
 from controllers.view import ExperimentView, reduce_summary
 from suggestions import Direction, History, Suggester, TrialRecord
+from suggestions.base import labels_of
 from suggestions.client import SuggestionClient, SuggestionUnavailableError
 from tuner.space import Assignment, SearchSpace
 from tuner.spec import Experiment
@@ -55,16 +56,29 @@ class _Parsed:
         if done is not None:
             return done
         assignment = self(trial)
+        labels = dict(trial.labels or {})
         if not trial.state.is_finished:
-            return TrialRecord(trial.name, assignment, trial.state, None)
-        done = self._finished[trial.id] = TrialRecord(trial.name, assignment, trial.state, view.value(trial))
+            return TrialRecord(trial.name, assignment, trial.state, None, labels=labels)
+        value = view.value(trial)
+        values: tuple[float, ...] = ()
+        if view.others:  # several objectives: every one's value, or none (the trial is then not observed)
+            values = view.objective_values(trial) or ()
+            value = value if values else None
+        done = self._finished[trial.id] = TrialRecord(
+            trial.name, assignment, trial.state, value, labels=labels, values=values
+        )
         return done
 
 
 def build_history(view: ExperimentView, parse: _Parsed) -> History:
     """Every trial so far as the algorithms see it."""
     records = tuple(parse.record(view, t) for t in view.ordered())
-    return History(records, Direction.MAXIMIZE if view.maximize else Direction.MINIMIZE)
+    directions = [view.maximize, *(m for _, _, m in view.others)] if view.others else []
+    return History(
+        records,
+        Direction.MAXIMIZE if view.maximize else Direction.MINIMIZE,
+        tuple(Direction.MAXIMIZE if m else Direction.MINIMIZE for m in directions),
+    )
 
 
 def experiment_seed(store: Store, experiment_id: int) -> int:
@@ -95,7 +109,7 @@ def in_process(experiment: Experiment, suggester: Suggester, space: SearchSpace)
             settings["random_state"] = str(experiment_seed(view.store, view.experiment_id))
             seeded = True
         proposals = suggester.suggest(space, settings, build_history(view, parse), k, budget=budget)
-        return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}) for a in proposals]
+        return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}, labels_of(a)) for a in proposals]
 
     return suggest
 
@@ -129,7 +143,7 @@ def remote(experiment: Experiment, client: SuggestionClient, space: SearchSpace)
             )
         except SuggestionUnavailableError as exc:
             raise TemporaryError(f"the suggestion service is unavailable: {exc}", delay=2.0) from exc
-        return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}) for a in proposals]
+        return [(a.rendered(), {n: _numeric(v) for n, v in a.items()}, labels_of(a)) for a in proposals]
 
     return suggest
 

@@ -10,10 +10,11 @@ the truth; this is a cache of it, like an informer's cache in controller-runtime
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from controllers.earlystopping import Progress
+from controllers.pareto import add_to_front
 from tuner.states import TrialState
 from tuner.store import Store
 from tuner.store.records import MetricSummary, Trial
@@ -42,18 +43,27 @@ class ExperimentView:
     values: dict[int, float | None] = field(default_factory=dict)
     series: dict[int, Progress] = field(default_factory=dict)
     best_id: int | None = None
+    others: tuple[tuple[str, str, bool], ...] = ()
+    """Several objectives (tuner's extension): (metric, strategy, maximize) of each one after the first."""
+    other_values: dict[int, tuple[float | None, ...]] = field(default_factory=dict)
+    front: dict[int, tuple[float, ...]] = field(default_factory=dict)
+    """Several objectives: the Pareto front's trial ids and their losses (every objective minimised)."""
 
     def load(self) -> None:
         """Fill the view from the store (one pass over the trials and their objective summaries)."""
         self.trials.clear()
         self.values.clear()
         self.series.clear()
+        self.other_values.clear()
+        self.front.clear()
         self.best_id = None
-        rows = self.store.compare_trials(self.experiment_id, metrics=[self.objective])
+        names = [self.objective, *(name for name, _, _ in self.others)]
+        rows = self.store.compare_trials(self.experiment_id, metrics=names)
         for row in rows:
             self.trials[row.trial.id] = row.trial
             if row.trial.state.is_finished:
                 self.values[row.trial.id] = reduce_summary(row.metrics.get(self.objective), self.strategy)
+                self._read_others(row.trial.id, row.metrics)
                 self._consider(row.trial.id)
 
     def put(self, trial: Trial) -> None:
@@ -63,8 +73,9 @@ class ExperimentView:
     def settle(self, trial: Trial) -> None:
         """Record a trial that reached its final state: its objective value is read now, once."""
         self.trials[trial.id] = trial
-        summary = self.store.metric_summaries(trial.id).get(self.objective)
-        self.values[trial.id] = reduce_summary(summary, self.strategy)
+        summaries = self.store.metric_summaries(trial.id)
+        self.values[trial.id] = reduce_summary(summaries.get(self.objective), self.strategy)
+        self._read_others(trial.id, summaries)
         self._consider(trial.id)
 
     def finished_progress(self, trial: Trial) -> Progress:
@@ -108,6 +119,32 @@ class ExperimentView:
         assert value is not None
         return self.trials[self.best_id], value
 
+    def objective_values(self, trial: Trial) -> tuple[float, ...] | None:
+        """Every objective's value (several objectives), None while one is missing or not a number."""
+        values = (self.values.get(trial.id), *self.other_values.get(trial.id, (None,) * len(self.others)))
+        if any(v is None or v != v for v in values):
+            return None
+        return tuple(v for v in values if v is not None)
+
+    def pareto_front(self) -> list[Trial]:
+        """Several objectives: the observed trials no other one beats on every objective, by number."""
+        return sorted((self.trials[i] for i in self.front), key=lambda t: t.number)
+
+    def _read_others(self, trial_id: int, summaries: Mapping[str, MetricSummary]) -> None:
+        if self.others:
+            self.other_values[trial_id] = tuple(
+                reduce_summary(summaries.get(name), strategy) for name, strategy, _ in self.others
+            )
+
+    def _consider_front(self, trial: Trial) -> None:
+        values = self.objective_values(trial)
+        if values is None:
+            return
+        maximized = (self.maximize, *(m for _, _, m in self.others))
+        add_to_front(
+            self.front, trial.id, tuple(-v if m else v for v, m in zip(values, maximized, strict=True))
+        )
+
     def next_number(self) -> int:
         return max((t.number for t in self.trials.values()), default=-1) + 1
 
@@ -116,6 +153,8 @@ class ExperimentView:
         value = self.values.get(trial_id)
         if trial.state not in OBSERVED or value is None or value != value:  # NaN never wins
             return
+        if self.others:
+            self._consider_front(trial)
         if self.best_id is None:
             self.best_id = trial_id
             return

@@ -10,6 +10,8 @@ pending trials and earlier points of the same batch reach samplers that use a co
 Space mapping: doubles and ints keep their range and log scale (optuna has no normal prior and no log
 scale with a step, so those points are snapped back into the space afterwards); discrete parameters
 become their rank in sorted order (an int, so that the order is modelled); categorical stay categorical.
+
+Several objectives: the study has one MINIMIZE direction per objective and trials carry `History.losses`.
 """
 
 from __future__ import annotations
@@ -102,19 +104,37 @@ def frozen_trials(space: SearchSpace, history: History, include_pending: bool = 
     dists = distributions(space)
     digest = space.digest()
     out: list[FrozenTrial] = []
+    several = history.is_multi_objective
     for t in history.trials:
+        values: tuple[float, ...] | None = None
+        value: float | None
         if t.observed:
             state, value = TrialState.COMPLETE, history.loss(t)
+            if several:
+                value, values = None, history.losses(t)
         elif include_pending and t.pending:
             state, value = TrialState.RUNNING, None
         else:
             continue
         n = len(out)
-        key = (digest, n, t.assignment, state, value)
+        key = (digest, n, t.assignment, state, value, values)
         frozen = _FROZEN.get(key)
         if frozen is None:
             params = to_optuna(space, t.assignment)
-            frozen = FrozenTrial(n, state, value, None, None, params, dists, {}, {}, {}, n)
+            frozen = FrozenTrial(
+                n,
+                state,
+                value,
+                None,
+                None,
+                params,
+                dists,
+                {},
+                {},
+                {},
+                n,
+                values=None if values is None else list(values),
+            )
             _FROZEN.put(key, frozen)
         out.append(frozen)
     return out
@@ -123,8 +143,9 @@ def frozen_trials(space: SearchSpace, history: History, include_pending: bool = 
 class HistoryStorage(BaseStorage):
     """One study over a list of trials; new trials live only as long as this object (one call)."""
 
-    def __init__(self, trials: list[FrozenTrial]) -> None:
+    def __init__(self, trials: list[FrozenTrial], objectives: int = 1) -> None:
         self._trials = trials
+        self._directions = [StudyDirection.MINIMIZE] * objectives  # values are losses (History.loss)
         self._study_user_attrs: dict[str, Any] = {}
         self._study_system_attrs: dict[str, Any] = {}
 
@@ -148,7 +169,7 @@ class HistoryStorage(BaseStorage):
         return _STUDY_NAME
 
     def get_study_directions(self, study_id: int) -> list[StudyDirection]:
-        return [StudyDirection.MINIMIZE]  # values are losses (History.loss)
+        return list(self._directions)
 
     def get_study_user_attrs(self, study_id: int) -> dict[str, Any]:
         return self._study_user_attrs
@@ -164,7 +185,7 @@ class HistoryStorage(BaseStorage):
                 user_attrs=self._study_user_attrs,
                 system_attrs=self._study_system_attrs,
                 study_id=_STUDY_ID,
-                directions=[StudyDirection.MINIMIZE],
+                directions=list(self._directions),
             )
         ]
 
@@ -233,9 +254,15 @@ def ask(
     k: int,
     make_sampler: Callable[[], optuna.samplers.BaseSampler],
     include_pending: bool = True,
+    prepare: Callable[[list[FrozenTrial]], list[FrozenTrial]] | None = None,
 ) -> list[Assignment]:
-    """`k` points from a fresh sampler over the history; each earlier point of the batch stays RUNNING."""
-    storage = HistoryStorage(frozen_trials(space, history, include_pending))
+    """`k` points from a fresh sampler over the history; each earlier point of the batch stays RUNNING.
+
+    `prepare` may replace the trials before the study sees them (copies only: the cached ones are shared),
+    e.g. to label the generations of a genetic algorithm.
+    """
+    trials = frozen_trials(space, history, include_pending)
+    storage = HistoryStorage(prepare(trials) if prepare else trials, len(history.objectives))
     dists = distributions(space)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ExperimentalWarning)

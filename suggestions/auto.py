@@ -29,6 +29,8 @@ of their outcomes), TPE with optuna's constant liar. The TPE mix is decided per 
 ``observed + pending + i`` trials is TPE's when `mixed_in` says so, which is exactly the sequential
 rule for k = 1 and keeps one point in four from TPE in a batch of any size (deciding by the observed
 count alone would make every batch all-GP or all-TPE).
+Several objectives (tuner's extension): point 1 as above, then `suggestions.multiobjective.auto_choice`:
+nsga3 beyond three objectives, motpe for budgets up to 250 trials, nsga2 beyond.
 
 Settings: ``random_state``; ``n_startup_trials`` to override the quasi-random start.
 """
@@ -105,6 +107,7 @@ class AutoSuggester(Suggester):
     """The default: quasi-random start, then GP-based Bayesian optimisation, or TPE (module docstring)."""
 
     name = "auto"
+    multi_objective = True
     settings_schema = SettingsSchema(
         random_state_setting(),
         Setting(
@@ -116,6 +119,10 @@ class AutoSuggester(Suggester):
         chosen = plan(request.space, request.settings, len(request.history.observed), request.budget)
         if chosen.method == "grid":
             return GridSuggester().propose(request)
+        if request.history.is_multi_objective:
+            from suggestions.multiobjective import auto_multi_objective
+
+            return auto_multi_objective(request)
         if chosen.method == "sobol":
             return sobol_points(request, len(request.history), request.k)
         if not gp_fits(request.space):

@@ -68,6 +68,30 @@ class SuggestRequest:
         return assignment not in self.taken
 
 
+# -- labelled proposals (pbt) -------------------------------------------------------------------------------
+class LabelledAssignment(Assignment):
+    """An assignment with trial labels the algorithm wants on the trial (Katib's `suggestions[].labels`).
+
+    Equal to (and hashed as) the plain assignment; the controller stores `labels` on the trial it creates
+    and the history hands them back on later calls (`TrialRecord.labels`), which is how a stateless
+    algorithm such as pbt keeps its lineage.
+    """
+
+    __slots__ = ("labels",)
+
+    def __init__(self, values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
+        super().__init__(values)
+        self.labels: dict[str, str] = dict(labels)
+
+
+def labels_of(assignment: Assignment) -> dict[str, str]:
+    """The trial labels a proposal carries (none for a plain `Assignment`)."""
+    return dict(getattr(assignment, "labels", None) or {})
+
+
+# -- end labelled proposals ------------------------------------------------------------------------------
+
+
 class Suggester(abc.ABC):
     """Base class of suggestion algorithms.
 
@@ -94,6 +118,13 @@ class Suggester(abc.ABC):
 
     settings_schema: ClassVar[SettingsSchema] = SettingsSchema(random_state_setting())
     """The settings the algorithm accepts, with Katib's names and defaults."""
+
+    repeats_assignments: ClassVar[bool] = False
+    """True when proposals may repeat an assignment of the history or of the same answer (pbt: a member
+    continues with its parameters from a newer checkpoint); `suggest` then keeps them, and never reports a
+    finite space used up (the experiment's maxTrialCount ends such an algorithm)."""
+    multi_objective: ClassVar[bool] = False
+    """Whether the algorithm handles several objectives (`History.directions`); others refuse them."""
 
     def validate(
         self,
@@ -184,6 +215,11 @@ class Suggester(abc.ABC):
         """
         if k < 1:
             raise ValueError(f"k must be at least 1, got {k}")
+        if history.is_multi_objective and not self.multi_objective:  # multi-objective: tuner's extension
+            raise SuggestionError(
+                f"{self.name} optimises one objective; for {len(history.directions)} objectives use "
+                "nsga2, nsga3, motpe, auto, random, sobol or grid"
+            )
         try:
             parsed = self.settings_schema.parse(settings)
         except InvalidSettingsError as exc:
@@ -193,7 +229,7 @@ class Suggester(abc.ABC):
             raise InvalidSettingsError(self.name, problems)
         space = self.proposal_space(parsed, space)
         taken = frozenset(history.assignments())
-        if _used_up(space, taken):
+        if not self.repeats_assignments and _used_up(space, taken):
             raise SearchExhaustedError(
                 f"{self.name}: all {space.size} points of the search space were proposed"
             )
@@ -237,7 +273,7 @@ class Suggester(abc.ABC):
             why = request.space.why_not(a)
             if why is not None:
                 raise SuggestionError(f"{self.name} proposed a point outside the search space: {why}")
-            if a in seen:
+            if a in seen and not self.repeats_assignments:
                 repeats += 1
                 continue
             seen.add(a)

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from suggestions.base import LabelledAssignment
 from suggestions.history import History
 from suggestions.protocol import API_VERSION
 from suggestions.settings import InvalidSettingsError
@@ -91,7 +92,11 @@ class SuggestionClient:
         reply = self._post(f"/api/{API_VERSION}/suggest", body)
         if reply.get("exhausted"):
             raise SearchExhaustedError(f"{algorithm}: the search space is used up (reported by the service)")
-        return [space.parse(a) for a in reply["assignments"]]
+        labels = reply.get("labels") or [{} for _ in reply["assignments"]]
+        return [
+            LabelledAssignment(space.parse(a), tags) if tags else space.parse(a)
+            for a, tags in zip(reply["assignments"], labels, strict=False)
+        ]
 
     def validate(
         self,

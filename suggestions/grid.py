@@ -31,6 +31,7 @@ class GridSuggester(Suggester):
     """Grid search over the Cartesian product of the parameters' values."""
 
     name = "grid"
+    multi_objective = True  # ignores the objective values: any number of objectives
     settings_schema = SettingsSchema(random_state_setting())
 
     def check(

@@ -54,6 +54,9 @@ class SuggestReply(_Model):
     algorithm: str
     assignments: list[dict[str, str]]
     exhausted: bool = False
+    labels: list[dict[str, str]] | None = Field(
+        default=None, description="trial labels per assignment, when the algorithm sets some (pbt's lineage)"
+    )
 
 
 class ValidateBody(_Model):

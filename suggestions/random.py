@@ -21,6 +21,7 @@ class RandomSuggester(Suggester):
     """
 
     name = "random"
+    multi_objective = True  # ignores the objective values: any number of objectives
     settings_schema = SettingsSchema(random_state_setting())
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:

@@ -38,13 +38,17 @@ BUILTINS: dict[str, str] = {
     "cmaes": "suggestions.cmaes:CmaEsSuggester",
     "hyperband": "suggestions.hyperband:HyperbandSuggester",
     "auto": "suggestions.auto:AutoSuggester",
+    "pbt": "suggestions.pbt:PbtSuggester",
+    # several objectives (tuner's extension): suggestions/multiobjective.py
+    "nsga2": "suggestions.multiobjective:Nsga2Suggester",
+    "nsga3": "suggestions.multiobjective:Nsga3Suggester",
+    "motpe": "suggestions.multiobjective:MotpeSuggester",
 }
 
 
 NOT_AVAILABLE: dict[str, str] = {
     "darts": "Katib's neural architecture search algorithm (DARTS)",
     "enas": "Katib's neural architecture search algorithm (ENAS)",
-    "pbt": "Katib's population based training",
 }
 """Katib algorithms tuner does not run, by name: naming one says so instead of "unknown algorithm"."""
 
@@ -52,9 +56,6 @@ _WHAT_TO_DO = {
     "darts": "neural architecture search needs spec.nasConfig, Katib's NAS suggestion service and its "
     "training images: run this experiment with Katib on Kubernetes, or describe the architecture choices "
     "as spec.parameters and tune them here with another algorithm (e.g. tpe)",
-    "pbt": "its trials resume from each other's checkpoints on a volume Katib shares between them: run this "
-    "experiment with Katib on Kubernetes, or choose another algorithm here (e.g. hyperband, or tpe with "
-    "earlyStopping medianstop)",
 }
 _WHAT_TO_DO["enas"] = _WHAT_TO_DO["darts"]
 
@@ -69,7 +70,7 @@ class UnknownAlgorithmError(SuggestionError):
 
 
 class UnavailableAlgorithmError(UnknownAlgorithmError):
-    """A Katib algorithm that tuner does not run (NAS, pbt): the message says why and what to do."""
+    """A Katib algorithm that tuner does not run (NAS): the message says why and what to do."""
 
     def __init__(self, name: str) -> None:
         self.closest = None
@@ -117,7 +118,7 @@ class Registry:
         """The suggester registered as `name`.
 
         Raises:
-            UnavailableAlgorithmError: a Katib algorithm tuner does not run (darts, enas, pbt), unless a
+            UnavailableAlgorithmError: a Katib algorithm tuner does not run (darts, enas), unless a
                 plugin registered it.
             UnknownAlgorithmError: no such name (the message suggests the closest one).
             SuggestionError: the algorithm's module failed to import (e.g. a missing optional library).

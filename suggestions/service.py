@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from suggestions.base import labels_of
 from suggestions.protocol import (
     API_VERSION,
     ProblemItem,
@@ -134,13 +135,23 @@ def create_app(registry: Registry | None = None) -> FastAPI:
             out.append({"name": name, "settings": settings})
         return out
 
-    @app.post(f"/api/{API_VERSION}/suggest", response_model=SuggestReply, responses=_PROBLEMS)
+    @app.post(
+        f"/api/{API_VERSION}/suggest",
+        response_model=SuggestReply,
+        response_model_exclude_none=True,  # `labels` only when the algorithm sets some
+        responses=_PROBLEMS,
+    )
     def suggest(body: SuggestBody) -> SuggestReply:
         start = time.perf_counter()
         outcome = "ok"
         try:
             assignments = suggest_assignments(body, registry)
-            return SuggestReply(algorithm=body.algorithm, assignments=[a.rendered() for a in assignments])
+            labels = [labels_of(a) for a in assignments]
+            return SuggestReply(
+                algorithm=body.algorithm,
+                assignments=[a.rendered() for a in assignments],
+                labels=labels if any(labels) else None,
+            )
         except SearchExhaustedError:
             outcome = "exhausted"
             return SuggestReply(algorithm=body.algorithm, assignments=[], exhausted=True)

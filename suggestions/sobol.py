@@ -21,6 +21,7 @@ class SobolSuggester(Suggester):
     """Quasi-random search on scipy's scrambled Sobol' sequence."""
 
     name = "sobol"
+    multi_objective = True  # ignores the objective values: any number of objectives
     settings_schema = SettingsSchema(random_state_setting())
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from suggestions.base import Suggester
+from suggestions.base import Suggester, labels_of
 from suggestions.history import Direction, History, TrialRecord
 
 __all__ = [
@@ -187,8 +187,13 @@ def _suggest(
     for a in out:
         assert isinstance(a, Assignment)
         assert space.contains(a), f"{s.name}: {a} is outside the space: {space.why_not(a)}"
-        assert a not in taken, f"{s.name}: {a.rendered()} repeats a trial of the history"
-    assert len(set(out)) == len(out), f"{s.name}: the same point twice in one answer: {out}"
+        # pbt repeats points on purpose (a member continues with its parameters from a newer checkpoint)
+        assert s.repeats_assignments or a not in taken, (
+            f"{s.name}: {a.rendered()} repeats a trial of the history"
+        )
+    assert s.repeats_assignments or len(set(out)) == len(out), (
+        f"{s.name}: the same point twice in one answer: {out}"
+    )
     return out
 
 
@@ -203,10 +208,11 @@ def _run(
         )
         base = replace(history, trials=history.trials + done)
         out = _suggest(s, space, settings, base, k)
-        running = [TrialRecord(f"t{r}-{i}", a, TrialState.RUNNING) for i, a in enumerate(out)]
-        history = base
-        history = replace(history, trials=history.trials + tuple(running))
-    return history
+        running = [
+            TrialRecord(f"t{r}-{i}", a, TrialState.RUNNING, labels=labels_of(a)) for i, a in enumerate(out)
+        ]
+        history = base  # this round's trials join it as finished ones at the next round (not twice)
+    return replace(history, trials=history.trials + tuple(running))
 
 
 # -- checks -----------------------------------------------------------------------------------------------
@@ -304,6 +310,12 @@ def check_exhaustion_is_signalled(s: Suggester, profile: Profile) -> None:
     space = space_for(s, profile, finite=True)
     size = space.size
     assert size is not None
+    if s.repeats_assignments:
+        # Such an algorithm (pbt) revisits points by design and never runs out: only maxTrialCount ends it.
+        # What must hold instead: it keeps answering, with points inside the space, long past the space's size.
+        history = _run(s, space, profile.settings, History(), 2 * size, 5)
+        assert len(history) > size, f"{s.name}: only {len(history)} trials on {size} points"
+        return
     history = History()
     for r in range(3 * size):
         try:
@@ -380,6 +392,48 @@ def check_batches_are_spread(s: Suggester, profile: Profile) -> None:
     )
 
 
+def objectives(space: SearchSpace, a: Assignment) -> tuple[float, float]:
+    """Two conflicting objectives (`objective`, and the distance to another corner) for multi-objective
+    checks: their Pareto front is the segment between the two optima."""
+    u = space.to_unit(a)
+    return objective(space, a), float(np.sum((u - 0.8) ** 2))
+
+
+def check_multi_objective(s: Suggester, profile: Profile) -> None:
+    """Several objectives: an algorithm that declares `multi_objective` runs on a two-objective history
+    (sequential and k = 3 with pending trials, one minimised and one maximised objective); any other
+    refuses such a history with a SuggestionError that names the algorithm."""
+    space = space_for(s, profile)
+    directions = (Direction.MINIMIZE, Direction.MAXIMIZE)
+    rng = np.random.default_rng(17)
+    trials: list[TrialRecord] = []
+    for i in range(8):
+        a = space.sample(rng)
+        first, second = objectives(space, a)
+        trials.append(TrialRecord(f"m{i}", a, TrialState.SUCCEEDED, first, values=(first, -second)))
+    trials.append(TrialRecord("failed", space.sample(rng), TrialState.FAILED))
+    history = History(tuple(trials), directions[0], directions)
+    if not s.multi_objective:
+        try:
+            s.suggest(space, profile.settings, history, 1)
+        except SuggestionError as exc:
+            assert s.name in str(exc), f"{s.name}: the refusal does not name the algorithm: {exc}"
+            return
+        raise AssertionError(f"{s.name}: accepted two objectives without declaring multi_objective")
+    for k in (1, 3):
+        for r in range(max(3, profile.rounds // 4)):
+            out = _suggest(s, space, profile.settings, history, k)
+            assert out or profile.works_in_rounds, f"{s.name}: nothing suggested for two objectives"
+            done = []
+            for i, a in enumerate(out):
+                first, second = objectives(space, a)
+                done.append(
+                    TrialRecord(f"k{k}-{r}-{i}", a, TrialState.SUCCEEDED, first, values=(first, -second))
+                )
+            pending = TrialRecord(f"p{k}-{r}", space.sample(rng), TrialState.RUNNING)
+            history = with_trials(history, *done, pending)
+
+
 CHECKS: tuple[Check, ...] = (
     check_validates_its_settings,
     check_first_call_honours_k,
@@ -389,11 +443,17 @@ CHECKS: tuple[Check, ...] = (
     check_failed_and_odd_trials_are_handled,
     check_exhaustion_is_signalled,
     check_batches_are_spread,
+    check_multi_objective,
 )
 
 BUILTIN_PROFILES: dict[str, Profile] = {
     "bayesianoptimization": Profile(rounds=12),
     "auto": Profile(rounds=12),
+    # generations of 5 so that the sequential checks see two or three of them; a batch is at most one
+    # generation, and its later members are deliberate perturbations of their parents (not spread out)
+    "pbt": Profile(settings={"n_population": "5"}, works_in_rounds=True, spreads_batches=False, rounds=14),
+    "nsga2": Profile(settings={"population_size": "4"}),  # small: the checks reach later generations
+    "nsga3": Profile(settings={"population_size": "4"}),
     "hyperband": Profile(
         settings={"r_l": "9", "resource_name": "epochs", "eta": "3"},
         finite_space=tuple(FINITE_SPACE_WITH_RESOURCE),

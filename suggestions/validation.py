@@ -47,6 +47,7 @@ def check_experiment(experiment: Any, registry: Registry | None = None) -> list[
         return [Problem(f"{ALGORITHM}.algorithmName", str(exc)), *problems]
     except SuggestionError as exc:
         return [Problem(f"{ALGORITHM}.algorithmName", str(exc)), *problems]
+    problems += _objective_count(suggester, spec)
     parameters = getattr(spec, "parameters", None) or []
     if not parameters:
         return problems  # a NAS experiment, or no parameters: the spec reports that
@@ -62,6 +63,20 @@ def check_experiment(experiment: Any, registry: Registry | None = None) -> list[
     )
     known = set(suggester.settings_schema.settings)
     return problems + [_locate(p, settings, known) for p in found]
+
+
+def _objective_count(suggester: Any, spec: Any) -> list[Problem]:
+    """Several objectives (tuner's extension) need an algorithm that handles them."""
+    objectives = getattr(getattr(spec, "objective", None), "objectives", None) or []
+    if len(objectives) < 2 or getattr(suggester, "multi_objective", False):
+        return []
+    return [
+        Problem(
+            f"{ALGORITHM}.algorithmName",
+            f"{suggester.name!r} optimises one objective, and spec.objective.objectives lists "
+            f"{len(objectives)}: use nsga2, nsga3, motpe or auto (or random, sobol, grid)",
+        )
+    ]
 
 
 def _get(obj: Any, attr: str, key: str) -> Any:

@@ -25,6 +25,8 @@ _LAZY = {
     "TunerError": ("tuner.errors", "TunerError"),
     "ExperimentFailedError": ("tuner.errors", "ExperimentFailedError"),
     "log_model": ("serving.logged", "log_model"),
+    "checkpoint_dir": ("tuner.checkpoints", "checkpoint_dir"),
+    "parent_checkpoint_dir": ("tuner.checkpoints", "parent_checkpoint_dir"),
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -45,6 +45,8 @@ class TrialResult:
     metrics: dict[str, float]
     value: float | None
     folder: Path | None = None
+    labels: dict[str, str] = field(default_factory=dict)
+    """Labels the algorithm set on the trial (pbt: its generation and parent)."""
 
     def __str__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.parameters.items())
@@ -62,6 +64,9 @@ class TuneResult:
     best_trial: TrialResult | None
     trials: list[TrialResult] = field(default_factory=list)
     interrupted: bool = False
+    pareto_front: list[TrialResult] = field(default_factory=list)
+    """Several objectives (`tune(..., objectives=...)`): the trials no other trial beats on every
+    objective, by trial number (the experiment's `status.paretoFront`); empty for a single objective."""
 
     @property
     def best_parameters(self) -> dict[str, Any] | None:
@@ -105,6 +110,7 @@ def tune(
     objective_metric_name: str = "objective",
     additional_metric_names: Sequence[str] = (),
     objective_type: str = "maximize",
+    objectives: Mapping[str, str] | None = None,
     objective_goal: float | None = None,
     metric_strategies: Mapping[str, str] | None = None,
     algorithm_name: str = "auto",
@@ -127,6 +133,10 @@ def tune(
         objective: called with one dict of typed parameter values per trial.
         parameters: name -> `tuner.search.double/int/categorical/discrete(...)`.
         objective_type: "maximize" (Katib's default) or "minimize".
+        objectives: several objectives at once (tuner's extension), metric name -> "minimize" or
+            "maximize", e.g. {"loss": "minimize", "latency": "minimize"}; replaces objective_metric_name and
+            objective_type (the first one is the primary objective). The objective function returns a dict
+            with every one of them; the result's `pareto_front` lists the non-dominated trials.
         algorithm_settings: Katib algorithmSettings as a dict, e.g. {"random_state": 7}.
         early_stopping: "medianstop" or "asha"; its settings in `early_stopping_settings`.
         retries: how often a failing trial is run again.
@@ -166,6 +176,7 @@ def tune(
         objective_metric_name=objective_metric_name,
         additional_metric_names=additional_metric_names,
         objective_type=objective_type,
+        objectives=objectives,
         objective_goal=objective_goal,
         metric_strategies=metric_strategies,
         algorithm_name=algorithm_name,
@@ -183,6 +194,7 @@ def tune(
     settings = Settings.from_env(store_url=store)
     space = SearchSpace.from_parameters(experiment.spec.parameters or [])
     suggester = get_suggester(experiment.spec.algorithm_name or "")
+    objective_metric_name = experiment.spec.objective.objective_metric_name or objective_metric_name
     db = open_store(settings.store_url)
     launcher = FunctionLauncher(objective, workers=parallel_trial_count, threads=threads)
     runs_dir = settings.data_dir / "runs" / namespace / experiment_name
@@ -258,6 +270,9 @@ def _document(
         "objectiveMetricName": o["objective_metric_name"],
         "additionalMetricNames": list(o["additional_metric_names"]),
     }
+    if o["objectives"] is not None:  # several objectives: the first one is also the primary one
+        del objective_doc["type"], objective_doc["objectiveMetricName"]
+        objective_doc["objectives"] = [{"metricName": k, "type": v} for k, v in o["objectives"].items()]
     if o["objective_goal"] is not None:
         objective_doc["goal"] = o["objective_goal"]
     if strategies:
@@ -328,10 +343,13 @@ def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool)
                 metrics,
                 objective.value(row.metrics),
                 trial_folder(row.trial),
+                dict(row.trial.labels or {}),
             )
         )
     best_name = ((record.status or {}).get("currentOptimalTrial") or {}).get("bestTrialName")
     best = next((t for t in trials if t.name == best_name), None)
+    on_front = {str(p.get("trialName")) for p in (record.status or {}).get("paretoFront") or []}
+    front = [t for t in trials if t.name in on_front]
     reason = ""
     for condition in (record.status or {}).get("conditions") or []:
         if condition.get("type") == record.state.value:
@@ -344,6 +362,7 @@ def _result(db: Any, record: Any, space: Any, metric: str, *, interrupted: bool)
         best,
         trials,
         interrupted,
+        front,
         store=getattr(db, "url", None),
     )
 

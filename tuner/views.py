@@ -91,8 +91,14 @@ def objective_of(record: StoredExperiment) -> Objective:
 def metric_names(record: StoredExperiment) -> list[str]:
     """The objective metric and the additional metrics, as the spec names them."""
     objective = (record.spec.get("spec") or {}).get("objective") or {}
-    names = [objective.get("objectiveMetricName"), *(objective.get("additionalMetricNames") or [])]
+    names = declared_names(objective)
     return [str(n) for n in dict.fromkeys(names) if n]
+
+
+def declared_names(objective: Mapping[str, Any]) -> list[Any]:
+    """The objective metric, the other objectives (tuner's extension) and the additional metrics."""
+    others = [o.get("metricName") for o in objective.get("objectives") or [] if isinstance(o, Mapping)]
+    return [objective.get("objectiveMetricName"), *others, *(objective.get("additionalMetricNames") or [])]
 
 
 def format_value(value: float | None) -> str:
@@ -153,7 +159,7 @@ def trial_document(
     spec = record.spec.get("spec") or {}
     template = spec.get("trialTemplate") or {}
     objective = spec.get("objective") or {}
-    names = [objective.get("objectiveMetricName"), *(objective.get("additionalMetricNames") or [])]
+    names = declared_names(objective)
     names = [n for n in names if n]
     conditions = trial_conditions(
         trial.state,

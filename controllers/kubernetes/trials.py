@@ -41,6 +41,8 @@ from controllers.collectors.base import Observation, declared_metrics
 from controllers.collectors.jsonlines import JsonLinesCollector
 from controllers.collectors.text import TextCollector
 from controllers.kubernetes import gjson
+from controllers.kubernetes.checkpoints import cluster_problems as checkpoint_problems
+from controllers.kubernetes.checkpoints import mount_checkpoints, pbt_volume
 from controllers.kubernetes.client import (
     PODS,
     AlreadyExistsError,
@@ -124,6 +126,7 @@ def cluster_problems(experiment: Experiment) -> list[Problem]:
                 "`name=value` lines (StdOut) or call tuner.report with TUNER_SERVER set (Push)",
             )
         )
+    problems += checkpoint_problems(experiment)
     template = experiment.spec.trial_template
     if kind == CollectorKind.FILE and template.trial_spec is not None:
         from tuner.spec.workload import find_container
@@ -409,7 +412,7 @@ class KubeTrialBackend(TrialBackend):
         self.trial_parameters = [(p.name or "", p.reference or "") for p in template.trial_parameters or []]
         self.container_name = template.primary_container_name or ""
         self.metrics = declared_metrics(
-            spec.objective.objective_metric_name or "", spec.objective.additional_metric_names
+            spec.objective.objective_metric_name or "", spec.objective.metric_names[1:]
         )
         source = spec.metrics_collector_spec.source if spec.metrics_collector_spec else None
         self.filters = (
@@ -457,6 +460,12 @@ class KubeTrialBackend(TrialBackend):
 
     def request(self, trial: Trial, attempt: int, grant: Grant | None) -> LaunchRequest:
         workload = trial.run_spec or self.run_spec(trial.name, trial.assignment_values()) or {}
+        volume = pbt_volume(self.experiment)
+        if volume is not None:  # pbt: the trial's checkpoint folder on the shared volume (from its labels)
+            workload = copy.deepcopy(workload)
+            mount_checkpoints(
+                workload, self.container_name, self.experiment.name, trial.name, trial.labels, *volume
+            )
         assignments = [{"name": a.name, "value": a.value} for a in trial.assignments]
         return LaunchRequest(
             trial=trial.name, attempt=attempt, payload=KubeTrialRequest(trial.name, assignments, workload)

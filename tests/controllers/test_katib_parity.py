@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from controllers.local_run import load_local
+from suggestions.pbt import GENERATION_LABEL, PARENT_LABEL
 from tuner.config import Settings
 from tuner.errors import SpecError
 
@@ -34,11 +35,22 @@ def test_nas_experiments_are_refused_as_nas_not_as_an_unknown_algorithm(
     assert "unknown algorithm" not in line
 
 
-def test_pbt_is_refused_with_its_reason(settings: Settings) -> None:
-    [line] = refusal(VALID / "resume-from-volume-pbt.yaml", settings)
-    assert line.startswith("spec.algorithm.algorithmName: 'pbt' is Katib's population based training")
-    assert "Katib on Kubernetes" in line and "choose another algorithm" in line
-    assert "unknown algorithm" not in line
+def test_pbt_runs_here_its_mount_path_meaning_the_trials_own_checkpoint_folder(settings: Settings) -> None:
+    local = load_local(VALID / "resume-from-volume-pbt.yaml", settings)
+    plan, runs = local.plan, local.plan.context.runs_dir
+    parent = runs / "simple-pbt-parent" / "checkpoint"
+    parent.mkdir(parents=True)
+    (parent / "model.txt").write_text("weights")
+    labels = {GENERATION_LABEL: "1", PARENT_LABEL: "simple-pbt-parent"}
+    request = plan.request("simple-pbt-child", {"lr": "0.01"}, 1, None, labels)
+    own = runs / "simple-pbt-child" / "checkpoint"
+    assert f"--checkpoint={own}/" in request.argv  # Katib mounts the folder at suggestion_trial_dir
+    assert (own / "model.txt").read_text() == "weights"  # seeded with the parent's, as Katib's service does
+    assert request.env["TUNER_CHECKPOINT_DIR"] == str(own)
+    assert request.env["TUNER_PARENT_CHECKPOINT_DIR"] == str(parent)
+    (own / "model.txt").write_text("trained further")
+    again = plan.request("simple-pbt-child", {"lr": "0.01"}, 2, None, labels)  # a retry keeps its progress
+    assert (own / "model.txt").read_text() == "trained further" and again.argv == request.argv
 
 
 def test_an_argo_workflow_is_refused_naming_the_step_katib_would_run(settings: Settings) -> None:

@@ -80,7 +80,7 @@ def first_points(store: Store, exp: Experiment) -> list[dict[str, str]]:
     suggester = suggestions.get_suggester(exp.spec.algorithm_name or "")
     suggest = in_process(exp, suggester, SearchSpace.from_parameters(exp.spec.parameters or []))
     view = ExperimentView(store, record.id, "loss", "min", maximize=False)
-    return [rendered for rendered, _ in suggest(view, 2)]
+    return [rendered for rendered, _, _ in suggest(view, 2)]
 
 
 def recorded_seed(store: Store, name: str) -> str:

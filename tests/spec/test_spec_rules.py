@@ -564,7 +564,7 @@ CASES: list[tuple[str, Callable[[Doc], None], list[str]]] = [
         setting("spec.objective.weights", [1]),
         [
             "spec.objective.weights: unknown field; known fields here: type, goal, objectiveMetricName, "
-            "additionalMetricNames, metricStrategies"
+            "additionalMetricNames, metricStrategies, objectives"
         ],
     ),
     (

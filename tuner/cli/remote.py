@@ -121,6 +121,9 @@ def show_experiment(
     for condition in status.get("conditions") or []:
         lines.append(f"  {condition.get('type')}: {condition.get('reason')} {condition.get('message') or ''}")
     stdout_console().print("\n".join(lines), markup=False)
+    from tuner.cli.pareto import print_pareto_front  # several objectives (tuner's extension)
+
+    print_pareto_front(document, stdout_console())
 
 
 def stop_experiment(server: str, name: str, namespace: str, token: str | None = None) -> None:

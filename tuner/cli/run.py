@@ -348,3 +348,6 @@ def print_summary(db: Any, record: Any, console: Console, limit: int = SUMMARY_R
         console.print(
             f"best trial {optimal.get('bestTrialName')}: {', '.join(shown)} with {params}", markup=False
         )
+    from tuner.cli.pareto import print_pareto_front  # several objectives (tuner's extension)
+
+    print_pareto_front({"spec": record.spec.get("spec") or {}, "status": status}, console)

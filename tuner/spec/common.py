@@ -45,20 +45,52 @@ class MetricStrategy(KatibModel):
     value: Annotated[MetricStrategyType | None, BeforeValidator(empty_as_none)] = None
 
 
+class ObjectiveItem(KatibModel):
+    """One entry of `objective.objectives` (tuner's multi-objective extension): a metric and its direction."""
+
+    metric_name: str | None = Field(default=None, alias="metricName")
+    type: Annotated[ObjectiveType | None, BeforeValidator(empty_as_none)] = None
+
+
 class ObjectiveSpec(KatibModel):
-    """`spec.objective`: what to optimize, in which direction, and when to stop early (`goal`)."""
+    """`spec.objective`: what to optimize, in which direction, and when to stop early (`goal`).
+
+    `objectives` (tuner's extension, `tuner.dev/v1beta1` only) lists several metrics to optimise at once,
+    each with its own direction; the first is also `objectiveMetricName`/`type` (the default trial order
+    and `currentOptimalTrial`), and the result is a Pareto front (`status.paretoFront`).
+    """
 
     type: Annotated[ObjectiveType | None, BeforeValidator(empty_as_none)] = None
     goal: float | None = None
     objective_metric_name: str | None = Field(default=None, alias="objectiveMetricName")
     additional_metric_names: list[str] | None = Field(default=None, alias="additionalMetricNames")
     metric_strategies: list[MetricStrategy] | None = Field(default=None, alias="metricStrategies")
+    objectives: list[ObjectiveItem] | None = None
 
     @property
     def metric_names(self) -> list[str]:
-        """The objective metric first, then the additional metrics (the names a collector looks for)."""
+        """The objective metric first, then the other objectives and the additional metrics (the names a
+        collector looks for)."""
         names = [self.objective_metric_name] if self.objective_metric_name else []
+        names += [
+            o.metric_name for o in self.objectives or [] if o.metric_name and o.metric_name not in names
+        ]
         return names + [n for n in dict.fromkeys(self.additional_metric_names or []) if n and n not in names]
+
+    @property
+    def is_multi_objective(self) -> bool:
+        """True when `objectives` lists several metrics (tuner's extension)."""
+        return len(self.objectives or []) > 1
+
+    @property
+    def directions(self) -> list[tuple[str, ObjectiveType]]:
+        """(metric, direction) of every objective, the primary one first: `objectives` when given, else
+        `objectiveMetricName` and `type` (entries without a name or a type are left out)."""
+        if self.objectives:
+            return [(o.metric_name, o.type) for o in self.objectives if o.metric_name and o.type]
+        if self.objective_metric_name and self.type:
+            return [(self.objective_metric_name, self.type)]
+        return []
 
     def strategy_for(self, metric: str) -> MetricStrategyType:
         """The strategy that reduces `metric`'s series to one value.
@@ -69,7 +101,8 @@ class ObjectiveSpec(KatibModel):
         for strategy in self.metric_strategies or []:
             if strategy.name == metric and strategy.value is not None:
                 return strategy.value
-        return default_strategy(self.type)
+        own = next((o.type for o in self.objectives or [] if o.metric_name == metric and o.type), None)
+        return default_strategy(own or self.type)
 
 
 def default_strategy(objective_type: ObjectiveType | None) -> MetricStrategyType:

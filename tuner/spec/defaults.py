@@ -42,7 +42,6 @@ from tuner.spec.common import (
     EarlyStoppingSpec,
     MetricStrategy,
     ObjectiveSpec,
-    default_strategy,
 )
 from tuner.spec.experiment import Experiment, ResumePolicy
 from tuner.spec.parameters import Distribution, ParameterSpec
@@ -91,13 +90,17 @@ def _default_name(exp: Experiment) -> None:
 
 
 def _default_objective(objective: ObjectiveSpec) -> None:
+    if objective.objectives:  # several objectives: the first is also the primary one (tuner's extension)
+        first = objective.objectives[0]
+        objective.objective_metric_name = objective.objective_metric_name or first.metric_name
+        objective.type = objective.type or first.type
     if not objective.objective_metric_name:
         return
     strategies = list(objective.metric_strategies or [])
     named = {s.name for s in strategies}
     for metric in objective.metric_names:
         if metric not in named:
-            strategies.append(MetricStrategy(name=metric, value=default_strategy(objective.type)))
+            strategies.append(MetricStrategy(name=metric, value=objective.strategy_for(metric)))
             named.add(metric)
     objective.metric_strategies = strategies
 

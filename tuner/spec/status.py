@@ -36,6 +36,17 @@ class OptimalTrial(ServerModel):
     shape: the observation keeps min, max and latest, and `kubectl get experiments` shows this one)."""
 
 
+class ParetoTrial(ServerModel):
+    """One entry of `status.paretoFront` (tuner's multi-objective extension): a trial no other trial beats
+    on every objective, with its assignments and observation (shaped as `currentOptimalTrial`)."""
+
+    trial_name: str | None = Field(default=None, alias="trialName")
+    parameter_assignments: list[ParameterAssignment] | None = Field(
+        default=None, alias="parameterAssignments"
+    )
+    observation: Observation | None = None
+
+
 class ExperimentStatus(ServerModel):
     """`status` of an Experiment (Katib's ExperimentStatus). Counters are None when unset, as Katib omits 0."""
 
@@ -44,6 +55,8 @@ class ExperimentStatus(ServerModel):
     last_reconcile_time: Timestamp | None = Field(default=None, alias="lastReconcileTime")
     conditions: list[Condition] | None = None
     current_optimal_trial: OptimalTrial | None = Field(default=None, alias="currentOptimalTrial")
+    pareto_front: list[ParetoTrial] | None = Field(default=None, alias="paretoFront")
+    """Multi-objective experiments only (`spec.objective.objectives`): the non-dominated trials, by number."""
     running_trial_list: list[str] | None = Field(default=None, alias="runningTrialList")
     pending_trial_list: list[str] | None = Field(default=None, alias="pendingTrialList")
     failed_trial_list: list[str] | None = Field(default=None, alias="failedTrialList")

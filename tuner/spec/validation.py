@@ -18,6 +18,7 @@ from tuner.spec.collector_rules import check_metrics_collector
 from tuner.spec.defaults import MAX_NAME_LENGTH
 from tuner.spec.early_stopping_rules import check_early_stopping
 from tuner.spec.experiment import API_VERSIONS, Experiment, ExperimentSpec
+from tuner.spec.objective_rules import check_objectives
 from tuner.spec.parameter_rules import check_parameters
 from tuner.spec.template_rules import check_trial_template
 
@@ -50,6 +51,7 @@ def validate_experiment(
         ]
     problems += check_counts(spec)
     problems += check_objective(spec)
+    problems += check_objectives(experiment)  # several objectives: tuner's extension
     problems += check_algorithm(spec)
     problems += check_early_stopping(spec.early_stopping)
     problems += check_search_space(spec)

@@ -319,13 +319,14 @@ def _spec_parts(
     goal = Goal.MAXIMIZE if objective.get("type") == "maximize" else Goal.MINIMIZE
     strategies = {str(s.get("name")): str(s.get("value")) for s in objective.get("metricStrategies") or []}
     default_strategy = "max" if goal == Goal.MAXIMIZE else "min"
-    names = [objective.get("objectiveMetricName"), *(objective.get("additionalMetricNames") or [])]
+    names = [objective.get("objectiveMetricName")]
     goals: dict[str, str] = {}
     for item in objective.get("objectives") or []:  # several objectives, each with its own direction
-        metric = item.get("objectiveMetricName") or item.get("name")
+        metric = item.get("metricName") or item.get("objectiveMetricName") or item.get("name")
         if metric:
             names.append(metric)
             goals[str(metric)] = "maximize" if item.get("type") == "maximize" else "minimize"
+    names += objective.get("additionalMetricNames") or []
     metrics = []
     for metric in dict.fromkeys(str(n) for n in names if n):
         strategy = strategies.get(metric, default_strategy)

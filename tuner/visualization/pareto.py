@@ -28,7 +28,8 @@ def pareto(
         if len(data.metrics) < 2:
             raise FigureOptionError(
                 f"a Pareto front needs two metrics; experiment {data.name!r} has only "
-                f"{data.objective.name!r}: add additionalMetricNames to its objective"
+                f"{data.objective.name!r}: give it several objectives (spec.objective.objectives) or "
+                "additionalMetricNames"
             )
         metrics = (data.metrics[0].name, data.metrics[1].name)
     mx = metric_of(data, metrics[0], "metrics")
