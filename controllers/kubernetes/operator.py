@@ -347,11 +347,13 @@ class Operator:
             else None
         )
         self.elector: LeaderElector | None = None
+        self._closing = False
 
     # -- running --------------------------------------------------------------------------------
     def run(self, stop: threading.Event | None = None) -> int:
         """Run until `stop` is set (0) or the leadership is lost (1)."""
         stop = stop or self.stopping
+        self._closing = False
         if self.config.leader_elect:
             self.elector = LeaderElector(
                 self.client, self.config.lease_namespace, self.config.lease_name, self.config.identity
@@ -375,9 +377,14 @@ class Operator:
                 lost = True
                 break
         stop.set()
-        for thread in threads:
-            thread.join(timeout=self.config.watch_timeout + 15)
+        # Hand over at once: a watch may sit in a stream for up to watch_timeout seconds, longer than a pod's
+        # grace period after SIGTERM, so no new event is acted on from here, the lease is released now and
+        # the (daemon) watch threads get only a moment to notice.
+        with self._lock:
+            self._closing = True
         self.shutdown()
+        for thread in threads:
+            thread.join(timeout=1.0)
         return 1 if lost else 0
 
     def shutdown(self) -> None:
@@ -434,6 +441,8 @@ class Operator:
         meta = obj.get("metadata") or {}
         key = (str(meta.get("namespace")), str(meta.get("name")))
         with self._lock:
+            if self._closing:  # shutting down: the next leader acts on it
+                return
             worker = self.workers.get(key)
             if kind == "DELETED":
                 if worker is not None and worker.uid == meta.get("uid"):
