@@ -23,8 +23,8 @@ to a sixth of it between 10 and 50: a 60-trial experiment then runs six generati
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
 
 from optuna.distributions import BaseDistribution
 from optuna.exceptions import ExperimentalWarning
@@ -67,9 +67,20 @@ class _Genetic(Suggester):
     """Shared driver of NSGA-II and NSGA-III: Sobol' generation 0, then the sampler over labelled trials."""
 
     multi_objective = True
+    own_setting: ClassVar[str]
+    """The one setting (beside the shared ones of `_ga_settings`) that this variant's sampler takes."""
+
+    make_sampler: ClassVar[Callable[..., BaseSampler]]
+    """optuna's sampler class (or a function building it) for this variant."""
 
     def sampler(self, settings: Mapping[str, Any], population: int, seed: int) -> BaseSampler:
-        raise NotImplementedError
+        return type(self).make_sampler(
+            population_size=population,
+            crossover_prob=settings["crossover_prob"],
+            swapping_prob=settings["swapping_prob"],
+            seed=seed,
+            **{self.own_setting: settings[self.own_setting]},
+        )
 
     def propose(self, request: SuggestRequest) -> list[Assignment]:
         population = request.settings["population_size"] or default_population(request.budget)
@@ -109,6 +120,13 @@ def _with_attr(trial: FrozenTrial, key: str, value: Any) -> FrozenTrial:
     )
 
 
+def nsga3_sampler(**options: Any) -> NSGAIIISampler:
+    """optuna's NSGAIIISampler, without its "experimental" warning on every call."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return NSGAIIISampler(**options)
+
+
 class Nsga2Suggester(_Genetic):
     """NSGA-II (module docstring). Settings: ``population_size``, ``mutation_prob`` (1 / parameters),
     ``crossover_prob`` (0.9), ``swapping_prob`` (0.5), ``random_state``."""
@@ -117,15 +135,8 @@ class Nsga2Suggester(_Genetic):
     settings_schema = _ga_settings(
         Setting("mutation_prob", number(0, 1), None, "probability of mutating each parameter (1/d)")
     )
-
-    def sampler(self, settings: Mapping[str, Any], population: int, seed: int) -> BaseSampler:
-        return NSGAIISampler(
-            population_size=population,
-            mutation_prob=settings["mutation_prob"],
-            crossover_prob=settings["crossover_prob"],
-            swapping_prob=settings["swapping_prob"],
-            seed=seed,
-        )
+    own_setting = "mutation_prob"
+    make_sampler = NSGAIISampler
 
 
 class Nsga3Suggester(_Genetic):
@@ -136,22 +147,8 @@ class Nsga3Suggester(_Genetic):
     settings_schema = _ga_settings(
         Setting("dividing_parameter", integer(1), 3, "divisions of each objective for the reference points")
     )
-
-    def sampler(self, settings: Mapping[str, Any], population: int, seed: int) -> BaseSampler:
-        return nsga3_sampler(
-            population_size=population,
-            dividing_parameter=settings["dividing_parameter"],
-            crossover_prob=settings["crossover_prob"],
-            swapping_prob=settings["swapping_prob"],
-            seed=seed,
-        )
-
-
-def nsga3_sampler(**options: Any) -> NSGAIIISampler:
-    """optuna's NSGAIIISampler, without its "experimental" warning on every call."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ExperimentalWarning)
-        return NSGAIIISampler(**options)
+    own_setting = "dividing_parameter"
+    make_sampler = nsga3_sampler
 
 
 class MotpeSuggester(Suggester):

@@ -4,42 +4,15 @@ and the same file refused under Katib's API group."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
+from tests.e2e.conftest import ROOT, tuner
 from tuner.store import open_store
 
-ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "multiobjective"
-PATIENCE = 600
-"""Seconds before a run counts as a hang (a bound for failing, never a timing a test depends on)."""
-
-
-def tuner(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tuner.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=PATIENCE,
-        env=env,
-        cwd=ROOT,
-    )
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TUNER_HOME": str(tmp_path / "home"),
-        "TUNER_STORE": f"sqlite:///{tmp_path / 'store.db'}",
-        "COLUMNS": "200",  # rich tables keep whole trial names
-    }
 
 
 def example(tmp_path: Path, **changes: Any) -> Path:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,27 +16,14 @@ import pytest
 import yaml
 
 from tests.controllers.conftest import ARGS, experiment_document
+from tests.e2e.conftest import PATIENCE, ROOT, tuner
 from tuner.errors import NotFoundError
 from tuner.states import ExperimentState, TrialState
 from tuner.store import open_store
 
-ROOT = Path(__file__).resolve().parents[2]
-PATIENCE = 600
-"""Seconds before a wait counts as a hang (a bound for failing, never a timing a test depends on)."""
 pytestmark = pytest.mark.timeout(PATIENCE * 2)
 
 _STARTED: list[subprocess.Popen[str]] = []
-
-
-def tuner(*args: str, env: dict[str, str], timeout: float = PATIENCE) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tuner.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
 
 
 def start(*args: str, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -65,16 +51,6 @@ def _no_process_outlives_its_test(tmp_path: Path) -> Iterator[None]:
         if process.poll() is None:
             process.kill()
         process.communicate()
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return {
-        **os.environ,
-        "TUNER_HOME": str(tmp_path / "home"),
-        "TUNER_STORE": f"sqlite:///{tmp_path / 'store.db'}",
-        "PYTHONPATH": str(ROOT),
-    }
 
 
 def write(tmp_path: Path, name: str, script: str, **options: object) -> Path:

@@ -7,7 +7,9 @@ A server that cannot start fails the tests that use it; nothing here skips.
 from __future__ import annotations
 
 import secrets
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +17,8 @@ import pytest
 import yaml
 from kubernetes import client, watch
 
+from controllers.kubernetes.client import KubeClient, Resource
+from controllers.kubernetes.operator import Operator, OperatorConfig
 from tests.k8s import apiserver
 
 CRDS = Path(__file__).resolve().parents[2] / "crds"
@@ -108,3 +112,28 @@ def controller_manager(kube: apiserver.ApiServer) -> bool:
         return False
     apiserver.start_controller_manager(kube)
     return True
+
+
+def ensure_default_service_account(kube_api: KubeClient, namespace: str, controller_manager: bool) -> None:
+    """Without kube-controller-manager no ServiceAccount controller gives the namespace its `default`
+    account, and the server refuses Jobs (pods) without one: create it as that controller would."""
+    if not controller_manager:
+        kube_api.create(
+            Resource("", "v1", "ServiceAccount", "serviceaccounts"),
+            {"metadata": {"name": "default"}},
+            namespace,
+        )
+
+
+@contextmanager
+def running_operator(kube_api: KubeClient, store: Any, config: OperatorConfig) -> Iterator[Operator]:
+    """`tuner operator` in a thread of this process for the block, then stopped as SIGTERM stops it."""
+    operator = Operator(kube_api, store, config)
+    stop = threading.Event()
+    runner = threading.Thread(target=operator.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        yield operator
+    finally:
+        stop.set()
+        runner.join(timeout=120)

@@ -9,7 +9,6 @@ test_operator_on_apiserver.py (see its docstring: no kubelet).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +18,15 @@ import yaml
 from kubernetes import client
 
 from controllers.kubernetes.client import JOBS
-from controllers.kubernetes.operator import Operator, OperatorConfig
+from controllers.kubernetes.operator import OperatorConfig
 from controllers.kubernetes.real import RealKubeClient
 from controllers.kubernetes.trials import KATIB_GROUP
-from tests.k8s.conftest import FIELD_MANAGER, _wait_established
+from tests.k8s.conftest import (
+    FIELD_MANAGER,
+    _wait_established,
+    ensure_default_service_account,
+    running_operator,
+)
 from tests.k8s.test_operator_on_apiserver import EXAMPLE, PodStandIn, condition, wait_for
 from tests.server.conftest import ServerProcess
 from tuner.store import Store, open_store
@@ -91,33 +95,15 @@ def test_katib_experiment_runs_under_katib_compat(
     (tmp_path / "home").mkdir()
     server = ServerProcess(tmp_path / "home", f"sqlite:///{tmp_path / 'tuner.db'}")
     server.start()
-    operator = Operator(
-        kube,
-        store,
-        OperatorConfig(
-            namespaces=[namespace],
-            group=KATIB_GROUP,
-            server_url=server.url,
-            poll_interval=0.2,
-            watch_timeout=20,
-        ),
+    config = OperatorConfig(
+        namespaces=[namespace], group=KATIB_GROUP, server_url=server.url, poll_interval=0.2, watch_timeout=20
     )
-    stop = threading.Event()
-    thread = threading.Thread(target=operator.run, args=(stop,), daemon=True)
-    thread.start()
     try:
-        if not controller_manager:
-            from controllers.kubernetes.client import Resource
-
-            kube.create(
-                Resource("", "v1", "ServiceAccount", "serviceaccounts"),
-                {"metadata": {"name": "default"}},
-                namespace,
-            )
+        ensure_default_service_account(kube, namespace, controller_manager)
         document = yaml.safe_load(EXAMPLE.read_text())
         document["apiVersion"] = "kubeflow.org/v1beta1"
         document["spec"]["maxTrialCount"] = 2
-        with PodStandIn(kube, namespace, controller_manager) as pods:
+        with running_operator(kube, store, config), PodStandIn(kube, namespace, controller_manager) as pods:
             kube.create(KATIB_GROUP.experiments, document, namespace)
 
             def ended() -> dict[str, Any] | None:
@@ -127,8 +113,6 @@ def test_katib_experiment_runs_under_katib_compat(
             experiment = wait_for("the Katib Experiment to end", ended)
             assert not pods.errors, pods.errors
     finally:
-        stop.set()
-        thread.join(timeout=120)
         server.stop()
     assert condition(experiment, "Succeeded")["reason"] == "ExperimentMaxTrialsReached"  # type: ignore[index]
     assert experiment["status"]["trialsSucceeded"] == 2

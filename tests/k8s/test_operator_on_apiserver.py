@@ -31,11 +31,12 @@ import pytest
 import yaml
 from kubernetes import client
 
-from controllers.kubernetes.client import JOBS, LEASES, PODS, KubeError, NotFoundError, Resource
-from controllers.kubernetes.operator import Operator, OperatorConfig
+from controllers.kubernetes.client import JOBS, LEASES, PODS, KubeError, NotFoundError
+from controllers.kubernetes.operator import OperatorConfig
 from controllers.kubernetes.real import RealKubeClient
 from controllers.kubernetes.trials import TUNER_GROUP
 from tests.k8s.apiserver import ApiServer
+from tests.k8s.conftest import ensure_default_service_account, running_operator
 from tests.server.conftest import ServerProcess
 from tuner.states import ExperimentState, TrialState
 from tuner.store import Store, open_store
@@ -190,12 +191,7 @@ def test_experiment_to_succeeded_and_cascade_delete(
     server: ServerProcess,
 ) -> None:
     kube_api = RealKubeClient(kube_client)
-    if not controller_manager:  # no ServiceAccount controller: the namespace has no `default` account
-        kube_api.create(
-            Resource("", "v1", "ServiceAccount", "serviceaccounts"),
-            {"metadata": {"name": "default"}},
-            namespace,
-        )
+    ensure_default_service_account(kube_api, namespace, controller_manager)
     config = OperatorConfig(
         namespaces=[namespace],
         server_url=server.url,
@@ -205,11 +201,7 @@ def test_experiment_to_succeeded_and_cascade_delete(
         lease_namespace=namespace,
         identity="test-operator",
     )
-    operator = Operator(kube_api, store, config)
-    stop = threading.Event()
-    runner = threading.Thread(target=operator.run, args=(stop,), daemon=True)
-    runner.start()
-    try:
+    with running_operator(kube_api, store, config) as operator:
         document = yaml.safe_load(EXAMPLE.read_text())
         with PodStandIn(kube_api, namespace, controller_manager) as pods:
             kube_api.create(EXPERIMENTS, document, namespace)
@@ -270,9 +262,6 @@ def test_experiment_to_succeeded_and_cascade_delete(
             # no garbage collector without kube-controller-manager: the ownerReferences it would follow were checked above
             with pytest.raises(NotFoundError):
                 kube_api.get(EXPERIMENTS, "quadratic", namespace)
-    finally:
-        stop.set()
-        runner.join(timeout=120)
     assert operator.elector is not None and not operator.elector.leading.is_set()
     try:
         released = kube_api.get(LEASES, "tuner-operator", namespace)["spec"].get("holderIdentity")

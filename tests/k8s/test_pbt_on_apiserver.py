@@ -10,7 +10,6 @@ stores: the Job specs with the volume, the subPath mount and the init container,
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import yaml
@@ -18,10 +17,11 @@ from kubernetes import client
 
 from controllers.kubernetes.checkpoints import SEED_IMAGE, VOLUME
 from controllers.kubernetes.client import JOBS, Resource
-from controllers.kubernetes.operator import Operator, OperatorConfig
+from controllers.kubernetes.operator import OperatorConfig
 from controllers.kubernetes.real import RealKubeClient
 from suggestions.pbt import GENERATION_LABEL, PARENT_LABEL
 from tests.k8s.apiserver import ApiServer
+from tests.k8s.conftest import ensure_default_service_account, running_operator
 from tests.k8s.test_operator_on_apiserver import (
     EXAMPLE,
     EXPERIMENTS,
@@ -66,12 +66,7 @@ def test_pbt_jobs_carry_their_checkpoint_folders(
     server: ServerProcess,  # noqa: F811
 ) -> None:
     kube_api = RealKubeClient(kube_client)
-    if not controller_manager:  # no ServiceAccount controller: the namespace has no `default` account
-        kube_api.create(
-            Resource("", "v1", "ServiceAccount", "serviceaccounts"),
-            {"metadata": {"name": "default"}},
-            namespace,
-        )
+    ensure_default_service_account(kube_api, namespace, controller_manager)
     claim = {
         "metadata": {"name": "pbt-ckpt"},
         "spec": {"accessModes": ["ReadWriteMany"], "resources": {"requests": {"storage": "1Gi"}}},
@@ -80,23 +75,18 @@ def test_pbt_jobs_carry_their_checkpoint_folders(
     config = OperatorConfig(
         namespaces=[namespace], server_url=server.url, poll_interval=0.2, watch_timeout=20, leader_elect=False
     )
-    operator = Operator(kube_api, store, config)
-    stop = threading.Event()
-    runner = threading.Thread(target=operator.run, args=(stop,), daemon=True)
-    runner.start()
-    try:
-        with PodStandIn(kube_api, namespace, controller_manager) as pods:
-            kube_api.create(EXPERIMENTS, pbt_document(), namespace)
+    with (
+        running_operator(kube_api, store, config),
+        PodStandIn(kube_api, namespace, controller_manager) as pods,
+    ):
+        kube_api.create(EXPERIMENTS, pbt_document(), namespace)
 
-            def ended() -> dict[str, Any] | None:
-                obj = kube_api.get(EXPERIMENTS, "quadratic", namespace)
-                return obj if condition(obj, "Succeeded") or condition(obj, "Failed") else None
+        def ended() -> dict[str, Any] | None:
+            obj = kube_api.get(EXPERIMENTS, "quadratic", namespace)
+            return obj if condition(obj, "Succeeded") or condition(obj, "Failed") else None
 
-            experiment = wait_for("the pbt Experiment to end", ended)
-            assert not pods.errors, pods.errors
-    finally:
-        stop.set()
-        runner.join(timeout=120)
+        experiment = wait_for("the pbt Experiment to end", ended)
+        assert not pods.errors, pods.errors
     assert condition(experiment, "Succeeded") is not None, experiment["status"]["conditions"]
     assert experiment["status"]["trialsSucceeded"] == 10
 
