@@ -147,9 +147,10 @@ def browser(chromium_path: str) -> Iterator[Any]:
         launched.close()
 
 
-@pytest.fixture()
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True)
+def open_page(browser: Any, **options: Any) -> tuple[Any, Any]:
+    """A page in a fresh browser context (`options` for the context) that records JS and console errors
+    and refuses every request that leaves loopback (recorded for `assert_clean`)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 1400}, accept_downloads=True, **options)
     pg = context.new_page()
     pg.js_errors = []
     pg.external_requests = []
@@ -165,6 +166,12 @@ def page(browser: Any) -> Iterator[Any]:
             route.abort()
 
     pg.route("**/*", only_loopback)
+    return context, pg
+
+
+@pytest.fixture()
+def page(browser: Any) -> Iterator[Any]:
+    context, pg = open_page(browser)
     yield pg
     context.close()
 

@@ -18,7 +18,17 @@ import pytest
 import yaml
 
 from tests.server.conftest import trial_experiment
-from tests.ui.conftest import OTHER, SEEDED, SEEDED_TRIALS, STEPS, TOKEN, LiveServer, assert_clean, shoot
+from tests.ui.conftest import (
+    OTHER,
+    SEEDED,
+    SEEDED_TRIALS,
+    STEPS,
+    TOKEN,
+    LiveServer,
+    assert_clean,
+    open_page,
+    shoot,
+)
 from tuner.visualization import load_experiment_data
 
 pytestmark = pytest.mark.ui
@@ -93,6 +103,38 @@ def test_experiment_page_draws_every_figure_with_the_stores_points(
     assert page.evaluate("() => document.getElementById('fig-history').layout.yaxis.type") == "linear"
     shoot(page, "experiment")
     assert_clean(page)
+
+
+def test_history_preview_is_on_screen_before_any_script_runs(
+    browser: Any, page: Any, live_server: LiveServer
+) -> None:
+    """Once this server holds the experiment, the page's HTML carries the optimisation history as SVG (the
+    figure shows before plotly.js is parsed): a browser with JavaScript off paints it, and with JavaScript
+    plotly's interactive figure takes its place."""
+    url = f"{live_server.url}/experiments/default/{SEEDED}"
+    _open(page, url, "figures-ready")  # the server now holds the experiment (the preview never waits for it)
+    html = httpx.get(url, timeout=WAIT / 1000).text
+    assert 'class="figure-preview"' in html
+    _open(page, url, "figures-ready")
+    expect(page.locator("#fig-history .figure-preview")).to_have_count(0)  # replaced, not left under it
+    assert page.evaluate("() => document.getElementById('fig-history').data.length") == 2
+
+    scored = [
+        t for t in load_experiment_data(live_server.store_url, SEEDED).trials if "accuracy" in t.metrics
+    ]
+    context, still = open_page(browser, java_script_enabled=False)
+    try:
+        still.goto(url)
+        preview = still.locator("#fig-history svg.figure-preview")
+        expect(preview).to_be_visible()
+        assert preview.get_attribute("aria-label") == "Optimisation history (preview)"
+        assert (preview.bounding_box() or {}).get("width", 0) > 300
+        dots = preview.locator('path[stroke-linecap="round"]').get_attribute("d") or ""
+        assert 0 < dots.count("h0") <= len(scored)  # a dot per trial, fewer where two share a pixel
+        shoot(still, "experiment-preview")
+        assert_clean(still)
+    finally:
+        context.close()
 
 
 def test_trial_table_filters_sorts_and_exports_csv(page: Any, live_server: LiveServer) -> None:

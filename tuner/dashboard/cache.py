@@ -70,6 +70,14 @@ class ExperimentCache:
         with self._guard:
             return self._locks.setdefault(key, threading.Lock())
 
+    def latest(self, record: Experiment) -> tuple[Version, ExperimentData] | None:
+        """The experiment's last loaded data, whatever its version, or None: no store query, never waits
+        (a page shows a preview from it while a running experiment's newer data is being loaded)."""
+        cached = self._data.get((record.namespace, record.name))
+        if cached is None or cached[0][0] != record.id:  # a deleted and recreated experiment: not its data
+            return None
+        return cached
+
     def get(self, store: Store, record: Experiment) -> tuple[Version, ExperimentData]:
         """The experiment's data and version, loaded once per version however many ask at once."""
         key = (record.namespace, record.name)

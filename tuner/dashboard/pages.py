@@ -12,10 +12,12 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from tuner.dashboard.api import cache_of
 from tuner.dashboard.assets import CACHE_FOREVER, render, static_file
+from tuner.dashboard.previews import history_preview
 from tuner.dashboard.submit import FieldError, field_errors, parse_experiment, text_errors
 from tuner.dashboard.summaries import RUNNING_STATES, experiment_row
 from tuner.dashboard.warmup import warm_up
@@ -169,6 +171,7 @@ def experiment(request: Request, namespace: str, name: str) -> HTMLResponse:
         record = _store(request).get_experiment(name, namespace)
     except NotFoundError as exc:
         return _not_found(request, str(exc))
+    preview = history_preview(cache_of(request), record)  # before warm_up starts replacing the cached data
     warm_up(cache_of(request), _store(request), record)  # overlaps the browser's parsing of plotly
     row = experiment_row(record)
     counts = _store(request).count_trials(record.id)  # the store's, also for experiments run without status
@@ -184,6 +187,7 @@ def experiment(request: Request, namespace: str, name: str) -> HTMLResponse:
         parameters=parameters,
         metrics=metrics,
         figures=_figure_kinds(metrics, len(parameters)),
+        previews={"history": Markup(preview)} if preview else {},
         log_axes={kind: [o for o in ("log_x", "log_y") if o in options_of(kind)] for kind in FIGURE_KINDS},
         states=("Created", "Running", "Succeeded", "Failed", "Killed", "EarlyStopped", "MetricsUnavailable"),
     )

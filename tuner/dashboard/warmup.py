@@ -42,6 +42,11 @@ def _tiny() -> ExperimentData:
     return ExperimentData("warm-up", "default", "Succeeded", metrics[0], metrics, parameters, trials)
 
 
+def figures_imported() -> bool:
+    """Whether figures can be drawn at once (the lazy imports are done): a page never waits for them."""
+    return _imported.is_set()
+
+
 def import_figures() -> None:
     """Draw every kind once on a tiny experiment, in one thread at a time: the modules plotly and optuna
     import lazily are not safe to import from several threads at once (pandas half-imported), so every

@@ -162,6 +162,22 @@
     });
   }
 
+  // One figure at a time, the browser painting between two: each figure shows as soon as it is drawn
+  // instead of all of them after the last (plotly's synchronous work for nine figures takes seconds).
+  let drawing = Promise.resolve();
+  function yieldToPaint() {
+    return new Promise((resolve) => {
+      const next = () => setTimeout(resolve, 0);
+      if (document.hidden) next(); // no animation frames in a hidden tab
+      else requestAnimationFrame(next);
+    });
+  }
+  function drawInTurn(target, figure) {
+    const turn = drawing.then(() => draw(target, figure));
+    drawing = turn.then(yieldToPaint, yieldToPaint);
+    return turn;
+  }
+
   // plotly.min.js (4.5 MB, 1-3 s to parse) is loaded by this script, after the page's data requests have
   // left, so that the server draws the figures while the browser parses plotly (the <link rel=preload>
   // in the page has fetched it already; the browser keeps it a year).
@@ -334,7 +350,7 @@
           showError(target, new Error(`${kind}: ${figure.unavailable}`));
           target.dataset.drawn = "unavailable";
         } else {
-          await draw(target, figure);
+          await drawInTurn(target, figure);
           target.dataset.drawn = "1";
         }
       } catch (e) {
