@@ -241,6 +241,16 @@ class LocalTrialPlan:
             notes.append(
                 "environment entries read from the cluster are left out locally: " + ", ".join(unsupported)
             )
+        claim = (
+            self.experiment.spec.algorithm.settings().get("checkpoint_volume")
+            if self.experiment.spec.algorithm
+            else None
+        )
+        if claim:
+            notes.append(
+                f"checkpoint_volume {claim!r} is used under `tuner operator` only: here each trial's checkpoint "
+                f"folder is under {self.context.runs_dir}"
+            )
         return notes
 
     # -- one trial ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from controllers.local_run import load_local
 from suggestions.pbt import GENERATION_LABEL, PARENT_LABEL
@@ -51,6 +52,19 @@ def test_pbt_runs_here_its_mount_path_meaning_the_trials_own_checkpoint_folder(s
     (own / "model.txt").write_text("trained further")
     again = plan.request("simple-pbt-child", {"lr": "0.01"}, 2, None, labels)  # a retry keeps its progress
     assert (own / "model.txt").read_text() == "trained further" and again.argv == request.argv
+
+
+def test_pbt_checkpoint_volume_is_said_to_apply_on_kubernetes_only(
+    settings: Settings, tmp_path: Path
+) -> None:
+    document = yaml.safe_load((VALID / "resume-from-volume-pbt.yaml").read_text())
+    local = load_local(VALID / "resume-from-volume-pbt.yaml", settings)
+    assert not [n for n in local.plan.notes() if "checkpoint_volume" in n]
+    document["spec"]["algorithm"]["algorithmSettings"].append({"name": "checkpoint_volume", "value": "ckpt"})
+    path = tmp_path / "with-volume.yaml"
+    path.write_text(yaml.safe_dump(document))
+    [note] = [n for n in load_local(path, settings).plan.notes() if "checkpoint_volume" in n]
+    assert "'ckpt'" in note and "tuner operator" in note and str(local.plan.context.runs_dir) in note
 
 
 def test_an_argo_workflow_is_refused_naming_the_step_katib_would_run(settings: Settings) -> None:
