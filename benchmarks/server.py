@@ -838,7 +838,9 @@ def main() -> None:
             for _, _, hooks in targets:
                 if hooks is not None:
                     hooks[1]()
-        if not args.skip_optuna:
+        if not args.skip_optuna and importlib.util.find_spec("optuna_dashboard") is None:
+            log("optuna-dashboard is not installed (pip install -e '.[bench]'): its part is left out")
+        elif not args.skip_optuna:
             import optuna_dashboard
 
             path = home / "optuna.db"

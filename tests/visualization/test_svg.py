@@ -13,7 +13,7 @@ import pytest
 
 from tests.visualization.conftest import build_big
 from tuner.dashboard.cache import ExperimentCache
-from tuner.dashboard.previews import history_preview
+from tuner.dashboard.previews import SYNC_LOAD_TRIALS, history_preview
 from tuner.dashboard.warmup import import_figures
 from tuner.store import open_store
 from tuner.visualization import figure_json, load_experiment_data
@@ -91,20 +91,24 @@ def test_what_it_cannot_draw_is_refused_by_name(figure: dict, refusal: str) -> N
         scatter_svg(figure)
 
 
-def test_history_preview_comes_from_loaded_data_only(tmp_path: Path) -> None:
+def test_history_preview_loads_a_small_experiment_and_never_waits_for_a_large_one(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'tuner.db'}"
     build_big(url, trials=300, steps=2, name="preview")
     import_figures()
     store = open_store(url)
     try:
-        cache = ExperimentCache()
         record = store.get_experiment("preview")
-        assert history_preview(cache, record) is None  # nothing loaded: the page must not wait for a load
-        cache.get(store, record)
-        svg = history_preview(cache, record)
+        large = ExperimentCache()
+        # as if it had more trials than a page may load: only data already held is drawn
+        assert history_preview(large, store, record, SYNC_LOAD_TRIALS + 1) is None and large.loads == 0
+        large.get(store, record)
+        assert history_preview(large, store, record, SYNC_LOAD_TRIALS + 1) is not None
+        small = ExperimentCache()
+        svg = history_preview(small, store, record, 300)  # small: loaded for the preview
+        assert small.loads == 1 and svg is not None
+        assert svg == history_preview(small, store, record, 300) and small.loads == 1  # kept with the figures
     finally:
         store.close()
-    assert svg is not None and svg == history_preview(cache, record)  # kept with the figures
     figure = figure_json("history", load_experiment_data(url, "preview"))
     markers = figure["data"][0]
     expected_pixels = len(set(zip(markers["x"], markers["y"], strict=True)))

@@ -171,11 +171,12 @@ def experiment(request: Request, namespace: str, name: str) -> HTMLResponse:
         record = _store(request).get_experiment(name, namespace)
     except NotFoundError as exc:
         return _not_found(request, str(exc))
-    preview = history_preview(cache_of(request), record)  # before warm_up starts replacing the cached data
-    warm_up(cache_of(request), _store(request), record)  # overlaps the browser's parsing of plotly
+    store, cache = _store(request), cache_of(request)
     row = experiment_row(record)
-    counts = _store(request).count_trials(record.id)  # the store's, also for experiments run without status
+    counts = store.count_trials(record.id)  # the store's, also for experiments run without status
     row["trials"] = sum(counts.values())
+    preview = history_preview(cache, store, record, row["trials"])  # before warm_up replaces cached data
+    warm_up(cache, store, record)  # overlaps the browser's parsing of plotly
     spec = record.spec.get("spec") or {}
     parameters = [str(p.get("name")) for p in spec.get("parameters") or [] if isinstance(p, dict)]
     metrics = metric_names(record)
