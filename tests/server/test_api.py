@@ -118,6 +118,8 @@ def test_every_error_is_a_problem_body(server: ServerProcess) -> None:
         ("GET", "/api/v1/experiments?cursor=garbage!", 422),
         ("GET", "/api/v1/experiments?state=Sleeping", 422),
         ("GET", "/api/v1/experiments?limit=0", 422),
+        ("GET", "/api/v1/experiments?limit=1.0", 422),  # pydantic alone would read 1
+        ("GET", "/api/v1/runs/default?limit=5_0", 422),  # ... and 50
         ("GET", "/no/such/route", 404),
         ("PUT", "/api/v1/experiments", 405),
         ("POST", "/api/v1/experiments", 422),  # empty body
@@ -129,6 +131,9 @@ def test_every_error_is_a_problem_body(server: ServerProcess) -> None:
         body = reply.json()
         assert body["status"] == status and body["title"] and body["detail"], (method, path, body)
     assert "nope" in httpx.get(f"{base}/api/v1/experiments/default/nope").json()["detail"]
+    [problem] = httpx.get(f"{base}/api/v1/experiments?limit=1.0").json()["problems"]
+    assert "limit" in problem["path"] and "'1.0' is not a whole number" in problem["message"], problem
+    assert httpx.get(f"{base}/api/v1/experiments?limit=2").status_code == 200
 
     # the OpenAPI documents the problem body on every API route, and /metrics as text
     spec = httpx.get(f"{base}/api/v1/openapi.json").json()

@@ -9,7 +9,7 @@ it (and of the models holding it); elsewhere it is 404.
 from __future__ import annotations
 
 import json
-from typing import Any, BinaryIO, cast
+from typing import Annotated, Any, BinaryIO, cast
 
 import fsspec
 from fastapi import APIRouter, Query, Request
@@ -21,6 +21,7 @@ from tuner.errors import NotFoundError
 from tuner.http_problems import problem_response
 from tuner.server.byte_ranges import RangeNotSatisfiable, parse_range, read_span
 from tuner.server.ownership import belongs
+from tuner.server.paging import WHOLE_NUMBER
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem, _described
 from tuner.store import Store
 from tuner.store.records import Artifact, LineageDirection, LineageGraph, NodeKind, NodeRef
@@ -235,7 +236,9 @@ def lineage(
     kind: str,
     record: str,
     direction: str = Query("both", pattern="^(upstream|downstream|both)$", description="Which way to walk."),
-    depth: int = Query(20, ge=1, le=100, description="How many edges at most from the start."),
+    depth: Annotated[
+        int, Query(ge=1, le=100, description="How many edges at most from the start."), WHOLE_NUMBER
+    ] = 20,
 ) -> dict[str, Any]:
     """`kind` is experiment (id or name), trial, run (or pipeline_run), task, artifact, model_version,
     revision or deployment; `record` its id. Nodes carry their distance from the start: negative upstream

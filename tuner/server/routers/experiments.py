@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +13,7 @@ from tuner.server.access import document_namespace, require, visible
 from tuner.server.counts import count_changes
 from tuner.server.deps import drivers_of, experiment_or_404, store_of
 from tuner.server.drivers import ConflictError
-from tuner.server.paging import decode_cursor, encode_cursor
+from tuner.server.paging import WHOLE_NUMBER, decode_cursor, encode_cursor
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem
 from tuner.server.suggestion_state import suggestion_document
 from tuner.spec.documents import parse_documents
@@ -118,7 +118,9 @@ def list_experiments(
     namespace: str | None = Query(None, description="Only this namespace (default: every namespace)."),
     state: list[ExperimentState] | None = Query(None, description="Only these states (repeatable)."),
     name_prefix: str | None = Query(None, alias="namePrefix", description="Only names starting so."),
-    limit: int = Query(100, ge=1, le=MAX_PAGE, description="At most this many items."),
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description="At most this many items."), WHOLE_NUMBER
+    ] = 100,
     cursor: str | None = Query(None, description="metadata.continue of the previous page."),
 ) -> dict[str, Any]:
     """Oldest first; `metadata.continue` is the cursor of the next page (empty on the last). Only the

@@ -14,7 +14,7 @@ import asyncio
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -26,7 +26,7 @@ from pipelines.compiler.ir import PipelineSpec, dump
 from pipelines.compiler.package import load_package, spec_from_document
 from pipelines.runner.local import check_arguments
 from tuner.errors import AlreadyExistsError, NotFoundError, Problem, SpecError
-from tuner.server.paging import decode_cursor, encode_cursor
+from tuner.server.paging import WHOLE_NUMBER, decode_cursor, encode_cursor
 from tuner.server.pipeline_experiments import DEFAULT_EXPERIMENT, PipelineExperiments
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem
 from tuner.server.run_documents import pipeline_document, run_document, version_document
@@ -181,7 +181,9 @@ async def upload_pipeline(
 def list_pipelines(
     request: Request,
     namespace: str,
-    limit: int = Query(100, ge=1, le=MAX_PAGE, description="At most this many items."),
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description="At most this many items."), WHOLE_NUMBER
+    ] = 100,
     cursor: str | None = Query(None, description="nextCursor of the previous page."),
 ) -> dict[str, Any]:
     store = _store(request)
@@ -354,7 +356,9 @@ def list_runs(
     namespace: str,
     experiment: str | None = Query(None, description="Only the runs of this pipeline experiment."),
     state: list[RunState] | None = Query(None, description="Only these states (repeatable)."),
-    limit: int = Query(100, ge=1, le=MAX_PAGE, description="At most this many items."),
+    limit: Annotated[
+        int, Query(ge=1, le=MAX_PAGE, description="At most this many items."), WHOLE_NUMBER
+    ] = 100,
     cursor: str | None = Query(None, description="nextCursor of the previous page."),
 ) -> dict[str, Any]:
     """Oldest first."""

@@ -6,7 +6,7 @@ import asyncio
 import math
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from controllers.collectors.follow import FileFollower
 from tuner.server.deps import experiment_or_404, store_of, trial_or_404
-from tuner.server.paging import decode_cursor, encode_cursor
+from tuner.server.paging import WHOLE_NUMBER, decode_cursor, encode_cursor
 from tuner.server.problems import PROBLEM_RESPONSES, ApiProblem
 from tuner.states import TrialState
 from tuner.store import Store
@@ -35,7 +35,7 @@ def list_trials(
     namespace: str,
     name: str,
     state: list[TrialState] | None = Query(None, description="Only these states (repeatable)."),
-    limit: int = Query(100, ge=1, le=500, description="At most this many items."),
+    limit: Annotated[int, Query(ge=1, le=500, description="At most this many items."), WHOLE_NUMBER] = 100,
     cursor: str | None = Query(None, description="metadata.continue of the previous page."),
 ) -> dict[str, Any]:
     """Trials by number, as Katib's Trial objects; `metadata.continue` is the next page's cursor."""
