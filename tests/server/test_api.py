@@ -90,6 +90,14 @@ def test_invalid_experiment_is_refused_with_every_problem_and_nothing_is_stored(
     assert httpx.get(f"{server.url}/api/v1/experiments").json()["items"] == []
     assert not (server.home / "submitted" / "default" / "bad").exists()
 
+    # names that no file call could take (a NUL, '..') are refused naming the field, not a 500
+    for field, value in (("namespace", "team\u0000a"), ("namespace", ".."), ("name", "bad\u0000")):
+        odd = trial_experiment("odd", SQUARE)
+        odd["metadata"][field] = value
+        reply = httpx.post(f"{server.url}/api/v1/experiments", json=odd, timeout=60)
+        assert reply.status_code == 422, reply.text
+        assert [p["path"] for p in reply.json()["problems"]] == [f"metadata.{field}"]
+
     # what only `tuner run` refuses (cannot run on this machine) is refused here too
     gpu = trial_experiment("gpu", SQUARE)
     container = gpu["spec"]["trialTemplate"]["trialSpec"]["spec"]["template"]["spec"]["containers"][0]

@@ -3,6 +3,7 @@ run it with arguments in the background (several at once), read the task graph a
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -150,6 +151,17 @@ def test_bad_requests_are_problems_and_store_nothing(server: ServerProcess, tmp_
     ):
         reply = httpx.get(server.url + path)
         assert reply.status_code == 404 and reply.headers["content-type"] == PROBLEM, path
+    for name in ("nul\u0000name", "../up", "lone\udc80surrogate"):  # no file call could take these names
+        reply = httpx.post(
+            f"{server.url}/api/v1/pipeline-experiments/default",
+            content=json.dumps({"name": name}),  # as sent: httpx's json= would refuse the surrogate
+            headers={"content-type": "application/json"},
+        )
+        assert reply.status_code == 422 and reply.json()["problems"][0]["path"] == "name", (name, reply.text)
+    above = httpx.get(
+        f"{server.url}/api/v1/pipeline-experiments/%2E%2E"
+    )  # namespace "..": not the folder above
+    assert above.status_code == 404 and "no namespace '..'" in above.json()["detail"], above.text
 
 
 def test_several_runs_at_once_inline_spec_and_cancel(server: ServerProcess, tmp_path: Path) -> None:

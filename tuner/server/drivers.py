@@ -11,6 +11,7 @@ unless it was stopped through the API (a `stopped` marker beside it).
 from __future__ import annotations
 
 import logging
+import re
 import shutil
 import threading
 from dataclasses import dataclass, field
@@ -62,6 +63,16 @@ class Driver:
         return int(reconciler.view.active) if reconciler is not None else 0
 
 
+_FOLDER_NAME = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+
+
+def _folder_name(value: object, fallback: str) -> str:
+    """`value` when it is a name Kubernetes would take (so a safe folder name), else `fallback`: a submitted
+    name may hold a NUL, '/' or '..' until validation refuses it."""
+    text = value if isinstance(value, str) else ""
+    return text if _FOLDER_NAME.fullmatch(text) and len(text) <= 253 else fallback
+
+
 class Drivers:
     """Every experiment this server drives; shared by the request handlers."""
 
@@ -77,8 +88,9 @@ class Drivers:
 
     def site(self, document: dict[str, Any]) -> LocalSite:
         metadata = document.get("metadata") if isinstance(document.get("metadata"), dict) else {}
-        namespace = str((metadata or {}).get("namespace") or "default")
-        name = str((metadata or {}).get("name") or "unnamed")
+        # not validated yet (check_document refuses a bad name, naming the field): never a path from it
+        namespace = _folder_name((metadata or {}).get("namespace"), "default")
+        name = _folder_name((metadata or {}).get("name"), "unnamed")
         # a pool per experiment, as each `tuner run` process has its own
         return LocalSite(self.folder(namespace, name).resolve(), self.settings, ResourcePool())
 

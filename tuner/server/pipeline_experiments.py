@@ -17,22 +17,39 @@ DEFAULT_EXPERIMENT = "Default"
 _NAME = 128
 
 
+def _usable_in_path(text: str) -> bool:
+    """No separator, no control character and no lone surrogate (a NUL or a surrogate fails every file
+    call with ValueError)."""
+    return (
+        "/" not in text
+        and "\\" not in text
+        and all(31 < ord(c) != 127 and not 0xD800 <= ord(c) <= 0xDFFF for c in text)
+    )
+
+
 class PipelineExperiments:
     def __init__(self, settings: Settings) -> None:
         self.root = settings.data_dir / "pipeline-experiments"
 
     def _path(self, namespace: str, name: str) -> Path:
-        return self.root / namespace / f"{name}.json"
+        return self._folder(namespace) / f"{name}.json"
+
+    def _folder(self, namespace: str) -> Path:
+        if not _usable_in_path(namespace) or namespace.startswith("."):
+            raise NotFoundError(
+                f"no namespace {namespace!r}: a namespace is a name without '/', '.' at its start or control characters"
+            )
+        return self.root / namespace
 
     @staticmethod
     def check_name(name: str) -> None:
-        if not name.strip() or len(name) > _NAME or "/" in name or name.startswith("."):
+        if not name.strip() or len(name) > _NAME or not _usable_in_path(name) or name.startswith("."):
             raise SpecError(
                 [
                     Problem(
                         "name",
-                        f"{name!r} is not an experiment name: 1-{_NAME} characters, no '/', not "
-                        "starting with '.'",
+                        f"{name!r} is not an experiment name: 1-{_NAME} characters, no '/', '\\' or "
+                        "control characters, not starting with '.'",
                     )
                 ],
                 "<request>",
@@ -80,7 +97,7 @@ class PipelineExperiments:
 
     def list(self, namespace: str) -> list[dict[str, Any]]:
         found = []
-        for path in sorted((self.root / namespace).glob("*.json")):
+        for path in sorted(self._folder(namespace).glob("*.json")):
             try:
                 found.append(json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError):
