@@ -21,9 +21,12 @@ What it does, in one run:
    (what `benchmarks/visualization.py` measures), and, when the dashboard exists (`tuner.dashboard`), its
    figure endpoints `/dashboard-api/experiments/{ns}/{name}/figures/{kind}` (first call and later calls)
    and every other GET of `/dashboard-api/` that takes only the experiment's namespace and name; then the
-   dashboard's first render in headless Chromium: `/experiments/{ns}/{name}` until the page sets
-   `document.body.dataset.tableReady == "1"` and `figuresReady == "1"`. Without the dashboard these parts
-   print "dashboard not present" and are left out.
+   dashboard in headless Chromium: `/experiments/{ns}/{name}` until the page sets
+   `document.body.dataset.tableReady == "1"` and `figuresReady == "1"`, with the time of each milestone
+   from the page's performance marks (table shown, history preview painted, plotly parsed, first
+   interactive figure, every figure); "first render" is table, best trial and a figure on screen. Once in
+   a fresh browser context per load (a first visit), once as the third load in one context (a returning
+   user). Without the dashboard these parts print "dashboard not present" and are left out.
 4. Load: one fresh server on a fresh SQLite store (and on PostgreSQL unless --sqlite-only), 50 experiments
    submitted through the REST API at once (10 trials each, 2 in parallel, each trial `sh -c 'echo loss=X'`),
    while a client thread asks list / get / trial page in a loop: trials/s until all finish and the p50/p99
