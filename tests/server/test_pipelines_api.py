@@ -151,7 +151,12 @@ def test_bad_requests_are_problems_and_store_nothing(server: ServerProcess, tmp_
     ):
         reply = httpx.get(server.url + path)
         assert reply.status_code == 404 and reply.headers["content-type"] == PROBLEM, path
-    for name in ("nul\u0000name", "../up", "lone\udc80surrogate"):  # no file call could take these names
+    for name in (
+        "nul\u0000name",
+        "../up",
+        "lone\udc80surrogate",
+        "\u00e9" * 120,
+    ):  # no file could have these names
         reply = httpx.post(
             f"{server.url}/api/v1/pipeline-experiments/default",
             content=json.dumps({"name": name}),  # as sent: httpx's json= would refuse the surrogate
@@ -162,6 +167,7 @@ def test_bad_requests_are_problems_and_store_nothing(server: ServerProcess, tmp_
         f"{server.url}/api/v1/pipeline-experiments/%2E%2E"
     )  # namespace "..": not the folder above
     assert above.status_code == 404 and "no namespace '..'" in above.json()["detail"], above.text
+    assert httpx.get(f"{server.url}/api/v1/pipeline-experiments/{'n' * 300}").status_code == 404  # no OSError
 
 
 def test_several_runs_at_once_inline_spec_and_cancel(server: ServerProcess, tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ the id is a uuid5 of namespace and name, so every server on the folder gives the
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +16,8 @@ from tuner.errors import AlreadyExistsError, NotFoundError, Problem, SpecError
 
 DEFAULT_EXPERIMENT = "Default"
 _NAME = 128
+_NAME_BYTES = 200  # a file name holds 255 bytes; a character may take 4
+_NAMESPACE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # Kubernetes' namespace names
 
 
 def _usable_in_path(text: str) -> bool:
@@ -35,21 +38,22 @@ class PipelineExperiments:
         return self._folder(namespace) / f"{name}.json"
 
     def _folder(self, namespace: str) -> Path:
-        if not _usable_in_path(namespace) or namespace.startswith("."):
+        if not _NAMESPACE.fullmatch(namespace):
             raise NotFoundError(
-                f"no namespace {namespace!r}: a namespace is a name without '/', '.' at its start or control characters"
+                f"no namespace {namespace!r}: a namespace is 1-63 lower-case letters, digits and '-'"
             )
         return self.root / namespace
 
     @staticmethod
     def check_name(name: str) -> None:
-        if not name.strip() or len(name) > _NAME or not _usable_in_path(name) or name.startswith("."):
+        usable = _usable_in_path(name) and len(name.encode("utf-8")) <= _NAME_BYTES
+        if not name.strip() or len(name) > _NAME or not usable or name.startswith("."):
             raise SpecError(
                 [
                     Problem(
                         "name",
-                        f"{name!r} is not an experiment name: 1-{_NAME} characters, no '/', '\\' or "
-                        "control characters, not starting with '.'",
+                        f"{name!r} is not an experiment name: 1-{_NAME} characters ({_NAME_BYTES} bytes in "
+                        "UTF-8), no '/', '\\' or control characters, not starting with '.'",
                     )
                 ],
                 "<request>",
