@@ -54,9 +54,9 @@ class Holder:
     @classmethod
     def parse(cls, holder: str) -> Holder | None:
         parts = holder.split(":")
-        if len(parts) == 4 and parts[1].isdigit():
+        if len(parts) == 4 and parts[1].isdecimal():
             return cls(parts[0], int(parts[1]), parts[2], parts[3])
-        if len(parts) == 3 and parts[1].isdigit():  # written by an older tuner: no start time
+        if len(parts) == 3 and parts[1].isdecimal():  # written by an older tuner: no start time
             return cls(parts[0], int(parts[1]), "", parts[2])
         return None
 

@@ -64,7 +64,7 @@ def detect_gpus() -> list[int]:
     """GPU ids visible to this process: CUDA_VISIBLE_DEVICES if set, else `nvidia-smi -L`, else none."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     if visible is not None:
-        return [int(x) for x in visible.split(",") if x.strip().isdigit()]
+        return [int(x) for x in visible.split(",") if x.strip().isdecimal()]
     if shutil.which("nvidia-smi") is None:
         return []
     try:

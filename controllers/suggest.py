@@ -86,7 +86,7 @@ def experiment_seed(store: Store, experiment_id: int) -> int:
     record = store.get_experiment_by_id(experiment_id)
     annotations = (record.spec.get("metadata") or {}).get("annotations") or {}
     recorded = str(annotations.get(SEED_ANNOTATION, ""))
-    if recorded.isdigit() and int(recorded) < 2**32:
+    if recorded.isdecimal() and int(recorded) < 2**32:
         return int(recorded)
     seed = secrets.randbelow(2**32)
     document: dict[str, Any] = copy.deepcopy(record.spec)

@@ -124,7 +124,7 @@ def _quantity(name: str, value: Any, at: str) -> tuple[float | None, Problem | N
 def _whole(value: Any, at: str, hint: str) -> tuple[float | None, Problem | None]:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return float(value), None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isdecimal():
         return float(value.strip()), None
     return None, Problem(at, f"{value!r} is not a whole number: {hint}")
 
@@ -136,5 +136,5 @@ def _count_problems(value: Any, at: str, least: int, meaning: str) -> list[Probl
         if value >= least:
             return []
         return [Problem(at, f"must be at least {least}, got {value}: {meaning}")]
-    hint = " (without quotes)" if isinstance(value, str) and value.strip().lstrip("-").isdigit() else ""
+    hint = " (without quotes)" if isinstance(value, str) and value.strip().lstrip("-").isdecimal() else ""
     return [Problem(at, f"must be a whole number{hint}, got {value!r}: {meaning}")]

@@ -318,7 +318,7 @@ class ModelServer:
         if endpoint is not None and endpoint.routes is not None:
             return endpoint
         self.endpoint(name)  # only models that are served
-        ref = ModelRef(name, version=int(token)) if token.isdigit() else ModelRef(name, alias=token)
+        ref = ModelRef(name, version=int(token)) if token.isdecimal() else ModelRef(name, alias=token)
         assert self.registry is not None
         try:
             _, version = await asyncio.to_thread(self.registry.resolve, ref)

@@ -98,7 +98,7 @@ def find_run(store: StoreReader, text: str) -> PipelineRun:
         AmbiguousNameError: several runs match equally well (the message lists them).
         NotFoundError: none does.
     """
-    if text.isdigit():
+    if text.isdecimal():
         try:
             return store.get_run(int(text))
         except NotFoundError:
@@ -106,7 +106,7 @@ def find_run(store: StoreReader, text: str) -> PipelineRun:
     runs = store.list_runs()
     exact = [r for r in runs if text in (r.name, r.name.rpartition("-")[2])]
     partial = [r for r in runs if r.name.startswith(text) or r.name.rpartition("-")[2].startswith(text)]
-    tiers = [exact] if text.isdigit() and len(text) <= RUN_NUMBER_DIGITS else [exact, partial]
+    tiers = [exact] if text.isdecimal() and len(text) <= RUN_NUMBER_DIGITS else [exact, partial]
     for matches in tiers:
         if len(matches) == 1:
             return matches[0]

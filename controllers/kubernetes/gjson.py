@@ -133,7 +133,7 @@ def _step(value: Any, component: str) -> Any:
     key = component.replace("\\.", ".").replace("\\", "")
     if isinstance(value, dict):
         return value.get(key, _MISSING)
-    if isinstance(value, list) and key.isdigit():
+    if isinstance(value, list) and key.isdecimal():
         position = int(key)
         return value[position] if position < len(value) else _MISSING
     return _MISSING

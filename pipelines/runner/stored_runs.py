@@ -47,7 +47,7 @@ def run_rows(store: StoreReader) -> list[dict[str, Any]]:
         for version in store.list_pipeline_versions(pipeline.id):
             # "(v2)" read like the KFP SDK version; say what it is: the pipeline's version in the store
             number = (
-                version.name[1:] if version.name[:1] == "v" and version.name[1:].isdigit() else version.name
+                version.name[1:] if version.name[:1] == "v" and version.name[1:].isdecimal() else version.name
             )
             names[version.id] = f"{pipeline.name}, pipeline version {number}"
     rows = []

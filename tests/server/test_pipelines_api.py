@@ -146,6 +146,7 @@ def test_bad_requests_are_problems_and_store_nothing(server: ServerProcess, tmp_
         "/api/v1/runs/default/999",
         "/api/v1/runs/default/abc",
         "/api/v1/runs/default/99999999999999999999999",
+        "/api/v1/runs/default/%C2%B3",  # "³": str.isdigit() says yes, int() says no
         "/api/v1/pipelines/default/missing",
         "/api/v1/pipeline-experiments/default/missing",
     ):

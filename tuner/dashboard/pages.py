@@ -296,7 +296,7 @@ def pipelines(request: Request, page: int = Query(1, ge=1)) -> HTMLResponse:
 def run(request: Request, run_id: str) -> HTMLResponse:
     """A run's DAG (task states, durations, outputs, logs) and lineage; the script reads the REST API."""
     try:
-        found = _store(request).get_run(int(run_id)) if run_id.isdigit() and len(run_id) <= 18 else None
+        found = _store(request).get_run(int(run_id)) if run_id.isdecimal() and len(run_id) <= 18 else None
     except NotFoundError:
         found = None
     if found is None:

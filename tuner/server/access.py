@@ -272,7 +272,7 @@ class Access:
 
     def session_principal(self, cookie: str) -> Principal | None:
         parts = cookie.split(".")
-        if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdigit():
+        if len(parts) != 4 or parts[0] != "v1" or not parts[1].isdecimal():
             return None
         payload = ".".join(parts[:3])
         if not hmac.compare_digest(self._mac(payload).encode(), parts[3].encode()):

@@ -27,7 +27,7 @@ def decode_cursor(cursor: str | None) -> int:
         return 0
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if text.startswith("p") and text[1:].isdigit():
+        if text.startswith("p") and text[1:].isdecimal():
             return int(text[1:])
     except (binascii.Error, UnicodeDecodeError, ValueError):
         pass

@@ -91,7 +91,7 @@ class RunDrivers:
         """Every run submitted to this server, by run id."""
         found = {}
         for path in self.root.glob(f"*/{CONTROL_FILE}"):
-            if path.parent.name.isdigit():
+            if path.parent.name.isdecimal():
                 control = self.control(int(path.parent.name))
                 if control is not None:
                     found[control.run_id] = control

@@ -96,7 +96,7 @@ def _check_prometheus(spec: MetricsCollectorSpec) -> list[Problem]:
     problems: list[Problem] = []
     port = get.port
     if not (isinstance(port, int) and port > 0) and not (
-        isinstance(port, str) and port.isdigit() and int(port) > 0
+        isinstance(port, str) and port.isdecimal() and int(port) > 0
     ):
         problems.append(Problem(f"{AT}.source.httpGet.port", f"must be a positive port number, got {port!r}"))
     if not (get.path or "").startswith("/"):

@@ -187,9 +187,9 @@ def _start(store: Store, namespace: str, kind: str, record: str) -> NodeRef:
     node_kind = KINDS.get(kind)
     if node_kind is None:
         raise ApiProblem(404, "Not found", f"no node kind {kind!r}; kinds: {', '.join(sorted(KINDS))}")
-    if node_kind == NodeKind.EXPERIMENT and not record.isdigit():
+    if node_kind == NodeKind.EXPERIMENT and not record.isdecimal():
         record_id = store.get_experiment(record, namespace).id
-    elif record.isdigit() and len(record) <= 18:
+    elif record.isdecimal() and len(record) <= 18:
         record_id = int(record)
     else:
         raise NotFoundError(f"no {kind} {record!r}: give its numeric id")

@@ -282,7 +282,7 @@ def _document(
 
 
 def _run_or_404(store: Store, namespace: str, run_id: str) -> PipelineRun:
-    if not run_id.isdigit() or len(run_id) > 18:
+    if not run_id.isdecimal() or len(run_id) > 18:
         raise NotFoundError(f"no pipeline run {run_id!r} in namespace {namespace!r} (run ids are numbers)")
     try:
         run = store.get_run(int(run_id))
