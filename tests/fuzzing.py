@@ -43,7 +43,6 @@ def fuzz(
         operation = result.ok()
         count += 1
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-
             # the headers are given to generation, not only to the call: a negative case must not count a
             # header it broke (the bearer token's format) that the call then replaces with a valid one
             @FUZZ_SETTINGS
