@@ -37,6 +37,7 @@ from controllers.collectors.base import declared_metrics
 from controllers.collectors.follow import FileFollower
 from controllers.collectors.jsonlines import JsonLinesCollector
 from controllers.collectors.text import TextCollector
+from controllers.kubernetes.checkpoints import pbt_volume
 from controllers.launchers.base import LaunchRequest
 from controllers.rendering import (
     TrialIdentity,
@@ -241,14 +242,10 @@ class LocalTrialPlan:
             notes.append(
                 "environment entries read from the cluster are left out locally: " + ", ".join(unsupported)
             )
-        claim = (
-            self.experiment.spec.algorithm.settings().get("checkpoint_volume")
-            if self.experiment.spec.algorithm
-            else None
-        )
-        if claim:
+        volume = pbt_volume(self.experiment)  # (claim, mount path): what `tuner operator` would mount
+        if volume is not None:
             notes.append(
-                f"checkpoint_volume {claim!r} is used under `tuner operator` only: here each trial's checkpoint "
+                f"checkpoint_volume {volume[0]!r} is used under `tuner operator` only: here each trial's checkpoint "
                 f"folder is under {self.context.runs_dir}"
             )
         return notes

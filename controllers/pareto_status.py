@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from controllers.status import MetricView, TrialView, optimal_trial
+from controllers.status import optimal_trial, stored_trial_view
 from tuner.spec import ObjectiveSpec, ObjectiveType
 from tuner.store import Store
 from tuner.store.records import Trial
@@ -41,13 +41,7 @@ class ParetoDocuments:
     def _document(self, trial: Trial) -> dict[str, Any]:
         found = self._by_trial.get(trial.id)
         if found is None:
-            summaries = self.store.metric_summaries(trial.id)
-            view = TrialView(
-                trial.name,
-                trial.state,
-                [(a.name, a.value) for a in trial.assignments],
-                {name: MetricView(s.min, s.max, s.latest) for name, s in summaries.items()},
-            )
+            view = stored_trial_view(trial, self.store.metric_summaries(trial.id))
             optimal = optimal_trial(view, self.metric_order)
             found = {"trialName": optimal.pop("bestTrialName"), **optimal}
             self._by_trial[trial.id] = found

@@ -30,12 +30,12 @@ from controllers.earlystopping import Progress
 from controllers.errors import PermanentError, TemporaryError
 from controllers.pareto_status import ParetoDocuments, other_objectives
 from controllers.status import (
-    MetricView,
     TrialView,
     conditions_for,
     no_optimal_trial,
     now_rfc3339,
     optimal_trial,
+    stored_trial_view,
     trial_counts,
 )
 from controllers.supervisor import Settled, Supervisor
@@ -332,13 +332,7 @@ class ExperimentReconciler:
             return None
         trial = best[0]
         if self._status_best != trial.id:
-            summaries = self.store.metric_summaries(trial.id)
-            view = TrialView(
-                trial.name,
-                trial.state,
-                [(a.name, a.value) for a in trial.assignments],
-                {name: MetricView(s.min, s.max, s.latest) for name, s in summaries.items()},
-            )
+            view = stored_trial_view(trial, self.store.metric_summaries(trial.id))
             self._optimal_doc = optimal_trial(view, self.experiment.spec.objective.metric_names)
             self._status_best = trial.id
         return self._optimal_doc

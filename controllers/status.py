@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tuner.states import ExperimentReason, ExperimentState, TrialState
+from tuner.store.records import MetricSummary, Trial
 
 _LISTS = {
     TrialState.CREATED: ("pendingTrialList", "trialsPending"),
@@ -58,6 +59,16 @@ class TrialView:
     state: TrialState
     assignments: Sequence[tuple[str, str]]
     metrics: Mapping[str, MetricView] = field(default_factory=dict)
+
+
+def stored_trial_view(trial: Trial, summaries: Mapping[str, MetricSummary]) -> TrialView:
+    """A stored trial and its metric summaries (`Store.metric_summaries`) as the status reads them."""
+    return TrialView(
+        trial.name,
+        trial.state,
+        [(a.name, a.value) for a in trial.assignments],
+        {name: MetricView(s.min, s.max, s.latest) for name, s in summaries.items()},
+    )
 
 
 def now_rfc3339() -> str:
