@@ -153,7 +153,9 @@ class ResumingRecorder(StoreRecorder):
         offset = self._offsets.get(task.name, 0)
         if offset:
             task = dataclasses.replace(task, attempts=task.attempts + offset)
-        super().task_changed(task)
+        # the process first, then the state: whoever sees the task Running can also find its process (a
+        # driver killed between the two writes would otherwise leave a Running task whose orphan nobody
+        # waits for, and the next driver would run the step a second time beside it)
         if (
             task.state == TaskState.RUNNING
             and task.pid is not None
@@ -162,5 +164,6 @@ class ResumingRecorder(StoreRecorder):
             started = _start_time(task.pid)
             if started is not None:
                 process = {"pid": task.pid, "started": started, "host": socket.gethostname()}
-                self.store.set_task_process(self._tasks[(task.run_id, task.name)], process)
+                self.store.set_task_process(self.task_id(task), process)
                 self._recorded[task.name] = task.pid
+        super().task_changed(task)

@@ -88,7 +88,8 @@ class StoreRecorder:
     def run_ended(self, run: RunRecord) -> None:
         self.store.update_run(self._runs[run.run_id], StoreRunState(run.state.value), run.message)
 
-    def task_changed(self, task: TaskRecord) -> None:
+    def task_id(self, task: TaskRecord) -> int:
+        """The store's id of the task, created (as Pending) the first time it is seen."""
         key = (task.run_id, task.name)
         task_id = self._tasks.get(key)
         if task_id is None:
@@ -100,6 +101,10 @@ class StoreRecorder:
                 cache_key=task.cache_key,
             ).id
             self._tasks[key] = task_id
+        return task_id
+
+    def task_changed(self, task: TaskRecord) -> None:
+        task_id = self.task_id(task)
         new_attempt = task.attempts > self._attempts.get(task_id, 0)
         self._attempts[task_id] = task.attempts
         outputs: dict[str, Any] = dict(task.outputs)
